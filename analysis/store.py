@@ -1,0 +1,473 @@
+"""The DuckDB store: the only module that speaks SQL.
+
+Functions take and return plain data (dicts, tuples, numpy arrays). Writes
+are bulk (an Arrow table registered and merged with INSERT ... SELECT), and
+every write that must be atomic with another runs in one transaction: a
+source's mentions and its cursor, for example, so that a run killed at any
+point leaves a cursor that never points past what was committed.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+Connection = duckdb.DuckDBPyConnection
+
+MENTION_FIELDS = (
+    "source", "external_id", "brand", "target", "kind", "published_at", "url", "title",
+    "author", "text", "rating", "replied", "language", "raw",
+)
+_MENTION_SCHEMA = pa.schema([
+    ("source", pa.string()), ("external_id", pa.string()), ("brand", pa.string()), ("target", pa.string()),
+    ("kind", pa.string()), ("published_at", pa.timestamp("us")), ("url", pa.string()), ("title", pa.string()),
+    ("author", pa.string()), ("text", pa.string()), ("rating", pa.float64()), ("replied", pa.bool_()),
+    ("language", pa.string()), ("raw", pa.string()),
+])
+
+
+class StoreError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Cursor:
+    watermark: datetime | None
+    state: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    received: int
+    new: int
+    updated: int
+
+
+def to_db_time(value: datetime | None) -> datetime | None:
+    """Aware datetime -> naive UTC, the store's convention."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise StoreError(f"naive datetime {value!r}: pass an aware datetime")
+    return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def from_db_time(value: datetime | None) -> datetime | None:
+    return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+# -- shape -------------------------------------------------------------------
+
+def _migrations() -> list[tuple[int, str, str]]:
+    folder = resources.files("analysis") / "schema"
+    found = []
+    for entry in folder.iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:3].isdigit():
+            found.append((int(name[:3]), name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def ensure_db_shape(con: Connection) -> list[str]:
+    """Apply the numbered migrations not applied yet; returns their names."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMP)"
+    )
+    done = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
+    applied = []
+    for version, name, sql in _migrations():
+        if version in done:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(sql)
+            con.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", [version, name, _now()])
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        applied.append(name)
+    return applied
+
+
+def connect(path: str | Path, read_only: bool = False) -> Connection:
+    """Open (creating if needed) the database file and bring it up to shape."""
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path), read_only=read_only)
+    if not read_only:
+        ensure_db_shape(con)
+    return con
+
+
+# -- runs and health ---------------------------------------------------------
+
+def begin_run(con: Connection, run_id: str, params: dict[str, Any], period_start: datetime, period_end: datetime) -> None:
+    con.execute(
+        """INSERT INTO runs (run_id, started_at, status, period_start, period_end, params)
+           VALUES (?, ?, 'running', ?, ?, ?)
+           ON CONFLICT (run_id) DO UPDATE SET status = 'running', finished_at = NULL""",
+        [run_id, _now(), to_db_time(period_start), to_db_time(period_end), json.dumps(params, default=str)],
+    )
+
+
+def finish_run(con: Connection, run_id: str, status: str, message: str = "") -> None:
+    con.execute(
+        "UPDATE runs SET status = ?, finished_at = ?, message = ? WHERE run_id = ?", [status, _now(), message, run_id]
+    )
+
+
+def save_source_health(con: Connection, run_id: str, rows: Sequence[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    table = pa.Table.from_pylist([
+        {
+            "run_id": run_id, "brand": r["brand"], "source": r["source"], "target": r["target"],
+            "ok": bool(r["ok"]), "pages": int(r.get("pages", 0)), "fetched": int(r.get("fetched", 0)),
+            "new": int(r.get("new", 0)), "error": r.get("error"), "checked_at": _now(),
+        }
+        for r in rows
+    ])
+    con.register("incoming_health", table)
+    try:
+        con.execute(
+            """INSERT OR REPLACE INTO source_health
+               SELECT run_id, brand, source, target, ok, pages, fetched, new, error, checked_at FROM incoming_health"""
+        )
+    finally:
+        con.unregister("incoming_health")
+
+
+def source_health(con: Connection, run_id: str) -> list[dict[str, Any]]:
+    return _dicts(con.execute(
+        "SELECT brand, source, target, ok, pages, fetched, new, error FROM source_health WHERE run_id = ? "
+        "ORDER BY ok, brand, source, target",
+        [run_id],
+    ))
+
+
+# -- mentions and cursors ----------------------------------------------------
+
+def get_cursor(con: Connection, brand: str, source: str, target: str) -> Cursor:
+    row = con.execute(
+        "SELECT watermark, state FROM cursors WHERE brand = ? AND source = ? AND target = ?", [brand, source, target]
+    ).fetchone()
+    if row is None:
+        return Cursor(None, {})
+    return Cursor(from_db_time(row[0]), json.loads(row[1]) if row[1] else {})
+
+
+def _mention_table(brand: str, target: str, rows: Iterable[dict[str, Any]]) -> pa.Table:
+    records, seen = [], set()
+    for r in rows:
+        key = (r["source"], r["external_id"])
+        if key in seen:  # one key twice in a batch would make the merge ambiguous
+            continue
+        seen.add(key)
+        records.append({
+            **{f: r.get(f) for f in MENTION_FIELDS},
+            "brand": brand,
+            "target": target,
+            "published_at": to_db_time(r["published_at"]),
+            "raw": json.dumps(r.get("raw") or {}, default=str, ensure_ascii=False),
+        })
+    return pa.Table.from_pylist(records, schema=_MENTION_SCHEMA)
+
+
+def save_mentions(
+    con: Connection,
+    brand: str,
+    source: str,
+    target: str,
+    rows: Sequence[dict[str, Any]],
+    *,
+    run_id: str,
+    state: dict[str, Any] | None = None,
+) -> SaveResult:
+    """Upsert one source's mentions and advance its cursor, in one transaction.
+
+    A mention seen again keeps its first_seen_at and published_at; if its text
+    changed (an edited review) its sentiment is cleared so it is scored again.
+    """
+    table = _mention_table(brand, target, rows)
+    cols = ", ".join(MENTION_FIELDS)
+    now = _now()
+    con.register("incoming_mentions", table)
+    try:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            new = con.execute(
+                "SELECT count(*) FROM incoming_mentions i ANTI JOIN mentions m USING (source, external_id, brand)"
+            ).fetchone()[0]
+            con.execute(
+                f"""INSERT INTO mentions ({cols}, first_seen_at, last_seen_at, first_run_id)
+                    SELECT {cols}, ?, ?, ? FROM incoming_mentions
+                    ON CONFLICT (source, external_id, brand) DO UPDATE SET
+                        url = excluded.url, title = excluded.title, author = excluded.author,
+                        text = excluded.text, rating = excluded.rating, replied = excluded.replied,
+                        language = excluded.language, raw = excluded.raw, kind = excluded.kind,
+                        last_seen_at = excluded.last_seen_at,
+                        compound = CASE WHEN mentions.text IS DISTINCT FROM excluded.text THEN NULL ELSE mentions.compound END,
+                        scored_at = CASE WHEN mentions.text IS DISTINCT FROM excluded.text THEN NULL ELSE mentions.scored_at END""",
+                [now, now, run_id],
+            )
+            con.execute(
+                """INSERT INTO cursors (brand, source, target, watermark, state, updated_at, run_id)
+                   SELECT ?, ?, ?, max(published_at), ?, ?, ? FROM incoming_mentions
+                   ON CONFLICT (brand, source, target) DO UPDATE SET
+                       watermark = greatest(cursors.watermark, excluded.watermark),
+                       state = excluded.state, updated_at = excluded.updated_at, run_id = excluded.run_id""",
+                [brand, source, target, json.dumps(state or {}), now, run_id],
+            )
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+    finally:
+        con.unregister("incoming_mentions")
+    return SaveResult(received=table.num_rows, new=int(new), updated=table.num_rows - int(new))
+
+
+def count_mentions(con: Connection, brand: str | None = None) -> int:
+    if brand is None:
+        return con.execute("SELECT count(*) FROM mentions").fetchone()[0]
+    return con.execute("SELECT count(*) FROM mentions WHERE brand = ?", [brand]).fetchone()[0]
+
+
+# -- sentiment ---------------------------------------------------------------
+
+def fetch_unscored(con: Connection, limit: int = 5000) -> list[tuple[str, str, str, str]]:
+    """(source, external_id, brand, text to score) for mentions not scored yet."""
+    return con.execute(
+        """SELECT source, external_id, brand,
+                  CASE WHEN title IS NOT NULL AND coalesce(text, '') NOT LIKE '%' || title || '%'
+                       THEN title || '. ' || coalesce(text, '') ELSE coalesce(text, '') END
+           FROM mentions WHERE scored_at IS NULL ORDER BY published_at LIMIT ?""",
+        [limit],
+    ).fetchall()
+
+
+def save_scores(con: Connection, rows: Sequence[dict[str, Any]]) -> int:
+    if not rows:
+        return 0
+    table = pa.Table.from_pylist([{**r, "scored_at": _now()} for r in rows])
+    con.register("incoming_scores", table)
+    try:
+        con.execute(
+            """UPDATE mentions SET compound = s.compound, pos = s.pos, neu = s.neu, neg = s.neg,
+                      label = s.label, scored_at = s.scored_at
+               FROM incoming_scores s
+               WHERE mentions.source = s.source AND mentions.external_id = s.external_id AND mentions.brand = s.brand"""
+        )
+    finally:
+        con.unregister("incoming_scores")
+    return table.num_rows
+
+
+# -- series for detection ----------------------------------------------------
+
+def bucket_series(
+    con: Connection, brand: str, start: datetime, end: datetime, bucket_seconds: int, source: str | None = None
+) -> dict[str, np.ndarray]:
+    """Per-bucket counts over [start, end): mentions, negatives, sentiment and rating sums.
+
+    Buckets are anchored at `start`, so the last one ends exactly at `end`.
+    """
+    n = int((end - start).total_seconds() // bucket_seconds)
+    params: list[Any] = [to_db_time(start), bucket_seconds, brand, to_db_time(start), to_db_time(end)]
+    where = "brand = ? AND published_at >= ? AND published_at < ?"
+    if source is not None:
+        where += " AND source = ?"
+        params.append(source)
+    rows = con.execute(
+        f"""SELECT CAST(floor(epoch(published_at - CAST(? AS TIMESTAMP)) / ?) AS BIGINT) AS b,
+                   count(*), count(*) FILTER (WHERE label = 'negative'),
+                   coalesce(sum(compound), 0), count(compound),
+                   coalesce(sum(rating), 0), count(rating)
+            FROM mentions WHERE {where} GROUP BY b""",
+        params,
+    ).fetchall()
+    names = ("count", "negative", "compound_sum", "scored", "rating_sum", "rated")
+    out = {k: np.zeros(n, dtype=np.float64) for k in names}
+    for row in rows:
+        if 0 <= row[0] < n:
+            for k, v in zip(names, row[1:]):
+                out[k][row[0]] = v
+    return out
+
+
+def brand_sources(con: Connection, brand: str) -> list[str]:
+    return [r[0] for r in con.execute("SELECT DISTINCT source FROM mentions WHERE brand = ? ORDER BY 1", [brand]).fetchall()]
+
+
+# -- alerts ------------------------------------------------------------------
+
+def save_alerts(con: Connection, alerts: Sequence[dict[str, Any]], run_id: str) -> list[str]:
+    """Insert alerts not seen before, refresh the ongoing ones; returns the ids of new alerts.
+
+    An alert's id is its incident (brand, source, metric, first bucket), so a
+    rerun, or the next night while the incident goes on, updates it instead of
+    reporting it again.
+    """
+    if not alerts:
+        return []
+    now = _now()
+    table = pa.Table.from_pylist([
+        {
+            "alert_id": a["alert_id"], "brand": a["brand"], "source": a["source"], "metric": a["metric"],
+            "bucket_seconds": int(a["bucket_seconds"]), "incident_start": to_db_time(a["incident_start"]),
+            "last_bucket": to_db_time(a["last_bucket"]), "observed": float(a["observed"]),
+            "expected": float(a["expected"]), "significance": float(a["significance"]), "severity": a["severity"],
+            "ongoing": bool(a["ongoing"]), "details": json.dumps(a.get("details") or {}, default=str),
+            "first_run_id": run_id, "created_at": now, "updated_at": now,
+        }
+        for a in alerts
+    ])
+    con.register("incoming_alerts", table)
+    try:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            new = [r[0] for r in con.execute(
+                "SELECT alert_id FROM incoming_alerts ANTI JOIN alerts USING (alert_id)"
+            ).fetchall()]
+            con.execute(
+                """INSERT INTO alerts SELECT * FROM incoming_alerts
+                   ON CONFLICT (alert_id) DO UPDATE SET
+                       last_bucket = greatest(alerts.last_bucket, excluded.last_bucket),
+                       observed = greatest(alerts.observed, excluded.observed),
+                       significance = greatest(alerts.significance, excluded.significance),
+                       severity = excluded.severity, ongoing = excluded.ongoing,
+                       details = excluded.details, updated_at = excluded.updated_at"""
+            )
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+    finally:
+        con.unregister("incoming_alerts")
+    return new
+
+
+def alerts_between(con: Connection, brands: Sequence[str], start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """Alerts whose incident touched [start, end), most severe first."""
+    rows = _dicts(con.execute(
+        """SELECT * FROM alerts
+           WHERE list_contains(?, brand) AND last_bucket >= ? AND incident_start < ?
+           ORDER BY CASE severity WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END, significance DESC""",
+        [list(brands), to_db_time(start), to_db_time(end)],
+    ))
+    for r in rows:
+        r["details"] = json.loads(r["details"]) if r["details"] else {}
+        for k in ("incident_start", "last_bucket", "created_at", "updated_at"):
+            r[k] = from_db_time(r[k])
+    return rows
+
+
+# -- what the digest reads ---------------------------------------------------
+
+def period_kpis(con: Connection, brands: Sequence[str], start: datetime, end: datetime) -> dict[str, dict[str, Any]]:
+    """Per brand: mentions, mean sentiment, negative share, mean rating over [start, end)."""
+    rows = _dicts(con.execute(
+        """SELECT brand, count(*) AS mentions, avg(compound) AS mean_sentiment,
+                  count(*) FILTER (WHERE label = 'negative') AS negative,
+                  count(compound) AS scored, avg(rating) AS mean_rating, count(rating) AS rated
+           FROM mentions WHERE list_contains(?, brand) AND published_at >= ? AND published_at < ?
+           GROUP BY brand""",
+        [list(brands), to_db_time(start), to_db_time(end)],
+    ))
+    out = {b: {"mentions": 0, "mean_sentiment": None, "negative": 0, "scored": 0, "mean_rating": None, "rated": 0}
+           for b in brands}
+    for r in rows:
+        out[r.pop("brand")] = r
+    return out
+
+
+def source_counts(con: Connection, brands: Sequence[str], start: datetime, end: datetime) -> list[dict[str, Any]]:
+    return _dicts(con.execute(
+        """SELECT brand, source, count(*) AS mentions, count(*) FILTER (WHERE label = 'negative') AS negative,
+                  avg(compound) AS mean_sentiment
+           FROM mentions WHERE list_contains(?, brand) AND published_at >= ? AND published_at < ?
+           GROUP BY brand, source ORDER BY brand, source""",
+        [list(brands), to_db_time(start), to_db_time(end)],
+    ))
+
+
+def negative_mentions(
+    con: Connection, brands: Sequence[str], start: datetime, end: datetime, limit: int = 20
+) -> list[dict[str, Any]]:
+    """The period's negative mentions, most negative first."""
+    rows = _dicts(con.execute(
+        """SELECT brand, source, external_id, kind, published_at, url, title, author, text, rating, replied,
+                  compound, label
+           FROM mentions
+           WHERE list_contains(?, brand) AND published_at >= ? AND published_at < ? AND label = 'negative'
+           ORDER BY compound, published_at DESC LIMIT ?""",
+        [list(brands), to_db_time(start), to_db_time(end), limit],
+    ))
+    for r in rows:
+        r["published_at"] = from_db_time(r["published_at"])
+    return rows
+
+
+def mentions_between(
+    con: Connection, brand: str, start: datetime, end: datetime, source: str | None = None
+) -> list[dict[str, Any]]:
+    params: list[Any] = [brand, to_db_time(start), to_db_time(end)]
+    extra = ""
+    if source is not None:
+        extra, params = " AND source = ?", params + [source]
+    rows = _dicts(con.execute(
+        f"""SELECT source, external_id, published_at, url, title, text, compound, label, rating
+            FROM mentions WHERE brand = ? AND published_at >= ? AND published_at < ?{extra}
+            ORDER BY published_at""",
+        params,
+    ))
+    for r in rows:
+        r["published_at"] = from_db_time(r["published_at"])
+    return rows
+
+
+# -- digests -----------------------------------------------------------------
+
+def get_digest(con: Connection, period_key: str, group: str) -> dict[str, Any] | None:
+    rows = _dicts(con.execute(
+        "SELECT * FROM digests WHERE period_key = ? AND recipient_group = ?", [period_key, group]
+    ))
+    return rows[0] if rows else None
+
+
+def record_digest(
+    con: Connection, period_key: str, group: str, start: datetime, end: datetime, paths: dict[str, str], run_id: str
+) -> None:
+    con.execute(
+        """INSERT INTO digests (period_key, recipient_group, period_start, period_end, html_path, text_path,
+                                eml_path, rendered_at, run_id)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (period_key, recipient_group) DO UPDATE SET
+               html_path = excluded.html_path, text_path = excluded.text_path, eml_path = excluded.eml_path,
+               rendered_at = excluded.rendered_at, run_id = excluded.run_id""",
+        [period_key, group, to_db_time(start), to_db_time(end), paths["html"], paths["text"], paths["eml"], _now(), run_id],
+    )
+
+
+def mark_digest_sent(con: Connection, period_key: str, group: str) -> None:
+    con.execute(
+        "UPDATE digests SET sent_at = ?, send_count = send_count + 1 WHERE period_key = ? AND recipient_group = ?",
+        [_now(), period_key, group],
+    )
+
+
+def _dicts(result: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    names = [d[0] for d in result.description]
+    return [dict(zip(names, row)) for row in result.fetchall()]

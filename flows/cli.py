@@ -1,0 +1,162 @@
+"""The `repwatch` command: run, demo, check, serve (and backtest)."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Sequence
+
+# No network here or in most deployments: Prefect must not try to phone home.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+from flows.config import ConfigError, load_config  # noqa: E402
+
+EXIT_OK, EXIT_SOURCES_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="repwatch", description="Reputation monitor: reviews, mentions, spikes, digest.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the nightly flow once on a config")
+    run.add_argument("--config", default="monitor.yaml", help="path to monitor.yaml (default: %(default)s)")
+    run.add_argument("--since", help="start of the period (YYYY-MM-DD or ISO datetime; default: 24 h before --until)")
+    run.add_argument("--until", help="end of the period (default: the last full hour)")
+    run.add_argument("--brand", action="append", dest="brands", metavar="NAME", help="only this brand (repeatable)")
+    run.add_argument("--source", action="append", dest="sources", metavar="NAME", help="only this source (repeatable)")
+    run.add_argument("--no-email", action="store_true", help="write the outbox, send nothing")
+    run.add_argument("--resend", action="store_true", help="render and send the digest again for this period")
+
+    demo = sub.add_parser("demo", help="the nightly flow on bundled demo data served from 127.0.0.1")
+    demo.add_argument("--data-dir", default="data/demo", help="where the demo database and outbox go (default: %(default)s)")
+
+    check = sub.add_parser("check", help="validate a config and exit")
+    check.add_argument("--config", default="monitor.yaml")
+
+    serve = sub.add_parser("serve", help="serve the nightly deployment from this process (needs a Prefect server)")
+    serve.add_argument("--config", default="monitor.yaml")
+    serve.add_argument("--cron", default="0 6 * * *", help="schedule (default: %(default)s, in the config's time zone)")
+
+    backtest = sub.add_parser("backtest", help="replay stored history and show what each sensitivity would alert")
+    backtest.add_argument("--config", default="monitor.yaml")
+    backtest.add_argument("--since", required=True, help="replay from this date (YYYY-MM-DD)")
+    backtest.add_argument("--until", help="replay up to this date (default: now)")
+    backtest.add_argument("--sensitivity", choices=["low", "medium", "high"], action="append",
+                          help="only this sensitivity (repeatable; default: all three)")
+    return p
+
+
+def _run_flow(config_path: str, **params: Any) -> tuple[int, dict[str, Any]]:
+    from flows.nightly import nightly
+
+    state = nightly(config_path=config_path, return_state=True, **params)
+    data = state.result(raise_on_failure=False)
+    if isinstance(data, BaseException):
+        raise data
+    return (EXIT_OK if state.is_completed() else EXIT_SOURCES_FAILED), data
+
+
+def _print_outcome(data: dict[str, Any], message: str | None = None) -> None:
+    print(data["summary"])
+    for h in data["health"]:
+        if not h["ok"]:
+            print(f"  FAILED {h['brand']}/{h['source']}/{h['target']}: {h['error']}")
+    for d in data["digests"]:
+        how = "already written for this period (use --resend to write it again)" if d["skipped"] else (
+            "sent" if d["sent"] else "written to the outbox")
+        print(f"digest [{d['group']}] {how}: {d['paths'].get('html')}")
+    print(f"database: {data['database']}")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    load_config(args.config)  # fail before Prefect starts, with the one clear message
+    code, data = _run_flow(args.config, since=args.since, until=args.until, brands=args.brands,
+                           sources=args.sources, send_email=not args.no_email, resend=args.resend)
+    _print_outcome(data)
+    return code
+
+
+def write_demo_config(data_dir: Path, base_url: str) -> Path:
+    template = (Path(__file__).parent / "demo_monitor.yaml").read_text(encoding="utf-8")
+    path = data_dir / "monitor.yaml"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(template.replace("{base_url}", base_url).replace("{data_dir}", str(data_dir)), encoding="utf-8")
+    return path
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from flows import demo_data, demo_server
+
+    started = time.perf_counter()
+    data_dir = Path(args.data_dir).resolve()
+    # Seeded by today's date: the same data all day, so a rerun stores nothing twice.
+    items = demo_data.generate(datetime.now(timezone.utc), load_tz("Europe/London"))
+    print(f"demo: {len(items)} mentions over {demo_data.HISTORY_DAYS} days for {demo_data.BRAND} and "
+          f"{demo_data.COMPETITOR}, served from 127.0.0.1")
+    with demo_server.serve(items) as base_url:
+        config_path = write_demo_config(data_dir, base_url)
+        code, data = _run_flow(str(config_path), send_email=False)
+    _print_outcome(data)
+    from analysis import store
+
+    con = store.connect(data["database"], read_only=True)
+    try:
+        print(f"mentions stored: {store.count_mentions(con)}")
+    finally:
+        con.close()
+    print(f"demo finished in {time.perf_counter() - started:.1f}s")
+    return code
+
+
+def load_tz(name: str) -> Any:
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    targets = sum(len(s.targets) for b in config.brands for s in b.sources)
+    print(f"{args.config}: OK ({len(config.brands)} brands, {targets} targets, "
+          f"{len(config.digest.groups)} digest groups)")
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    from prefect.schedules import Cron
+
+    from flows.nightly import nightly
+
+    nightly.serve(
+        name="nightly",
+        schedule=Cron(args.cron, timezone=config.timezone),
+        parameters={"config_path": str(Path(args.config).resolve())},
+    )
+    return EXIT_OK
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    from flows.backtest import run_backtest
+
+    return run_backtest(args.config, args.since, args.until, args.sensitivity)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    handlers = {"run": cmd_run, "demo": cmd_demo, "check": cmd_check, "serve": cmd_serve, "backtest": cmd_backtest}
+    try:
+        return handlers[args.command](args)
+    except ConfigError as exc:
+        print(f"config error:\n{exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

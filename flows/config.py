@@ -1,0 +1,201 @@
+"""monitor.yaml: the one config file, validated, with one clear message on error.
+
+Secrets never live here: SMTP and API credentials come from environment
+variables (see `smtp_settings_from_env`) and are never logged.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from reports.mailer import SmtpSettings
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be used; the message names the file and the key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceConfig(_Strict):
+    source: str = Field(description="a registered scraper name: hackernews, feed")
+    targets: list[str] = Field(min_length=1, description="queries or URLs, as the source understands them")
+    base_url: str | None = Field(default=None, description="API root, for a self-hosted or test server")
+    options: dict[str, Any] = Field(default_factory=dict, description="scraper-specific settings")
+
+    @field_validator("source")
+    @classmethod
+    def _known_source(cls, value: str) -> str:
+        from scrapers.base import scraper_names
+
+        if value not in scraper_names():
+            raise ValueError(f"unknown source {value!r}; known: {', '.join(scraper_names())}")
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value
+
+
+class BrandConfig(_Strict):
+    name: str = Field(min_length=1)
+    terms: list[str] = Field(default_factory=list, description="the brand's names, left out of themes")
+    competitor: bool = False
+    sources: list[SourceConfig] = Field(min_length=1)
+
+
+class RecipientGroup(_Strict):
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_-]+$")
+    recipients: list[str] = Field(min_length=1)
+    brands: list[str] | None = Field(default=None, description="brands in this group's digest; default all")
+
+    @field_validator("recipients")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        for address in value:
+            if "@" not in address or any(c in address for c in " <>,;\r\n"):
+                raise ValueError(f"{address!r} is not an email address")
+        return value
+
+
+class DigestConfig(_Strict):
+    sender: str = Field(pattern=r"^[^@\s<>]+@[^@\s<>]+$")
+    subject: str = "repwatch digest"
+    groups: list[RecipientGroup] = Field(min_length=1)
+
+
+class DetectionConfig(_Strict):
+    bucket: Literal["hour", "day"] = "hour"
+    sensitivity: Literal["low", "medium", "high"] = "medium"
+    history_days: int = Field(default=56, ge=7, le=730)
+
+
+class HttpConfig(_Strict):
+    user_agent: str | None = None
+    timeout_seconds: float = Field(default=30.0, gt=0)
+    pace_seconds: float = Field(default=1.0, ge=0)
+    max_retries: int = Field(default=4, ge=0, le=10)
+    max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+
+
+class MonitorConfig(_Strict):
+    timezone: str = "UTC"
+    database: str = "data/repwatch.duckdb"
+    outbox: str = "outbox"
+    backfill_days: int = Field(default=60, ge=1, le=3650, description="how far back a source's first fetch goes")
+    brands: list[BrandConfig] = Field(min_length=1)
+    digest: DigestConfig
+    detection: DetectionConfig = DetectionConfig()
+    http: HttpConfig = HttpConfig()
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Paris)") from None
+        return value
+
+    @model_validator(mode="after")
+    def _names_agree(self) -> "MonitorConfig":
+        names = [b.name for b in self.brands]
+        if len(set(names)) != len(names):
+            raise ValueError(f"brand names must be unique: {names}")
+        for group in self.digest.groups:
+            unknown = set(group.brands or []) - set(names)
+            if unknown:
+                raise ValueError(f"digest group {group.name!r} names unknown brands: {sorted(unknown)}")
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def resolve(self, relative_to: Path) -> "MonitorConfig":
+        """Database and outbox paths relative to the config file's folder."""
+        def absolute(p: str) -> str:
+            return str(p if Path(p).is_absolute() else (relative_to / p).resolve())
+
+        return self.model_copy(update={"database": absolute(self.database), "outbox": absolute(self.outbox)})
+
+
+def _key_path(loc: tuple[Any, ...], data: Any) -> str:
+    """brands[0].sources[1].source, with the brand's name where it helps."""
+    parts: list[str] = []
+    node = data
+    for item in loc:
+        if isinstance(item, int):
+            label = f"[{item}]"
+            if isinstance(node, list) and item < len(node) and isinstance(node[item], dict) and "name" in node[item]:
+                label = f"[{item}] ({node[item]['name']})"
+            parts.append(label)
+        else:
+            parts.append(("." if parts else "") + str(item))
+        try:
+            node = node[item]
+        except (KeyError, IndexError, TypeError):
+            node = None
+    return "".join(parts) or "(top level)"
+
+
+def parse_config(data: Any, source_name: str = "<config>") -> MonitorConfig:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source_name}: the top level must be a mapping of keys, not {type(data).__name__}")
+    try:
+        return MonitorConfig.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = "unknown key (check its spelling; monitor.example.yaml lists every key)"
+            elif err["type"] == "missing":
+                msg = "missing: this key is required"
+            lines.append(f"{source_name}: {_key_path(err['loc'], data)}: {msg}")
+        raise ConfigError("\n".join(lines)) from None
+
+
+def load_config(path: str | Path) -> MonitorConfig:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file ({exc.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    return parse_config(data, str(path)).resolve(path.resolve().parent)
+
+
+def smtp_settings_from_env(env: dict[str, str] | None = None) -> SmtpSettings | None:
+    """SMTP_HOST (and SMTP_PORT, SMTP_SECURITY, SMTP_USERNAME, SMTP_PASSWORD, SMTP_CA_FILE); None if unset."""
+    env = dict(os.environ if env is None else env)
+    host = env.get("SMTP_HOST", "").strip()
+    if not host:
+        return None
+    security = env.get("SMTP_SECURITY", "starttls").strip().lower()
+    default_port = {"ssl": 465, "starttls": 587, "none": 25}.get(security, 587)
+    try:
+        return SmtpSettings(
+            host=host,
+            port=int(env.get("SMTP_PORT") or default_port),
+            security=security,  # type: ignore[arg-type]
+            username=env.get("SMTP_USERNAME") or None,
+            password=env.get("SMTP_PASSWORD") or None,
+            ca_file=env.get("SMTP_CA_FILE") or None,
+        )
+    except (ValueError, ValidationError) as exc:
+        raise ConfigError(f"SMTP_* environment variables: {exc}".splitlines()[0]) from None

@@ -1,0 +1,200 @@
+"""A loopback HTTP server that answers like the real sites, from the demo data.
+
+- /hn/api/v1/search_by_date: Algolia's Hacker News API (query, tags,
+  numericFilters on created_at_i, hitsPerPage/page, the 1000-hit paging cap).
+- /alerts/feeds/<brand>.xml: a Google Alerts Atom feed (google.com/url redirect links).
+- /news/rss/search?q=<brand>: a Google News RSS search feed ("Headline - Publisher").
+Feeds answer conditional GETs with 304.
+"""
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import re
+import threading
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Iterator, Sequence
+from urllib.parse import parse_qs, quote, urlsplit
+from xml.sax.saxutils import escape as xml_escape
+
+from flows.demo_data import DemoItem
+
+ALGOLIA_PAGING_LIMIT = 1000
+_NUMERIC = re.compile(r"^created_at_i(<=|>=|<|>|=)(\d+)$")
+
+
+def _iso(dt: datetime) -> str:
+    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def algolia_hit(item: DemoItem) -> dict:
+    ts = int(item.created.timestamp())
+    common = {
+        "author": item.author,
+        "created_at": _iso(item.created),
+        "created_at_i": ts,
+        "objectID": str(item.item_id),
+        "updated_at": _iso(item.created),
+    }
+    if item.kind == "story":
+        return {**common, "_tags": ["story", f"author_{item.author}", f"story_{item.item_id}"],
+                "title": item.title, "url": None, "story_text": None, "points": 3, "num_comments": 0,
+                "story_id": item.item_id, "_highlightResult": {"title": {"value": item.title}}}
+    story_id = item.item_id - 7
+    return {**common, "_tags": ["comment", f"author_{item.author}", f"story_{story_id}"],
+            "comment_text": html.escape(item.text), "story_id": story_id,
+            "parent_id": story_id, "story_title": item.title, "story_url": None, "points": None}
+
+
+def search_by_date(items: Sequence[DemoItem], params: dict[str, list[str]]) -> dict:
+    query = params.get("query", [""])[0].lower()
+    tags = params.get("tags", ["(story,comment)"])[0].strip("()").split(",")
+    hpp = max(1, min(1000, int(params.get("hitsPerPage", ["20"])[0])))
+    page = int(params.get("page", ["0"])[0])
+    checks = []
+    for clause in filter(None, params.get("numericFilters", [""])[0].split(",")):
+        match = _NUMERIC.match(clause.strip())
+        if not match:
+            raise ValueError(f"invalid numericFilters clause {clause!r}")
+        checks.append((match.group(1), int(match.group(2))))
+    ops = {"<": int.__lt__, "<=": int.__le__, ">": int.__gt__, ">=": int.__ge__, "=": int.__eq__}
+    hits = []
+    for it in items:
+        if it.source != "hackernews" or it.kind not in tags:
+            continue
+        if query and query not in f"{it.title} {it.text}".lower():
+            continue
+        ts = int(it.created.timestamp())
+        if all(ops[op](ts, value) for op, value in checks):
+            hits.append(it)
+    hits.sort(key=lambda it: it.created, reverse=True)
+    reachable = hits[:ALGOLIA_PAGING_LIMIT]
+    nb_pages = -(-len(reachable) // hpp)
+    chunk = reachable[page * hpp:(page + 1) * hpp]
+    return {"hits": [algolia_hit(it) for it in chunk], "nbHits": len(hits), "page": page, "nbPages": nb_pages,
+            "hitsPerPage": hpp, "exhaustiveNbHits": True, "query": query, "params": "", "processingTimeMS": 1}
+
+
+def _article_url(item: DemoItem) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", item.title.lower()).strip("-")[:60]
+    return f"https://news.example.com/{item.brand.lower()}/{item.item_id}-{slug}"
+
+
+def google_alerts_atom(items: Sequence[DemoItem], brand: str, base_url: str) -> str:
+    entries = []
+    for it in items:
+        if it.source != "feed" or it.brand != brand:
+            continue
+        bold = lambda s: xml_escape(html.escape(s).replace(brand, f"<b>{brand}</b>"))  # noqa: E731
+        link = "https://www.google.com/url?rct=j&sa=t&url=" + quote(_article_url(it), safe=":/") + "&ct=ga&usg=AFQjCN"
+        entries.append(
+            f'<entry><id>tag:google.com,2013:googlealerts/feed:{it.item_id}</id>'
+            f'<title type="html">{bold(it.title)}</title><link href="{xml_escape(link)}"></link>'
+            f"<published>{_iso(it.created)}</published><updated>{_iso(it.created)}</updated>"
+            f'<content type="html">{bold(it.text)}&amp;nbsp;...</content><author><name></name></author></entry>'
+        )
+    updated = _iso(max((it.created for it in items), default=datetime.now(timezone.utc)))
+    return ('<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom" '
+            'xmlns:idx="urn:atom-extension:indexing">'
+            f"<id>tag:google.com,2005:reader/user/demo/state/com.google/alerts/{brand}</id>"
+            f"<title>Google Alert - {xml_escape(brand)}</title>"
+            f'<link href="{xml_escape(base_url)}/alerts/feeds/{brand.lower()}.xml" rel="self"></link>'
+            f"<updated>{updated}</updated>{''.join(entries)}</feed>")
+
+
+def google_news_rss(items: Sequence[DemoItem], query: str) -> str:
+    out = []
+    for it in items:
+        if it.source != "feed" or query.lower() not in f"{it.title} {it.text}".lower():
+            continue
+        publisher = ["The Courier Times", "Logistics Weekly", "Retail Daily", "TechNews"][it.item_id % 4]
+        desc = f'<a href="{_article_url(it)}" target="_blank">{html.escape(it.title)}</a>&nbsp;&nbsp;<font color="#6f6f6f">{publisher}</font>'
+        out.append(
+            f"<item><title>{xml_escape(it.title)} - {xml_escape(publisher)}</title>"
+            f"<link>https://news.google.com/rss/articles/CBMi{it.item_id}?oc=5</link>"
+            f'<guid isPermaLink="false">CBMi{it.item_id}</guid><pubDate>{format_datetime(it.created.astimezone(timezone.utc), usegmt=True)}</pubDate>'
+            f"<description>{xml_escape(desc)}</description>"
+            f'<source url="https://publisher.example.com">{xml_escape(publisher)}</source></item>'
+        )
+    return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?><rss version="2.0" '
+            'xmlns:media="http://search.yahoo.com/mrss/"><channel><generator>NFE/5.0</generator>'
+            f'<title>"{xml_escape(query)}" - Google News</title><link>https://news.google.com/search?q={quote(query)}</link>'
+            "<language>en-US</language><description>Google News</description>"
+            f"{''.join(out)}</channel></rss>")
+
+
+def _handler(items: Sequence[DemoItem]) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "repwatch-demo/1"
+
+        def log_message(self, format: str, *args: object) -> None:  # keep the demo's output readable
+            pass
+
+        def _send(self, status: int, body: bytes, ctype: str, etag: str | None = None) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            if etag:
+                self.send_header("ETag", etag)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _feed(self, text: str, ctype: str) -> None:
+            body = text.encode("utf-8")
+            etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
+            if self.headers.get("If-None-Match") == etag:
+                self.send_response(304)
+                self.send_header("ETag", etag)
+                self.end_headers()
+                return
+            self._send(200, body, ctype, etag)
+
+        def do_GET(self) -> None:  # noqa: N802
+            parts = urlsplit(self.path)
+            params = parse_qs(parts.query)
+            base = f"http://{self.headers.get('Host', '127.0.0.1')}"
+            try:
+                if parts.path == "/robots.txt":
+                    self._send(200, b"User-agent: *\nAllow: /\n", "text/plain")
+                elif parts.path == "/hn/api/v1/search_by_date":
+                    self._send(200, json.dumps(search_by_date(items, params)).encode(), "application/json")
+                elif parts.path.startswith("/alerts/feeds/") and parts.path.endswith(".xml"):
+                    slug = parts.path.rsplit("/", 1)[1][:-4]
+                    brand = next((it.brand for it in items if it.brand.lower() == slug), None)
+                    if brand is None:
+                        self._send(404, b"no such alert", "text/plain")
+                    else:
+                        self._feed(google_alerts_atom(items, brand, base), "application/atom+xml; charset=utf-8")
+                elif parts.path == "/news/rss/search":
+                    self._feed(google_news_rss(items, params.get("q", [""])[0]), "application/rss+xml; charset=utf-8")
+                elif parts.path == "/hn/item":
+                    wanted = params.get("id", [""])[0]
+                    it = next((i for i in items if str(i.item_id) == wanted), None)
+                    if it is None:
+                        self._send(404, b"no such item", "text/plain")
+                    else:
+                        page = f"<!doctype html><title>{html.escape(it.title)}</title><p>{html.escape(it.text or it.title)}</p>"
+                        self._send(200, page.encode(), "text/html; charset=utf-8")
+                else:
+                    self._send(404, b"not found", "text/plain")
+            except ValueError as exc:
+                self._send(400, json.dumps({"message": str(exc), "status": 400}).encode(), "application/json")
+
+    return Handler
+
+
+@contextmanager
+def serve(items: Sequence[DemoItem], port: int = 0) -> Iterator[str]:
+    """Serve the demo data on 127.0.0.1 (a free port by default); yields the base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", port), _handler(items))
+    thread = threading.Thread(target=server.serve_forever, name="repwatch-demo-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

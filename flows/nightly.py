@@ -1,0 +1,158 @@
+"""The nightly flow: fetch -> store -> score -> detect -> report -> send. Thin orchestration."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact
+from prefect.context import get_run_context
+from prefect.states import Completed, Failed
+
+from analysis import store
+from flows import tasks
+from flows.config import MonitorConfig, load_config
+
+
+@dataclass(frozen=True)
+class Period:
+    start: datetime
+    end: datetime
+    key: str
+    explicit_since: bool
+
+
+def parse_when(value: str | datetime | date | None, tz: Any) -> datetime | None:
+    """A date (midnight in the config's zone) or an ISO datetime (naive means the config's zone)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        dt = value
+    elif isinstance(value, date):
+        dt = datetime.combine(value, time())
+    else:
+        try:
+            dt = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a date (YYYY-MM-DD) or an ISO datetime") from None
+    return dt.replace(tzinfo=tz) if dt.tzinfo is None else dt
+
+
+def reporting_period(config: MonitorConfig, since: Any, until: Any, now: datetime | None = None) -> Period:
+    """By default the 24 hours up to the last full hour; the key names the period so a digest goes out once."""
+    tz = config.tz
+    end = parse_when(until, tz)
+    if end is None:
+        now = now or datetime.now(timezone.utc)
+        end = now.replace(minute=0, second=0, microsecond=0)
+    start = parse_when(since, tz)
+    explicit = start is not None
+    start = start or end - timedelta(days=1)
+    if start >= end:
+        raise ValueError(f"since ({start.isoformat()}) must be before until ({end.isoformat()})")
+    if explicit or until:
+        key = f"{start.astimezone(tz):%Y-%m-%dT%H%M}_{end.astimezone(tz):%Y-%m-%dT%H%M}"
+    else:
+        key = f"{end.astimezone(tz):%Y-%m-%d}"
+    return Period(start.astimezone(timezone.utc), end.astimezone(timezone.utc), key, explicit)
+
+
+def _run_id() -> str:
+    ctx = get_run_context()
+    return str(ctx.flow_run.id)  # type: ignore[union-attr]
+
+
+@flow(name="nightly", log_prints=True)
+def nightly(
+    config_path: str = "monitor.yaml",
+    since: str | None = None,
+    until: str | None = None,
+    brands: list[str] | None = None,
+    sources: list[str] | None = None,
+    send_email: bool = True,
+    resend: bool = False,
+) -> Any:
+    """Fetch every source, store, score, detect spikes, write and send the digest.
+
+    A failing source does not stop the run: it is recorded, shown in the
+    digest, and the run ends Failed with a message naming it, after the
+    digest has gone out.
+    """
+    logger = get_run_logger()
+    config = load_config(config_path)
+    period = reporting_period(config, since, until)
+    run_id = _run_id()
+    db = config.database
+    con = store.connect(db)
+    try:
+        store.begin_run(con, run_id, {"config_path": config_path, "since": since, "until": until, "brands": brands,
+                                      "sources": sources, "send_email": send_email, "resend": resend},
+                        period.start, period.end)
+        jobs = tasks.plan_jobs(config, brands, sources)
+        planned = [(job, store.get_cursor(con, job.brand, job.source, job.target)) for job in jobs]
+    finally:
+        con.close()
+
+    settings = tasks.http_settings(config)
+    futures = []
+    for job, cursor in planned:
+        start = tasks.fetch_window_start(cursor, period.end, period.start if period.explicit_since else None,
+                                         config.backfill_days)
+        futures.append((job, tasks.fetch_source.submit(job, start, period.end, cursor.state, settings)))
+
+    health = []
+    for job, future in futures:
+        row = {"brand": job.brand, "source": job.source, "target": job.target, "ok": False, "pages": 0,
+               "fetched": 0, "new": 0, "error": None}
+        try:
+            result = future.result()
+            saved = tasks.store_mentions(db, result, run_id)
+            row.update(ok=True, pages=result.pages, fetched=saved.received, new=saved.new)
+        except Exception as exc:  # one broken source never stops the others
+            row["error"] = f"{type(exc).__name__}: {exc}"
+            logger.warning("source %s failed: %s", job.label, row["error"])
+        health.append(row)
+    tasks.record_health(db, run_id, health)
+
+    scored = tasks.score_new_mentions(db)
+    brand_names = [b.name for b in config.brands if not brands or b.name in brands]
+    new_alerts = tasks.detect_alerts(db, brand_names, period.start, period.end, config, run_id)
+    digests = tasks.render_and_send(db, config, period.key, period.start, period.end, run_id, send_email, resend)
+
+    failed = [h for h in health if not h["ok"]]
+    summary = (f"period {period.key}: {sum(h['fetched'] for h in health)} fetched, "
+               f"{sum(h['new'] for h in health)} new, {scored} scored, {len(new_alerts)} new alerts; "
+               f"{len(health) - len(failed)}/{len(health)} sources OK")
+    _publish_artifact(period, health, new_alerts, digests, summary)
+    con = store.connect(db)
+    try:
+        store.finish_run(con, run_id, "partial" if failed else "completed", summary)
+    finally:
+        con.close()
+    result = {"period": period.key, "health": health, "alerts": new_alerts, "digests": digests,
+              "database": db, "summary": summary}
+    if failed:
+        names = ", ".join(f"{h['brand']}/{h['source']}/{h['target']}" for h in failed)
+        return Failed(message=f"{len(failed)} of {len(health)} sources failed: {names}. {summary}", data=result)
+    return Completed(message=summary, data=result)
+
+
+def _publish_artifact(period: Period, health: list[dict[str, Any]], alerts: list[str], digests: list[dict[str, Any]],
+                      summary: str) -> None:
+    """What the run did, as a table in the Prefect UI."""
+    lines = [f"## repwatch {period.key}", "", summary, "", "| brand | source | target | health | fetched | new |",
+             "|---|---|---|---|---|---|"]
+    for h in health:
+        status = "OK" if h["ok"] else f"FAILED: {(h['error'] or '')[:120]}".replace("|", "/")
+        lines.append(f"| {h['brand']} | {h['source']} | {h['target'][:60].replace('|', '/')} | {status} | "
+                     f"{h['fetched']} | {h['new']} |")
+    lines += ["", f"New alerts: {len(alerts)}", ""]
+    for d in digests:
+        lines.append(f"- digest `{d['group']}`: {d['paths'].get('html')} "
+                     f"({'sent' if d['sent'] else 'already written' if d['skipped'] else 'outbox only'})")
+    create_markdown_artifact("\n".join(lines), key="repwatch-run", description="repwatch nightly summary")
+
+
+if __name__ == "__main__":
+    nightly()

@@ -1,0 +1,277 @@
+"""Prefect tasks: each a unit of retry (a source, a batch, a digest), each thin glue.
+
+Scrapers fetch and parse; the store writes; analysis computes; reports render.
+Nothing here is per mention.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from prefect import get_run_logger, task
+
+from analysis import sentiment, spikes, store
+from flows.config import MonitorConfig, smtp_settings_from_env
+from reports import digest as digest_report
+from reports import mailer
+from scrapers.base import ParseError, get_scraper
+from scrapers.http import FatalHTTPError, HttpSettings, PoliteSession, RetriableHTTPError
+
+# Re-fetch a little before the watermark: APIs index late, and the store de-duplicates.
+CURSOR_OVERLAP = timedelta(hours=2)
+SCORE_BATCH = 5000
+
+
+@dataclass(frozen=True)
+class FetchJob:
+    brand: str
+    source: str
+    target: str
+    base_url: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return f"{self.brand}/{self.source}/{self.target}"
+
+
+@dataclass
+class FetchResult:
+    job: FetchJob
+    rows: list[dict[str, Any]]
+    pages: int
+    state: dict[str, Any]
+
+
+def plan_jobs(config: MonitorConfig, brands: list[str] | None, sources: list[str] | None) -> list[FetchJob]:
+    """One job per (brand, source, target), filtered by the run's parameters."""
+    known_brands = {b.name for b in config.brands}
+    for name in brands or []:
+        if name not in known_brands:
+            raise ValueError(f"--brand {name!r} is not in the config; brands: {', '.join(sorted(known_brands))}")
+    jobs = []
+    for brand in config.brands:
+        if brands and brand.name not in brands:
+            continue
+        for src in brand.sources:
+            if sources and src.source not in sources:
+                continue
+            for target in src.targets:
+                jobs.append(FetchJob(brand.name, src.source, target, src.base_url, dict(src.options)))
+    return jobs
+
+
+def http_settings(config: MonitorConfig) -> HttpSettings:
+    h = config.http
+    extra = {"user_agent": h.user_agent} if h.user_agent else {}
+    return HttpSettings(read_timeout=h.timeout_seconds, pace_seconds=h.pace_seconds, max_retries=h.max_retries,
+                        max_bytes=h.max_bytes, **extra)
+
+
+def fetch_window_start(cursor: store.Cursor, until: datetime, since: datetime | None, backfill_days: int) -> datetime:
+    """Where a source's fetch starts: the asked `since`, else the cursor less an overlap, else the backfill horizon."""
+    if since is not None:
+        return since
+    if cursor.watermark is not None:
+        return cursor.watermark - CURSOR_OVERLAP
+    return until - timedelta(days=backfill_days)
+
+
+def fetch_mentions(job: FetchJob, since: datetime, until: datetime, state: dict[str, Any], settings: HttpSettings) -> FetchResult:
+    """Fetch and parse one target; mentions outside [since, until) are left for their own run."""
+    options = dict(job.options)
+    if job.base_url:
+        options["base_url"] = job.base_url
+    with PoliteSession(settings) as http:
+        scraper = get_scraper(job.source, http=http, **options)
+        state = dict(state)
+        rows, pages = [], 0
+        for page in scraper.pages(job.target, since, state):
+            pages += 1
+            for m in scraper.parse(page):
+                if since <= m.published_at < until:
+                    rows.append(dataclasses.asdict(m))
+    return FetchResult(job, rows, pages, state)
+
+
+def _retriable(task_: Any, task_run: Any, state: Any) -> bool:
+    """Retry network trouble and rate limits; a 4xx or an unknown page will not mend itself."""
+    try:
+        state.result()
+    except RetriableHTTPError:
+        return True
+    except (FatalHTTPError, ParseError):
+        return False
+    except Exception:
+        return True
+    return False
+
+
+@task(retries=2, retry_delay_seconds=[10, 60], retry_condition_fn=_retriable, task_run_name="fetch {job.label}")
+def fetch_source(job: FetchJob, since: datetime, until: datetime, state: dict[str, Any], settings: HttpSettings) -> FetchResult:
+    result = fetch_mentions(job, since, until, state, settings)
+    get_run_logger().info("%s: %d pages, %d mentions", job.label, result.pages, len(result.rows))
+    return result
+
+
+@task(retries=1, retry_delay_seconds=5, task_run_name="store {result.job.label}")
+def store_mentions(db_path: str, result: FetchResult, run_id: str) -> store.SaveResult:
+    con = store.connect(db_path)
+    try:
+        return store.save_mentions(
+            con, result.job.brand, result.job.source, result.job.target, result.rows, run_id=run_id, state=result.state
+        )
+    finally:
+        con.close()
+
+
+@task
+def record_health(db_path: str, run_id: str, rows: list[dict[str, Any]]) -> None:
+    con = store.connect(db_path)
+    try:
+        store.save_source_health(con, run_id, rows)
+    finally:
+        con.close()
+
+
+@task(retries=1, retry_delay_seconds=5)
+def score_new_mentions(db_path: str) -> int:
+    """VADER over every mention not scored yet, a batch at a time."""
+    con = store.connect(db_path)
+    total = 0
+    try:
+        while batch := store.fetch_unscored(con, SCORE_BATCH):
+            scores = sentiment.score_texts([row[3] for row in batch])
+            store.save_scores(con, [
+                {"source": s, "external_id": e, "brand": b, "compound": sc.compound, "pos": sc.pos,
+                 "neu": sc.neu, "neg": sc.neg, "label": sc.label}
+                for (s, e, b, _), sc in zip(batch, scores)
+            ])
+            total += len(batch)
+    finally:
+        con.close()
+    return total
+
+
+def detect_brand_alerts(
+    con: store.Connection, brand: str, period_start: datetime, until: datetime, config: MonitorConfig
+) -> list[dict[str, Any]]:
+    """Alerts for one brand whose incident touches the period; plain dicts ready for the store."""
+    bucket = 3600 if config.detection.bucket == "hour" else 86400
+    params = spikes.with_sensitivity(config.detection.sensitivity)
+    start = until - timedelta(days=config.detection.history_days)
+    series = store.bucket_series(con, brand, start, until, bucket)
+    out = []
+    for metric, counts in (("mentions", series["count"]), ("negative", series["negative"])):
+        detection = spikes.detect_spikes(counts, bucket, params)
+        for inc in spikes.incidents(counts, detection, bucket, params):
+            inc_start = spikes.bucket_start(start, inc.start, bucket)
+            inc_last = spikes.bucket_start(start, inc.end, bucket)
+            if inc_last + timedelta(seconds=bucket) <= period_start:
+                continue  # reported in an earlier period
+            examples = [m for m in store.mentions_between(con, brand, inc_start, inc_last + timedelta(seconds=bucket))
+                        if m["compound"] is not None]
+            examples.sort(key=lambda m: m["compound"])
+            out.append({
+                "alert_id": f"{brand}|all|{metric}|{inc_start.isoformat()}",
+                "brand": brand, "source": "all", "metric": metric, "bucket_seconds": bucket,
+                "incident_start": inc_start, "last_bucket": inc_last,
+                "observed": inc.observed, "expected": inc.expected,
+                "significance": min(300.0, -math.log10(max(inc.pvalue, 1e-300))),
+                "severity": inc.severity, "ongoing": inc.ongoing,
+                "details": {"examples": [
+                    {"text": m["text"] or m["title"] or "", "url": m["url"], "source": m["source"],
+                     "published_at": m["published_at"].isoformat(), "compound": m["compound"]}
+                    for m in examples[:3]
+                ]},
+            })
+    return out
+
+
+@task
+def detect_alerts(db_path: str, brands: list[str], period_start: datetime, until: datetime, config: MonitorConfig, run_id: str) -> list[str]:
+    con = store.connect(db_path)
+    try:
+        alerts = [a for b in brands for a in detect_brand_alerts(con, b, period_start, until, config)]
+        return store.save_alerts(con, alerts, run_id)
+    finally:
+        con.close()
+
+
+def build_digest(
+    con: store.Connection, config: MonitorConfig, brand_names: list[str], period_start: datetime, until: datetime, run_id: str
+) -> digest_report.RenderedDigest:
+    length = until - period_start
+    before = period_start - length
+    brands = [{"name": b.name, "competitor": b.competitor} for b in config.brands if b.name in brand_names]
+    alerts = store.alerts_between(con, brand_names, period_start, until)
+    for a in alerts:
+        for e in a["details"].get("examples", []):
+            e["published_at"] = datetime.fromisoformat(e["published_at"])
+    days = 14
+    own = [b["name"] for b in brands if not b["competitor"]] or brand_names
+    trend = []
+    for name in own[:1]:
+        daily = store.bucket_series(con, name, until - timedelta(days=days), until, 86400)["count"]
+        alert_days = {int((a["last_bucket"] - (until - timedelta(days=days))).total_seconds() // 86400)
+                      for a in alerts if a["brand"] == name}
+        for i, count in enumerate(daily):
+            day_end = until - timedelta(days=days - i - 1)
+            trend.append({"label": day_end.astimezone(config.tz).strftime("%a %d %b"), "count": int(count),
+                          "alert": i in alert_days})
+    context = digest_report.build_context(
+        title=config.digest.subject,
+        period_start=period_start,
+        period_end=until,
+        tz=config.tz,
+        brands=brands,
+        kpis_now=store.period_kpis(con, brand_names, period_start, until),
+        kpis_before=store.period_kpis(con, brand_names, before, period_start),
+        alerts=alerts,
+        negatives=store.negative_mentions(con, brand_names, period_start, until, limit=15),
+        health=[h for h in store.source_health(con, run_id) if h["brand"] in brand_names],
+        source_counts=store.source_counts(con, brand_names, period_start, until),
+        trend=trend,
+    )
+    return digest_report.render_digest(context)
+
+
+@task(retries=1, retry_delay_seconds=5)
+def render_and_send(
+    db_path: str, config: MonitorConfig, period_key: str, period_start: datetime, until: datetime,
+    run_id: str, send_email: bool, resend: bool,
+) -> list[dict[str, Any]]:
+    """Per recipient group: render once per period (unless resend), write the outbox, send once."""
+    logger = get_run_logger()
+    smtp = smtp_settings_from_env() if send_email else None
+    con = store.connect(db_path)
+    outcomes = []
+    try:
+        for group in config.digest.groups:
+            names = group.brands or [b.name for b in config.brands]
+            existing = store.get_digest(con, period_key, group.name)
+            if existing and not resend:
+                logger.info("digest %s/%s already written at %s; not writing it again", period_key, group.name,
+                            existing["rendered_at"])
+                outcomes.append({"group": group.name, "paths": {"html": existing["html_path"]}, "sent": False,
+                                 "skipped": True})
+                continue
+            rendered = build_digest(con, config, names, period_start, until, run_id)
+            message = mailer.build_message(rendered.subject, config.digest.sender, group.recipients,
+                                           rendered.html, rendered.text)
+            stem = f"digest-{period_key}-{group.name}".replace(":", "").replace("/", "-")
+            paths = mailer.write_outbox(config.outbox, stem, rendered.html, rendered.text, message)
+            store.record_digest(con, period_key, group.name, period_start, until, paths, run_id)
+            sent = False
+            if smtp is not None:
+                mailer.send_message(message, smtp)
+                store.mark_digest_sent(con, period_key, group.name)
+                sent = True
+            outcomes.append({"group": group.name, "paths": paths, "sent": sent, "skipped": False,
+                             "subject": rendered.subject})
+    finally:
+        con.close()
+    return outcomes

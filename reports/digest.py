@@ -1,0 +1,198 @@
+"""The morning digest: a context from plain data, rendered to email-safe HTML and text.
+
+Everything scraped is untrusted: the HTML template autoescapes, and only
+http(s) links are ever rendered as links.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Any, Mapping, Sequence
+from urllib.parse import urlsplit
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+METRIC_LABELS = {
+    "mentions": "Mentions",
+    "negative": "Negative mentions",
+    "negative_share": "Negative share",
+    "rating": "Mean rating",
+}
+
+
+def safe_url(value: Any) -> str | None:
+    """The URL if it is http(s) with a host; None for javascript:, data:, relative..."""
+    if not isinstance(value, str):
+        return None
+    parts = urlsplit(value.strip())
+    if parts.scheme.lower() in ("http", "https") and parts.netloc:
+        return value.strip()
+    return None
+
+
+def snippet(text: str | None, limit: int = 240) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def _environment(autoescape: bool) -> Environment:
+    env = Environment(
+        loader=PackageLoader("reports", "templates"),
+        autoescape=autoescape,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["safe_url"] = safe_url
+    env.filters["snippet"] = snippet
+    return env
+
+
+_HTML = _environment(autoescape=True)
+_TEXT = _environment(autoescape=False)
+
+
+@dataclass(frozen=True)
+class RenderedDigest:
+    subject: str
+    html: str
+    text: str
+
+
+def _delta(now: float | None, before: float | None, *, unit: str, higher_is_good: bool | None) -> dict[str, Any]:
+    """Change against the previous period: unit is 'relative' (%), 'points' (of a share) or 'plain'."""
+    if now is None or before is None:
+        return {"display": "no previous data" if now is not None else "", "direction": "flat", "good": None}
+    diff = now - before
+    if unit == "relative":
+        display = ("new" if now else "±0%") if before == 0 else f"{diff / before:+.0%}"
+    elif unit == "points":
+        display = f"{diff * 100:+.0f} pts"
+    else:
+        display = f"{diff:+.2f}"
+    direction = "up" if diff > 1e-9 else "down" if diff < -1e-9 else "flat"
+    good = None if direction == "flat" or higher_is_good is None else (direction == "up") == higher_is_good
+    return {"display": display, "direction": direction, "good": good}
+
+
+def kpi_tiles(now: Mapping[str, Any], before: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Mentions, mean sentiment, negative share, mean rating, each with its change."""
+    def share(k: Mapping[str, Any]) -> float | None:
+        return k["negative"] / k["scored"] if k.get("scored") else None
+
+    tiles = [
+        {"name": "Mentions", "value": f"{now['mentions']:,}",
+         **_delta(now["mentions"], before["mentions"], unit="relative", higher_is_good=None)},
+        {"name": "Mean sentiment", "value": "–" if now["mean_sentiment"] is None else f"{now['mean_sentiment']:+.2f}",
+         **_delta(now["mean_sentiment"], before["mean_sentiment"], unit="plain", higher_is_good=True)},
+        {"name": "Negative share", "value": "–" if share(now) is None else f"{share(now):.0%}",
+         **_delta(share(now), share(before), unit="points", higher_is_good=False)},
+    ]
+    if now.get("rated"):
+        tiles.append({"name": "Mean rating", "value": f"{now['mean_rating']:.1f}★",
+                      **_delta(now["mean_rating"], before.get("mean_rating"), unit="plain", higher_is_good=True)})
+    return tiles
+
+
+def status_line(alerts: Sequence[Mapping[str, Any]], broken: int, total_sources: int, mentions: int) -> dict[str, str]:
+    """The one line that says whether anything is on fire."""
+    if alerts:
+        top = alerts[0]
+        more = f" (+{len(alerts) - 1} more)" if len(alerts) > 1 else ""
+        line = (f"{top['severity'].upper()}: {top['brand']} {top['metric_label'].lower()} "
+                f"{top['observed']:.0f} vs {top['expected']:.0f} expected since {top['started']}{more}")
+        if broken:
+            line += f"; {broken} of {total_sources} sources failing"
+        return {"level": "alert", "line": line}
+    if broken:
+        return {"level": "warning",
+                "line": f"{broken} of {total_sources} sources failing: their silence is not a quiet day"}
+    return {"level": "ok", "line": f"All quiet: {mentions:,} mentions, no alerts"}
+
+
+def _local(dt: datetime, tz: tzinfo) -> str:
+    return dt.astimezone(tz).strftime("%a %d %b %H:%M")
+
+
+def build_context(
+    *,
+    title: str,
+    period_start: datetime,
+    period_end: datetime,
+    tz: tzinfo,
+    brands: Sequence[Mapping[str, Any]],
+    kpis_now: Mapping[str, Mapping[str, Any]],
+    kpis_before: Mapping[str, Mapping[str, Any]],
+    alerts: Sequence[Mapping[str, Any]],
+    negatives: Sequence[Mapping[str, Any]],
+    health: Sequence[Mapping[str, Any]],
+    source_counts: Sequence[Mapping[str, Any]],
+    trend: Sequence[Mapping[str, Any]] = (),
+) -> dict[str, Any]:
+    """Everything the templates show, as plain values, from plain inputs."""
+    own = [b for b in brands if not b.get("competitor")]
+    alert_rows = []
+    for a in alerts:
+        details = a.get("details") or {}
+        alert_rows.append({
+            "brand": a["brand"],
+            "source": a["source"],
+            "metric_label": METRIC_LABELS.get(a["metric"], a["metric"]),
+            "severity": a["severity"],
+            "started": _local(a["incident_start"], tz),
+            "observed": a["observed"],
+            "expected": a["expected"],
+            "ratio": a["observed"] / max(a["expected"], 0.5),
+            "ongoing": a["ongoing"],
+            "terms": details.get("terms", []),
+            "examples": [
+                {**e, "when": _local(e["published_at"], tz) if isinstance(e.get("published_at"), datetime) else e.get("when", "")}
+                for e in details.get("examples", [])
+            ],
+        })
+    broken = sum(1 for h in health if not h["ok"])
+    total_mentions = sum(kpis_now[b["name"]]["mentions"] for b in own)
+    all_volume = sum(kpis_now[b["name"]]["mentions"] for b in brands) or 1
+    comparison = []
+    for b in brands:
+        k = kpis_now[b["name"]]
+        comparison.append({
+            "brand": b["name"],
+            "competitor": bool(b.get("competitor")),
+            "mentions": k["mentions"],
+            "share_of_voice": k["mentions"] / all_volume,
+            "mean_sentiment": k["mean_sentiment"],
+            "negative_share": (k["negative"] / k["scored"]) if k.get("scored") else None,
+            "mean_rating": k["mean_rating"],
+        })
+    trend_max = max((row["count"] for row in trend), default=0) or 1
+    return {
+        "title": title,
+        "period": {
+            "start": _local(period_start, tz),
+            "end": _local(period_end, tz),
+            "zone": str(tz),
+        },
+        "status": status_line(alert_rows, broken, len(health), total_mentions),
+        "tiles": [{"brand": b["name"], "metrics": kpi_tiles(kpis_now[b["name"]], kpis_before[b["name"]])} for b in own],
+        "alerts": alert_rows,
+        "negatives": [
+            {**n, "when": _local(n["published_at"], tz)} for n in negatives
+        ],
+        "health": list(health),
+        "broken": broken,
+        "source_counts": list(source_counts),
+        "comparison": comparison if len(brands) > 1 else [],
+        "trend": [{**row, "width": round(100 * row["count"] / trend_max)} for row in trend],
+    }
+
+
+def render_digest(context: Mapping[str, Any]) -> RenderedDigest:
+    status = context["status"]
+    prefix = {"alert": "[ALERT] ", "warning": "[SOURCES FAILING] ", "ok": ""}[status["level"]]
+    subject = f"{prefix}{context['title']}: {context['period']['end']}"
+    return RenderedDigest(
+        subject=" ".join(subject.split()),
+        html=_HTML.get_template("digest.html.j2").render(**context),
+        text=_TEXT.get_template("digest.txt.j2").render(**context),
+    )

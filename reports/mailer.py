@@ -1,0 +1,76 @@
+"""The digest as an email: MIME, the outbox folder, and SMTP (STARTTLS or SSL)."""
+from __future__ import annotations
+
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+from typing import Literal, Sequence
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class SmtpSettings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    host: str
+    port: int
+    security: Literal["starttls", "ssl", "none"]
+    username: str | None = None
+    password: str | None = Field(default=None, repr=False)  # never in repr, so never in a log line
+    ca_file: str | None = None
+    timeout: float = 30.0
+
+
+class MailError(RuntimeError):
+    pass
+
+
+def build_message(subject: str, sender: str, recipients: Sequence[str], html: str, text: str) -> EmailMessage:
+    """multipart/alternative: the plain text first, the HTML preferred by readers that can show it."""
+    if any(c in subject for c in "\r\n"):
+        raise MailError("a subject must be one line")
+    msg = EmailMessage()
+    msg["Subject"] = subject
+    msg["From"] = sender
+    msg["To"] = ", ".join(recipients)
+    msg["Date"] = formatdate(localtime=False)
+    msg["Message-ID"] = make_msgid(domain=sender.rsplit("@", 1)[-1])
+    msg.set_content(text, subtype="plain", charset="utf-8")
+    msg.add_alternative(html, subtype="html", charset="utf-8")
+    return msg
+
+
+def write_outbox(outbox: str | Path, stem: str, html: str, text: str, message: EmailMessage) -> dict[str, str]:
+    """Write stem.html, stem.txt and stem.eml; each through a temp file so a crash leaves no half file."""
+    folder = Path(outbox)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {"html": folder / f"{stem}.html", "text": folder / f"{stem}.txt", "eml": folder / f"{stem}.eml"}
+    for kind, data in (("html", html.encode("utf-8")), ("text", text.encode("utf-8")), ("eml", message.as_bytes())):
+        tmp = paths[kind].with_suffix(paths[kind].suffix + ".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(paths[kind])
+    return {k: str(v) for k, v in paths.items()}
+
+
+def send_message(message: EmailMessage, settings: SmtpSettings) -> None:
+    context = ssl.create_default_context(cafile=settings.ca_file)
+    try:
+        if settings.security == "ssl":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout, context=context)
+        else:
+            client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+        with client:
+            client.ehlo()
+            if settings.security == "starttls":
+                client.starttls(context=context)
+                client.ehlo()
+            if settings.username:
+                client.login(settings.username, settings.password or "")
+            refused = client.send_message(message)
+    except (smtplib.SMTPException, OSError) as exc:
+        # The message names the server, never the credentials.
+        raise MailError(f"sending via {settings.host}:{settings.port} ({settings.security}) failed: {exc}") from None
+    if refused:
+        raise MailError(f"the server refused some recipients: {sorted(refused)}")

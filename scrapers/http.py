@@ -1,0 +1,239 @@
+"""The polite HTTP session every scraper fetches through.
+
+One place owns the rules: a clear User-Agent, connect/read timeouts, retries
+with exponential backoff that honour Retry-After on 429/503, no retry on
+other 4xx, a cap on response size, robots.txt for HTML pages, and a pace per
+host shared by every session in the process.
+"""
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.robotparser import RobotFileParser
+
+import requests
+
+from scrapers.base import Page
+
+log = logging.getLogger(__name__)
+
+DEFAULT_USER_AGENT = "repwatch/0.1 (+https://github.com/repwatch/repwatch; reputation monitor)"
+RETRIABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+_SECRET_PARAMS = frozenset({"token", "access_token", "api_key", "apikey", "key", "secret", "password", "sig"})
+
+
+class HTTPError(Exception):
+    """A fetch that did not produce a usable page."""
+
+    def __init__(self, message: str, url: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+        self.status = status
+
+
+class RetriableHTTPError(HTTPError):
+    """Worth trying again later (server trouble, rate limit, network)."""
+
+
+class FatalHTTPError(HTTPError):
+    """Trying again will not help (4xx, too large, robots.txt says no)."""
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    user_agent: str = DEFAULT_USER_AGENT
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    max_retries: int = 4
+    backoff_base: float = 1.0
+    backoff_max: float = 60.0
+    max_bytes: int = 10 * 1024 * 1024
+    pace_seconds: float = 1.0
+    respect_robots: bool = True
+
+
+def redact_url(url: str) -> str:
+    """The URL with credentials and secret query values blanked, for logs and errors."""
+    parts = urlsplit(url)
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc = f"{netloc}:{parts.port}"
+    query = urlencode(
+        [(k, "***" if k.lower() in _SECRET_PARAMS else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+class _HostPacer:
+    """At most one request per `interval` seconds to a host, across threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._next_slot: dict[str, float] = {}
+
+    def wait(self, host: str, interval: float, sleep: Callable[[float], None]) -> None:
+        if interval <= 0:
+            return
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next_slot.get(host, 0.0))
+            self._next_slot[host] = slot + interval
+        if slot > now:
+            sleep(slot - now)
+
+
+_PACER = _HostPacer()
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class PoliteSession:
+    """GETs that follow the rules above and return a `Page`."""
+
+    def __init__(
+        self,
+        settings: HttpSettings | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.settings = settings or HttpSettings()
+        self._sleep = sleep
+        self._session = session or requests.Session()
+        self._session.headers["User-Agent"] = self.settings.user_agent
+        self._robots: dict[str, RobotFileParser | None] = {}
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> "PoliteSession":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def get(
+        self,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        html_page: bool = False,
+        meta: dict[str, Any] | None = None,
+    ) -> Page:
+        """Fetch `url`; 200 and 304 give a Page, anything else raises HTTPError.
+
+        `html_page` marks a page a crawler would read, so robots.txt applies;
+        documented APIs and feeds are meant for programs and skip that check.
+        """
+        if params:
+            url = requests.Request("GET", url, params=params).prepare().url or url
+        if html_page and self.settings.respect_robots and not self._robots_allow(url):
+            raise FatalHTTPError(f"robots.txt disallows {redact_url(url)}", url)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return self._get_once(url, headers, meta or {})
+            except RetriableHTTPError as exc:
+                retry_after = getattr(exc, "retry_after", None)
+                # Waiting longer than we are willing to inside one fetch: leave it
+                # to the task's own retry, minutes later.
+                if attempt > self.settings.max_retries or (retry_after or 0) > self.settings.backoff_max:
+                    raise
+                delay = self._backoff(attempt, retry_after)
+                log.info("retrying %s in %.1fs after: %s", redact_url(url), delay, exc)
+                self._sleep(delay)
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return retry_after
+        delay = self.settings.backoff_base * (2 ** (attempt - 1))
+        return min(self.settings.backoff_max, delay * (0.5 + random.random() / 2))
+
+    def _get_once(self, url: str, headers: Mapping[str, str] | None, meta: dict[str, Any]) -> Page:
+        host = urlsplit(url).netloc
+        _PACER.wait(host, self.settings.pace_seconds, self._sleep)
+        safe_url = redact_url(url)
+        try:
+            response = self._session.get(
+                url,
+                headers=dict(headers or {}),
+                timeout=(self.settings.connect_timeout, self.settings.read_timeout),
+                stream=True,
+            )
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise RetriableHTTPError(f"{type(exc).__name__} fetching {safe_url}", url) from None
+        with response:
+            status = response.status_code
+            if status in RETRIABLE_STATUS:
+                err = RetriableHTTPError(f"HTTP {status} from {safe_url}", url, status)
+                err.retry_after = (  # type: ignore[attr-defined]
+                    _retry_after_seconds(response.headers.get("Retry-After")) if status in (429, 503) else None
+                )
+                raise err
+            if status >= 400:
+                raise FatalHTTPError(f"HTTP {status} from {safe_url}", url, status)
+            body = b"" if status == 304 else self._read_capped(response, safe_url)
+            return Page(
+                url=response.url or url,
+                status=status,
+                body=body,
+                headers={k.lower(): v for k, v in response.headers.items()},
+                meta=meta,
+            )
+
+    def _read_capped(self, response: requests.Response, safe_url: str) -> bytes:
+        limit = self.settings.max_bytes
+        declared = response.headers.get("Content-Length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise FatalHTTPError(f"response from {safe_url} is {declared} bytes, over the {limit}-byte cap", safe_url)
+        chunks, size = [], 0
+        try:
+            for chunk in response.iter_content(64 * 1024):
+                size += len(chunk)
+                if size > limit:
+                    raise FatalHTTPError(f"response from {safe_url} exceeds the {limit}-byte cap", safe_url)
+                chunks.append(chunk)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise RetriableHTTPError(f"{type(exc).__name__} reading {safe_url}", safe_url) from None
+        return b"".join(chunks)
+
+    def _robots_allow(self, url: str) -> bool:
+        parts = urlsplit(url)
+        root = f"{parts.scheme}://{parts.netloc}"
+        if root not in self._robots:
+            self._robots[root] = self._load_robots(root)
+        parser = self._robots[root]
+        return True if parser is None else parser.can_fetch(self.settings.user_agent, url)
+
+    def _load_robots(self, root: str) -> RobotFileParser | None:
+        parser = RobotFileParser(root + "/robots.txt")
+        try:
+            page = self._get_once(root + "/robots.txt", None, {})
+        except FatalHTTPError as exc:
+            if exc.status in (401, 403):
+                parser.disallow_all = True  # the convention robotparser itself follows
+                return parser
+            return None  # 404 and friends: no rules
+        except RetriableHTTPError:
+            return None
+        parser.parse(page.text().splitlines())
+        return parser
