@@ -47,10 +47,10 @@ def _score_chunk(texts: Sequence[str]) -> list[Score]:
     return [score_text(t) for t in texts]
 
 
-def score_texts(texts: Sequence[str], workers: int | None = None) -> list[Score]:
+def score_texts(texts: Sequence[str], workers: int | None = None, min_parallel: int = PARALLEL_THRESHOLD) -> list[Score]:
     """Scores in input order; spread over processes when the batch is large."""
     workers = workers or os.cpu_count() or 1
-    if workers <= 1 or len(texts) < PARALLEL_THRESHOLD:
+    if workers <= 1 or len(texts) < min_parallel:
         return _score_chunk(texts)
     size = -(-len(texts) // (workers * 4))
     chunks = [texts[i:i + size] for i in range(0, len(texts), size)]

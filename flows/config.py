@@ -38,6 +38,18 @@ class SourceConfig(_Strict):
             raise ValueError(f"unknown source {value!r}; known: {', '.join(scraper_names())}")
         return value
 
+    @model_validator(mode="after")
+    def _known_options(self) -> "SourceConfig":
+        import inspect
+
+        from scrapers.base import scraper_class
+
+        accepted = set(inspect.signature(scraper_class(self.source)).parameters) - {"self", "http", "base_url"}
+        unknown = sorted(set(self.options) - accepted)
+        if unknown:
+            raise ValueError(f"options for {self.source} do not include {unknown}; known: {sorted(accepted)}")
+        return self
+
     @field_validator("base_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:

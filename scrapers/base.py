@@ -19,6 +19,7 @@ __all__ = [
     "Scraper",
     "register",
     "get_scraper",
+    "scraper_class",
     "scraper_names",
     "html_to_text",
     "utc_from_epoch",
@@ -108,13 +109,16 @@ def register(cls: type) -> type:
     return cls
 
 
-def get_scraper(name: str, **options: Any) -> Scraper:
+def scraper_class(name: str) -> Callable[..., Scraper]:
     _load_builtin_sources()
     try:
-        factory = _REGISTRY[name]
+        return _REGISTRY[name]
     except KeyError:
         raise KeyError(f"unknown source {name!r}; known: {', '.join(sorted(_REGISTRY))}") from None
-    return factory(**options)
+
+
+def get_scraper(name: str, **options: Any) -> Scraper:
+    return scraper_class(name)(**options)
 
 
 def scraper_names() -> list[str]:

@@ -1,0 +1,71 @@
+from pathlib import Path
+
+import pytest
+
+from flows.config import ConfigError, load_config, smtp_settings_from_env
+
+ROOT = Path(__file__).resolve().parents[1]
+
+GOOD = """
+brands:
+  - name: Acme
+    sources:
+      - source: hackernews
+        targets: [Acme]
+digest:
+  sender: repwatch@acme.example
+  groups:
+    - name: support
+      recipients: [lead@acme.example]
+"""
+
+
+def write(tmp_path, text):
+    path = tmp_path / "monitor.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_example_config_is_valid():
+    config = load_config(ROOT / "monitor.example.yaml")
+    assert [b.name for b in config.brands] == ["Acme", "Rival"]
+
+
+def test_defaults_and_relative_paths(tmp_path):
+    config = load_config(write(tmp_path, GOOD))
+    assert config.database == str(tmp_path / "data" / "repwatch.duckdb")
+    assert (config.timezone, config.detection.sensitivity, config.backfill_days) == ("UTC", "medium", 60)
+
+
+@pytest.mark.parametrize("change, message", [
+    (("targets: [Acme]", "targets: [Acme]\n        colour: red"), "brands[0] (Acme).sources[0].colour: unknown key"),
+    (("source: hackernews", "source: hackernwes"), "brands[0] (Acme).sources[0].source: unknown source 'hackernwes'"),
+    (("    sources:\n      - source: hackernews\n        targets: [Acme]\n", ""), "brands[0] (Acme).sources: missing"),
+    (("name: support", "name: sup port"), "digest.groups[0]"),
+    (("recipients: [lead@acme.example]", "recipients: [nobody]"), "'nobody' is not an email address"),
+    (("brands:", "timezone: Mars/Olympus\nbrands:"), "timezone: unknown time zone 'Mars/Olympus'"),
+    (("brands:", "backfill_days: many\nbrands:"), "backfill_days: Input should be a valid integer"),
+])
+def test_bad_config_names_file_and_key(tmp_path, change, message):
+    path = write(tmp_path, GOOD.replace(*change))
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert str(err.value).startswith(f"{path}: ")
+    assert message in str(err.value)
+
+
+def test_bad_yaml_and_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match=r"not valid YAML at line 3, column 1"):
+        load_config(write(tmp_path, "brands:\n  - name: [unclosed\n"))
+    with pytest.raises(ConfigError, match="cannot read the config file"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_smtp_settings_from_env_keep_password_out_of_repr():
+    assert smtp_settings_from_env({}) is None
+    s = smtp_settings_from_env({"SMTP_HOST": "mail.example", "SMTP_PASSWORD": "hunter2", "SMTP_USERNAME": "u"})
+    assert (s.port, s.security, s.password) == (587, "starttls", "hunter2")
+    assert "hunter2" not in repr(s) and "hunter2" not in str(s)
+    assert smtp_settings_from_env({"SMTP_HOST": "m", "SMTP_SECURITY": "ssl"}).port == 465
+    with pytest.raises(ConfigError):
+        smtp_settings_from_env({"SMTP_HOST": "m", "SMTP_PORT": "lots"})

@@ -1,0 +1,82 @@
+"""The digest renders what the reader needs, and untrusted text stays text."""
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from reports.digest import build_context, kpi_tiles, render_digest, safe_url
+
+UTC = timezone.utc
+END = datetime(2026, 11, 24, 6, tzinfo=UTC)
+START = END - timedelta(days=1)
+KPI = {"mentions": 40, "mean_sentiment": -0.31, "negative": 20, "scored": 40, "mean_rating": None, "rated": 0}
+BEFORE = {"mentions": 10, "mean_sentiment": 0.2, "negative": 1, "scored": 10, "mean_rating": None, "rated": 0}
+EMPTY = {"mentions": 0, "mean_sentiment": None, "negative": 0, "scored": 0, "mean_rating": None, "rated": 0}
+
+
+def context(**over):
+    args = dict(
+        title="Acme digest", period_start=START, period_end=END, tz=ZoneInfo("Europe/Paris"),
+        brands=[{"name": "Acme", "competitor": False}, {"name": "Rival", "competitor": True}],
+        kpis_now={"Acme": KPI, "Rival": {**EMPTY, "mentions": 10}}, kpis_before={"Acme": BEFORE, "Rival": EMPTY},
+        alerts=[{"brand": "Acme", "source": "all", "metric": "negative", "severity": "high",
+                 "incident_start": END - timedelta(hours=7), "observed": 30, "expected": 2, "ongoing": False,
+                 "details": {"terms": ["login", "refund"], "examples": [
+                     {"text": "<script>alert(1)</script> app down", "url": "javascript:alert(1)",
+                      "published_at": END - timedelta(hours=6)}]}}],
+        negatives=[{"brand": "Acme", "source": "hackernews", "published_at": END - timedelta(hours=5),
+                    "url": "https://news.ycombinator.com/item?id=1", "title": None, "author": "<b>x</b>",
+                    "text": "Login broken <img src=x onerror=alert(2)>", "rating": None, "compound": -0.7}],
+        health=[{"brand": "Acme", "source": "hackernews", "target": "Acme", "ok": True, "fetched": 40, "new": 38, "error": None},
+                {"brand": "Acme", "source": "feed", "target": "https://x.example/f", "ok": False, "fetched": 0, "new": 0,
+                 "error": "FatalHTTPError: HTTP 404 from https://x.example/f"}],
+        source_counts=[], trend=[{"label": "Mon 23 Nov", "count": 40, "alert": True}],
+    )
+    args.update(over)
+    return build_context(**args)
+
+
+def test_status_line_leads_with_the_alert_and_failing_sources():
+    status = context()["status"]
+    assert status["level"] == "alert"
+    assert status["line"] == "HIGH: Acme negative mentions 30 vs 2 expected since Tue 24 Nov 00:00; 1 of 2 sources failing"
+
+
+def test_status_when_quiet_and_when_a_source_is_broken():
+    assert context(alerts=[], health=[])["status"] == {"level": "ok", "line": "All quiet: 40 mentions, no alerts"}
+    assert context(alerts=[])["status"]["level"] == "warning"
+
+
+def test_kpi_tiles_show_change():
+    tiles = kpi_tiles(KPI, BEFORE)
+    assert [(t["name"], t["value"], t["display"]) for t in tiles] == [
+        ("Mentions", "40", "+300%"), ("Mean sentiment", "-0.31", "-0.51"), ("Negative share", "50%", "+40 pts")]
+    assert [t["good"] for t in tiles] == [None, False, False]
+
+
+def test_html_escapes_scraped_text_and_drops_unsafe_links():
+    digest = render_digest(context())
+    assert "<script>alert(1)" not in digest.html and "&lt;script&gt;alert(1)&lt;/script&gt;" in digest.html
+    assert "<img src=x" not in digest.html and "<b>x</b>" not in digest.html
+    assert "javascript:" not in digest.html
+    assert 'href="https://news.ycombinator.com/item?id=1"' in digest.html
+
+
+def test_html_is_email_safe():
+    html = render_digest(context()).html.lower()
+    for forbidden in ("<script", "<link", "<svg", "<style", "<img", "@import"):
+        assert forbidden not in html
+
+
+def test_digest_shows_alert_terms_failing_source_and_competitors():
+    digest = render_digest(context())
+    assert digest.subject == "[ALERT] Acme digest: Tue 24 Nov 07:00"
+    for text in (digest.html, digest.text):
+        assert "login" in text and "refund" in text
+        assert "FAILED" in text and "HTTP 404" in text
+        assert "Rival" in text
+    assert "<script>alert(1)</script>" in digest.text  # plain text is not HTML: shown as written
+
+
+def test_safe_url():
+    assert safe_url("https://a.example/x") == "https://a.example/x"
+    for bad in ("javascript:alert(1)", "data:text/html,x", "/relative", "http://", None, 3):
+        assert safe_url(bad) is None

@@ -1,0 +1,91 @@
+"""The polite session against a real local HTTP server."""
+import pytest
+from werkzeug import Response
+
+from scrapers.http import FatalHTTPError, HttpSettings, PoliteSession, RetriableHTTPError, redact_url
+
+
+def session(**overrides):
+    sleeps = []
+    settings = HttpSettings(pace_seconds=0, max_retries=3, backoff_base=0.01, **overrides)
+    return PoliteSession(settings, sleep=sleeps.append), sleeps
+
+
+def test_sends_user_agent_and_returns_page(httpserver):
+    httpserver.expect_request("/ok", headers={"User-Agent": "repwatch-test/1"}).respond_with_data("hi", headers={"ETag": '"x"'})
+    http, _ = session(user_agent="repwatch-test/1")
+    page = http.get(httpserver.url_for("/ok"))
+    assert (page.status, page.body, page.headers["etag"]) == (200, b"hi", '"x"')
+
+
+def test_429_honours_retry_after_then_succeeds(httpserver):
+    httpserver.expect_ordered_request("/limited").respond_with_response(
+        Response("slow down", status=429, headers={"Retry-After": "7"}))
+    httpserver.expect_ordered_request("/limited").respond_with_data("done")
+    http, sleeps = session()
+    assert http.get(httpserver.url_for("/limited")).body == b"done"
+    assert sleeps == [7.0]
+    assert len(httpserver.log) == 2
+
+
+def test_500_recovers_with_backoff(httpserver):
+    for _ in range(2):
+        httpserver.expect_ordered_request("/flaky").respond_with_data("oops", status=500)
+    httpserver.expect_ordered_request("/flaky").respond_with_data("fine")
+    http, sleeps = session()
+    assert http.get(httpserver.url_for("/flaky")).body == b"fine"
+    assert len(sleeps) == 2 and sleeps[1] >= sleeps[0] * 0.5  # exponential, with jitter
+
+
+def test_503_gives_up_after_max_retries(httpserver):
+    httpserver.expect_request("/down").respond_with_data("down", status=503)
+    http, sleeps = session()
+    with pytest.raises(RetriableHTTPError, match="HTTP 503"):
+        http.get(httpserver.url_for("/down"))
+    assert len(httpserver.log) == 4 and len(sleeps) == 3
+
+
+def test_retry_after_longer_than_we_wait_is_left_to_the_task(httpserver):
+    httpserver.expect_request("/later").respond_with_response(Response("", status=429, headers={"Retry-After": "3600"}))
+    http, sleeps = session()
+    with pytest.raises(RetriableHTTPError):
+        http.get(httpserver.url_for("/later"))
+    assert sleeps == [] and len(httpserver.log) == 1
+
+
+def test_404_is_fatal_and_not_retried(httpserver):
+    httpserver.expect_request("/gone").respond_with_data("no", status=404)
+    http, sleeps = session()
+    with pytest.raises(FatalHTTPError) as err:
+        http.get(httpserver.url_for("/gone"))
+    assert err.value.status == 404 and sleeps == [] and len(httpserver.log) == 1
+
+
+def test_response_size_is_capped(httpserver):
+    httpserver.expect_request("/big").respond_with_data(b"x" * 5000)
+    http, _ = session(max_bytes=1000)
+    with pytest.raises(FatalHTTPError, match="cap"):
+        http.get(httpserver.url_for("/big"))
+
+
+def test_robots_txt_applies_to_html_pages_only(httpserver):
+    httpserver.expect_request("/robots.txt").respond_with_data("User-agent: *\nDisallow: /private/\n")
+    httpserver.expect_request("/private/page").respond_with_data("<html></html>")
+    http, _ = session()
+    with pytest.raises(FatalHTTPError, match="robots.txt"):
+        http.get(httpserver.url_for("/private/page"), html_page=True)
+    assert http.get(httpserver.url_for("/private/page")).status == 200  # an API/feed fetch is not crawling
+
+
+def test_pace_spaces_requests_to_one_host(httpserver):
+    httpserver.expect_request("/p").respond_with_data("x")
+    sleeps = []
+    http = PoliteSession(HttpSettings(pace_seconds=0.2), sleep=sleeps.append)
+    http.get(httpserver.url_for("/p"))
+    http.get(httpserver.url_for("/p"))
+    assert sleeps and 0 < sleeps[-1] <= 0.2
+
+
+def test_redact_url_hides_credentials():
+    assert redact_url("https://user:pw@api.example.com/x?q=acme&access_token=SECRET") == (
+        "https://api.example.com/x?q=acme&access_token=%2A%2A%2A")
