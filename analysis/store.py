@@ -406,13 +406,13 @@ def source_counts(con: Connection, brands: Sequence[str], start: datetime, end: 
 def negative_mentions(
     con: Connection, brands: Sequence[str], start: datetime, end: datetime, limit: int = 20
 ) -> list[dict[str, Any]]:
-    """The period's negative mentions, most negative first."""
+    """The period's negative mentions, newest first."""
     rows = _dicts(con.execute(
         """SELECT brand, source, external_id, kind, published_at, url, title, author, text, rating, replied,
                   compound, label
            FROM mentions
            WHERE list_contains(?, brand) AND published_at >= ? AND published_at < ? AND label = 'negative'
-           ORDER BY compound, published_at DESC LIMIT ?""",
+           ORDER BY published_at DESC LIMIT ?""",
         [list(brands), to_db_time(start), to_db_time(end), limit],
     ))
     for r in rows:

@@ -159,35 +159,56 @@ def score_new_mentions(db_path: str) -> int:
 def detect_brand_alerts(
     con: store.Connection, brand: str, period_start: datetime, until: datetime, config: MonitorConfig
 ) -> list[dict[str, Any]]:
-    """Alerts for one brand whose incident touches the period; plain dicts ready for the store."""
+    """Alerts for one brand whose incident touches the period; plain dicts ready for the store.
+
+    A burst of negative mentions inside a volume spike is the same incident:
+    it is folded into the volume alert (as its negative count) rather than
+    alerted twice.
+    """
     bucket = 3600 if config.detection.bucket == "hour" else 86400
     params = spikes.with_sensitivity(config.detection.sensitivity)
     start = until - timedelta(days=config.detection.history_days)
     series = store.bucket_series(con, brand, start, until, bucket)
-    out = []
+    found: dict[str, list[spikes.Incident]] = {}
     for metric, counts in (("mentions", series["count"]), ("negative", series["negative"])):
         detection = spikes.detect_spikes(counts, bucket, params)
-        for inc in spikes.incidents(counts, detection, bucket, params):
+        found[metric] = [i for i in spikes.incidents(counts, detection, bucket, params)
+                         if spikes.bucket_start(start, i.end + 1, bucket) > period_start]
+    out = []
+    for metric, incidents in found.items():
+        for inc in incidents:
+            overlapping = [v for v in found["mentions"] if v.start <= inc.end and inc.start <= v.end]
+            if metric == "negative" and overlapping:
+                continue
             inc_start = spikes.bucket_start(start, inc.start, bucket)
-            inc_last = spikes.bucket_start(start, inc.end, bucket)
-            if inc_last + timedelta(seconds=bucket) <= period_start:
-                continue  # reported in an earlier period
-            examples = [m for m in store.mentions_between(con, brand, inc_start, inc_last + timedelta(seconds=bucket))
-                        if m["compound"] is not None]
-            examples.sort(key=lambda m: m["compound"])
+            inc_end = spikes.bucket_start(start, inc.end + 1, bucket)
+            negative = float(series["negative"][inc.start:inc.end + 1].sum()) if metric == "mentions" else None
             out.append({
                 "alert_id": f"{brand}|all|{metric}|{inc_start.isoformat()}",
                 "brand": brand, "source": "all", "metric": metric, "bucket_seconds": bucket,
-                "incident_start": inc_start, "last_bucket": inc_last,
+                "incident_start": inc_start, "last_bucket": spikes.bucket_start(start, inc.end, bucket),
                 "observed": inc.observed, "expected": inc.expected,
                 "significance": min(300.0, -math.log10(max(inc.pvalue, 1e-300))),
                 "severity": inc.severity, "ongoing": inc.ongoing,
-                "details": {"examples": [
-                    {"text": m["text"] or m["title"] or "", "url": m["url"], "source": m["source"],
-                     "published_at": m["published_at"].isoformat(), "compound": m["compound"]}
-                    for m in examples[:3]
-                ]},
+                "details": {"negative": negative,
+                            "examples": _examples(store.mentions_between(con, brand, inc_start, inc_end))},
             })
+    return out
+
+
+def _examples(mentions: list[dict[str, Any]], limit: int = 3) -> list[dict[str, Any]]:
+    """The most negative mentions of an incident, one of each text."""
+    scored = sorted((m for m in mentions if m["compound"] is not None), key=lambda m: m["compound"])
+    out, seen = [], set()
+    for m in scored:
+        text = m["text"] or m["title"] or ""
+        if text in seen:
+            continue
+        seen.add(text)
+        out.append({"text": text, "url": m["url"], "source": m["source"],
+                    "published_at": m["published_at"].isoformat(), "compound": m["compound"]})
+        if len(out) == limit:
+            break
     return out
 
 
@@ -231,7 +252,7 @@ def build_digest(
         kpis_now=store.period_kpis(con, brand_names, period_start, until),
         kpis_before=store.period_kpis(con, brand_names, before, period_start),
         alerts=alerts,
-        negatives=store.negative_mentions(con, brand_names, period_start, until, limit=15),
+        negatives=store.negative_mentions(con, brand_names, period_start, until, limit=80),
         health=[h for h in store.source_health(con, run_id) if h["brand"] in brand_names],
         source_counts=store.source_counts(con, brand_names, period_start, until),
         trend=trend,

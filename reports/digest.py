@@ -99,8 +99,8 @@ def status_line(alerts: Sequence[Mapping[str, Any]], broken: int, total_sources:
     if alerts:
         top = alerts[0]
         more = f" (+{len(alerts) - 1} more)" if len(alerts) > 1 else ""
-        line = (f"{top['severity'].upper()}: {top['brand']} {top['metric_label'].lower()} "
-                f"{top['observed']:.0f} vs {top['expected']:.0f} expected since {top['started']}{more}")
+        line = (f"{top['severity'].upper()}: {top['brand']}: {top['observed']:.0f} {top['metric_label'].lower()} "
+                f"since {top['started']}, about {top['expected']:.0f} expected{more}")
         if broken:
             line += f"; {broken} of {total_sources} sources failing"
         return {"level": "alert", "line": line}
@@ -108,6 +108,21 @@ def status_line(alerts: Sequence[Mapping[str, Any]], broken: int, total_sources:
         return {"level": "warning",
                 "line": f"{broken} of {total_sources} sources failing: their silence is not a quiet day"}
     return {"level": "ok", "line": f"All quiet: {mentions:,} mentions, no alerts"}
+
+
+def collapse_repeats(rows: Sequence[Mapping[str, Any]], limit: int) -> list[dict[str, Any]]:
+    """Keep the first of rows whose text is the same (a copied complaint, a syndicated article), counting the rest."""
+    out: list[dict[str, Any]] = []
+    seen: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        key = " ".join(f"{r.get('title') or ''} {r.get('text') or ''}".lower().split())[:160]
+        if key in seen:
+            seen[key]["similar"] += 1
+            continue
+        row = {**r, "similar": 0}
+        seen[key] = row
+        out.append(row)
+    return out[:limit]
 
 
 def _local(dt: datetime, tz: tzinfo) -> str:
@@ -145,9 +160,10 @@ def build_context(
             "ratio": a["observed"] / max(a["expected"], 0.5),
             "ongoing": a["ongoing"],
             "terms": details.get("terms", []),
+            "negative": details.get("negative"),
             "examples": [
                 {**e, "when": _local(e["published_at"], tz) if isinstance(e.get("published_at"), datetime) else e.get("when", "")}
-                for e in details.get("examples", [])
+                for e in collapse_repeats(details.get("examples", []), 3)
             ],
         })
     broken = sum(1 for h in health if not h["ok"])
@@ -176,9 +192,7 @@ def build_context(
         "status": status_line(alert_rows, broken, len(health), total_mentions),
         "tiles": [{"brand": b["name"], "metrics": kpi_tiles(kpis_now[b["name"]], kpis_before[b["name"]])} for b in own],
         "alerts": alert_rows,
-        "negatives": [
-            {**n, "when": _local(n["published_at"], tz)} for n in negatives
-        ],
+        "negatives": [{**n, "when": _local(n["published_at"], tz)} for n in collapse_repeats(negatives, 8)],
         "health": list(health),
         "broken": broken,
         "source_counts": list(source_counts),

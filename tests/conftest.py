@@ -24,3 +24,12 @@ def shared_dir(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} not present (../shared is optional)")
     return path
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """One Prefect test server for the few flow-level tests (starting one takes ~20 s)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=60):
+        yield

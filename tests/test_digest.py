@@ -37,7 +37,7 @@ def context(**over):
 def test_status_line_leads_with_the_alert_and_failing_sources():
     status = context()["status"]
     assert status["level"] == "alert"
-    assert status["line"] == "HIGH: Acme negative mentions 30 vs 2 expected since Tue 24 Nov 00:00; 1 of 2 sources failing"
+    assert status["line"] == "HIGH: Acme: 30 negative mentions since Tue 24 Nov 00:00, about 2 expected; 1 of 2 sources failing"
 
 
 def test_status_when_quiet_and_when_a_source_is_broken():

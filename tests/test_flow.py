@@ -1,0 +1,62 @@
+"""The nightly flow under Prefect's test harness, against the demo's loopback HTTP server."""
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from analysis import store
+from flows import demo_data, demo_server
+from flows.cli import write_demo_config
+
+
+@pytest.fixture(scope="module")
+def demo_site():
+    items = demo_data.generate(datetime.now(timezone.utc), ZoneInfo("Europe/London"))
+    with demo_server.serve(items) as base_url:
+        yield base_url, items
+
+
+def run(config_path, **params):
+    from flows.nightly import nightly
+
+    state = nightly(config_path=str(config_path), send_email=False, return_state=True, **params)
+    return state, state.result(raise_on_failure=False)
+
+
+def test_nightly_end_to_end_then_rerun_is_idempotent(prefect_harness, demo_site, tmp_path):
+    base_url, items = demo_site
+    config = write_demo_config(tmp_path, base_url)
+    state, data = run(config)
+    assert state.is_completed(), state.message
+    assert all(h["ok"] for h in data["health"]) and len(data["health"]) == 4
+    con = store.connect(data["database"])
+    stored = store.count_mentions(con)
+    sources = {r[0] for r in con.execute("SELECT DISTINCT source FROM mentions").fetchall()}
+    unscored = len(store.fetch_unscored(con))
+    con.close()
+    assert stored > 900 and sources == {"hackernews", "feed"} and unscored == 0
+    assert data["alerts"], "the demo incident should raise an alert"
+    (digest,) = data["digests"]
+    html = open(digest["paths"]["html"], encoding="utf-8").read()
+    assert "[ALERT]" in digest["subject"] and "Parcelly" in html and "FAILED" not in html
+    assert "hackernews" in html and "feed" in html
+
+    state2, data2 = run(config)
+    assert state2.is_completed()
+    con = store.connect(data2["database"])
+    assert store.count_mentions(con) == stored
+    con.close()
+    assert data2["alerts"] == [] and data2["digests"][0]["skipped"] is True
+
+
+def test_a_broken_source_is_reported_and_the_run_goes_on(prefect_harness, demo_site, tmp_path):
+    base_url, _ = demo_site
+    config = write_demo_config(tmp_path, base_url)
+    config.write_text(config.read_text().replace("alerts/feeds/parcelly.xml", "alerts/feeds/gone.xml"))
+    state, data = run(config, brands=["Parcelly"])
+    assert state.is_failed()
+    assert "1 of 2 sources failed: Parcelly/feed/alerts/feeds/gone.xml" in state.message
+    broken = [h for h in data["health"] if not h["ok"]]
+    assert [(h["source"], h["error"].split(":")[0]) for h in broken] == [("feed", "FatalHTTPError")]
+    html = open(data["digests"][0]["paths"]["html"], encoding="utf-8").read()
+    assert "FAILED" in html and "HTTP 404" in html
