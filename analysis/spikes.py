@@ -4,44 +4,51 @@ Pure functions over numpy arrays. At bucket i only buckets 0..i are read, as a
 nightly run would see them, so appending the future never changes a past
 decision.
 
-The model: the expected count of bucket i is the median of the same seasonal
-slot (and its two neighbours) over the previous few periods, a robust baseline
-that past incidents do not inflate. Its spread is the median absolute
-deviation of those same values. Counts are over-dispersed, so the tail test is
-negative binomial with that mean and variance (Poisson when the spread is
-small). The test is run on the bucket alone and on the sums of the last few
-buckets, so a slow ramp is caught as well as a burst. A bucket must also clear
-a minimum volume and a minimum ratio to its expectation: 2 reviews instead of 1
-is no crisis. Anomalous buckets closer together than the cooldown are one
-incident, which fires once, at its first bucket.
+The model, for each test window (the bucket's last hour and last three hours):
+- expected: the median of the same window at the same time of day over the
+  previous week (and its neighbours), so past incidents do not inflate it;
+- spread: negative binomial, with an over-dispersion pooled over the last
+  week of the series (robust: the median of the excess relative variance);
+- a bucket is anomalous when the window's count is improbable under that
+  (tail < alpha), at least `min_ratio` times and `min_excess` above what was
+  expected (so 2 reviews instead of 1 is no crisis), and more surprising than
+  anything the series did in the previous few days (heavy tails beyond the
+  model make routine bursts look improbable; this calibrates to each series);
+- anomalous buckets closer than the cooldown are one incident, which fires
+  once, at its first bucket.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+import warnings
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import special
+from scipy.ndimage import maximum_filter1d
 
+HOUR = 3600
 DAY = 86400
 WEEK = 7 * DAY
 
 
 @dataclass(frozen=True)
 class SpikeParams:
-    alpha: float = 1e-4  # tail probability under which a bucket is anomalous
-    min_count: float = 5.0  # observed count (summed over the test window) below which nothing fires
-    min_ratio: float = 2.0  # observed / expected below which nothing fires
-    history_periods: int = 4  # seasonal periods the baseline looks back over
-    windows: tuple[int, ...] = (1, 3)  # bucket counts summed for the test
-    cooldown_seconds: int = DAY  # quiet time after an incident's last anomalous bucket before a new one
+    alpha: float = 1e-6  # tail probability under which a window is improbable
+    min_ratio: float = 3.0  # observed / expected at least this
+    min_excess: float = 10.0  # observed - expected at least this many mentions
+    window_seconds: tuple[int, ...] = (HOUR, 3 * HOUR)  # spans tested, ending at each bucket
+    baseline_days: int = 7  # same time of day over this many previous days
+    dispersion_days: int = 7  # over-dispersion pooled over this many previous days
+    calibration_days: float = 5.0  # must beat the most surprising bucket of these days (0: off)
+    cooldown_seconds: int = DAY  # after an incident fires, no new one for this long
 
 
 SENSITIVITY: dict[str, SpikeParams] = {
-    "low": SpikeParams(alpha=1e-6, min_ratio=3.0, min_count=10.0),
+    "low": SpikeParams(alpha=1e-9, min_ratio=4.0, min_excess=20.0),
     "medium": SpikeParams(),
-    "high": SpikeParams(alpha=1e-3, min_ratio=1.5, min_count=3.0),
+    "high": SpikeParams(alpha=1e-4, min_ratio=2.0, min_excess=5.0, calibration_days=2.0),
 }
 
 
@@ -49,170 +56,205 @@ SENSITIVITY: dict[str, SpikeParams] = {
 class Detection:
     """Per-bucket results of one causal pass over a series."""
 
-    expected: np.ndarray  # baseline mean for the bucket alone
-    pvalue: np.ndarray  # smallest tail probability over the test windows
-    anomalous: np.ndarray  # bucket clears alpha, min_count and min_ratio
-    fired: np.ndarray  # first anomalous bucket of an incident (what alerts)
-    window: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))  # test window that fired
+    expected: np.ndarray  # baseline for the bucket alone
+    pvalue: np.ndarray  # smallest tail probability over the test windows (Bonferroni-corrected)
+    anomalous: np.ndarray  # bucket clears every rule
+    fired: np.ndarray  # first anomalous bucket of an incident: what alerts
+    window: np.ndarray  # buckets in the test window that was most significant
 
 
 @dataclass(frozen=True)
 class Incident:
-    start: int  # first anomalous bucket
+    start: int  # first bucket of the window that fired
     end: int  # last anomalous bucket
     peak: int
-    observed: float  # counts over the incident's anomalous buckets
+    observed: float  # mentions over start..end
     expected: float
     pvalue: float
-    ongoing: bool  # the series' last bucket is still inside the cooldown of this incident
+    ongoing: bool  # the series' last bucket is still within the cooldown of this incident
 
     @property
     def severity(self) -> str:
         return severity_for(self.pvalue, self.observed, self.expected)
 
 
-def seasonal_period(bucket_seconds: int, length: int) -> int:
-    """Buckets per season: a week when there are enough weeks to compare, else a day."""
-    if bucket_seconds >= DAY:
-        return max(1, WEEK // bucket_seconds)
-    per_week = WEEK // bucket_seconds
-    if bucket_seconds >= 3600 and length >= 3 * per_week:
-        return per_week
-    return max(1, DAY // bucket_seconds)
-
-
-def causal_baseline(counts: np.ndarray, period: int, history: int) -> tuple[np.ndarray, np.ndarray]:
-    """Expected count and variance per bucket from the same slot in earlier periods.
-
-    Uses slots i - k*period + {-1, 0, +1} for k = 1..history: all strictly in
-    the past. Buckets with no full history fall back to the recent median.
-    """
-    x = np.asarray(counts, dtype=np.float64)
-    n = len(x)
-    samples = []
-    for k in range(1, history + 1):
-        for d in (-1, 0, 1) if period > 1 else (0,):
-            lag = k * period - d
-            if lag < 1:
-                continue
-            shifted = np.full(n, np.nan)
-            shifted[lag:] = x[: n - lag]
-            samples.append(shifted)
-    stack = np.vstack(samples)
-    with np.errstate(all="ignore"), _quiet_nan_warnings():
-        median = np.nanmedian(stack, axis=0)
-        mad = np.nanmedian(np.abs(stack - median), axis=0) * 1.4826
-        # Where the seasonal history is short, a trailing median of the last day stands in.
-        recent = _trailing_median(x, max(3, min(period, 48)))
-        have = np.sum(~np.isnan(stack), axis=0)
-        thin = have < max(3, stack.shape[0] // 2)
-        median = np.where(thin, recent, median)
-        mad = np.where(thin | np.isnan(mad), np.sqrt(np.maximum(recent, 1.0)), mad)
-    expected = np.nan_to_num(median, nan=0.0)
-    variance = np.maximum(expected, np.nan_to_num(mad, nan=0.0) ** 2)
-    return expected, variance
-
-
-def _trailing_median(x: np.ndarray, width: int) -> np.ndarray:
+def _shifted(x: np.ndarray, lag: int) -> np.ndarray:
     out = np.full(len(x), np.nan)
-    if len(x) <= width:
-        for i in range(1, len(x)):
-            out[i] = np.median(x[max(0, i - width):i])
-        return out
-    windows = sliding_window_view(x, width)  # windows[j] = x[j : j+width]
-    out[width:] = np.median(windows[:-1], axis=1)
-    for i in range(1, min(width, len(x))):
-        out[i] = np.median(x[:i])
+    if 0 < lag < len(x):
+        out[lag:] = x[: len(x) - lag]
     return out
 
 
-class _quiet_nan_warnings:
-    def __enter__(self) -> None:
-        import warnings
-
-        self._ctx = warnings.catch_warnings()
-        self._ctx.__enter__()
-        warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc: object) -> None:
-        self._ctx.__exit__(*exc)
+def window_sums(x: np.ndarray, width: int) -> np.ndarray:
+    """Sum of the `width` buckets ending at each bucket (fewer at the start)."""
+    c = np.concatenate([[0.0], np.cumsum(x)])
+    i = np.arange(len(x))
+    return c[i + 1] - c[np.maximum(0, i - width + 1)]
 
 
-def tail_probability(observed: np.ndarray, mean: np.ndarray, variance: np.ndarray) -> np.ndarray:
-    """P(X >= observed) under a negative binomial of that mean and variance (Poisson if not over-dispersed)."""
+def _row_medians(rows: np.ndarray, min_count: int = 1) -> np.ndarray:
+    """Median of each row ignoring NaN (NaN where fewer than `min_count` values); sort-based, vectorised."""
+    filled = np.where(np.isnan(rows), np.inf, rows)
+    ordered = np.sort(filled, axis=1)
+    count = np.isfinite(filled).sum(axis=1)
+    r = np.arange(len(rows))
+    lo, hi = np.maximum(count - 1, 0) // 2, np.maximum(count, 1) // 2
+    with np.errstate(invalid="ignore"):
+        med = (ordered[r, lo] + ordered[r, hi]) / 2
+    return np.where(count >= max(min_count, 1), med, np.nan)
+
+
+def seasonal_baseline(sums: np.ndarray, period: int, periods: int, neighbour: int) -> np.ndarray:
+    """Median of the same slot (and +/- `neighbour` buckets) over the previous `periods` periods."""
+    lags = sorted({k * period + d for k in range(1, periods + 1) for d in (-neighbour, 0, neighbour) if k * period + d > 0})
+    n, full = len(sums), max(lags)
+    # (n, lags), contiguous per bucket, so the median partitions short rows.
+    stack = np.full((n, len(lags)), np.nan)
+    for j, lag in enumerate(lags):
+        if lag < n:
+            stack[lag:, j] = sums[: n - lag]
+    out = np.full(n, np.nan)
+    if n > full:
+        body = stack[full:]
+        m = len(lags)
+        if m % 2:
+            out[full:] = np.partition(body, m // 2, axis=1)[:, m // 2]
+        else:
+            parts = np.partition(body, [m // 2 - 1, m // 2], axis=1)
+            out[full:] = (parts[:, m // 2 - 1] + parts[:, m // 2]) / 2
+    head = min(full, n)
+    out[:head] = _row_medians(stack[:head], min_count=3)  # warm-up: whatever history there is
+    return out
+
+
+def pooled_dispersion(sums: np.ndarray, expected: np.ndarray, step: int, span_steps: int) -> np.ndarray:
+    """Over-dispersion c^2 (variance = mu + c^2 mu^2) per bucket, from the previous `span_steps` steps.
+
+    Re-estimated once per step (a day) as the median excess relative
+    variance over the previous steps; NaN until there is enough history.
+    """
+    n = len(sums)
+    with np.errstate(all="ignore"):
+        z = np.where(expected > 0, ((sums - expected) ** 2 - expected) / expected**2, np.nan)
+    steps = n // step + 1
+    padded = np.full(steps * step, np.nan)
+    padded[:n] = z
+    per_step = padded.reshape(steps, step)
+    c2 = np.full(steps, np.nan)
+    for s_ in range(1, min(span_steps, steps)):  # warm-up: the steps there are so far
+        c2[s_] = _row_medians(per_step[:s_].reshape(1, -1), min_count=10)[0]
+    if steps > span_steps:
+        windows = sliding_window_view(per_step, span_steps, axis=0)  # (steps - span + 1, step, span)
+        c2[span_steps:] = _row_medians(windows.reshape(windows.shape[0], -1), min_count=10)[: steps - span_steps]
+    c2 = np.maximum(c2, 1e-4)  # NaN stays NaN
+    return np.repeat(c2, step)[:n]
+
+
+def tail_probability(observed: np.ndarray, mean: np.ndarray, c2: np.ndarray | float) -> np.ndarray:
+    """P(X >= observed) for a negative binomial with that mean and over-dispersion (Poisson when c2 ~ 0)."""
     obs = np.asarray(observed, dtype=np.float64)
     mu = np.maximum(np.asarray(mean, dtype=np.float64), 0.5)  # a slot never seen busy still has some rate
-    var = np.maximum(np.asarray(variance, dtype=np.float64), mu)
-    k = np.ceil(obs) - 1  # P(X >= obs) = 1 - P(X <= obs - 1)
+    c2 = np.broadcast_to(np.asarray(c2, dtype=np.float64), obs.shape)
+    k = np.ceil(obs) - 1  # P(X >= obs) = P(X > obs - 1)
     p = np.ones_like(obs)
-    positive = k >= 0
-    over = positive & (var > mu * 1.05)
-    pois = positive & ~over
+    pos = k >= 0
+    pois = pos & (c2 < 1e-6)
     p[pois] = special.pdtrc(k[pois], mu[pois])
-    if over.any():
-        r = mu[over] ** 2 / (var[over] - mu[over])
-        q = r / (r + mu[over])
-        # NB survival P(X > k) = I_{1-q}(k + 1, r), real-valued r allowed.
-        p[over] = special.betainc(k[over] + 1, r, 1 - q)
+    nb = pos & ~pois
+    if nb.any():
+        r = 1.0 / c2[nb]
+        q = r / (r + mu[nb])
+        p[nb] = special.betainc(k[nb] + 1, r, 1 - q)  # NB survival, real-valued size
     return np.clip(p, 0.0, 1.0)
+
+
+def _periodicity(bucket_seconds: int) -> tuple[int, int, int]:
+    """(buckets per season, seasons of baseline, buckets per dispersion step)."""
+    if bucket_seconds >= DAY:
+        return max(1, WEEK // bucket_seconds), 4, 1
+    return max(1, DAY // bucket_seconds), 0, max(1, DAY // bucket_seconds)
 
 
 def detect_spikes(counts: np.ndarray, bucket_seconds: int, params: SpikeParams | None = None) -> Detection:
     """One causal pass: which buckets are anomalous, and which start an incident."""
-    params = params or SpikeParams()
+    p = params or SpikeParams()
     x = np.asarray(counts, dtype=np.float64)
     n = len(x)
-    period = seasonal_period(bucket_seconds, n)
-    expected, variance = causal_baseline(x, period, params.history_periods)
-    best_p = np.ones(n)
-    best_w = np.ones(n, dtype=int)
+    period, weekly_periods, step = _periodicity(bucket_seconds)
+    periods = weekly_periods or p.baseline_days
+    span_steps = 28 if bucket_seconds >= DAY else p.dispersion_days
+    widths = sorted({max(1, round(w / bucket_seconds)) for w in p.window_seconds})
+
+    best_p, best_w = np.ones(n), np.full(n, widths[0])
     anomalous = np.zeros(n, dtype=bool)
-    csum_x = np.concatenate([[0.0], np.cumsum(x)])
-    csum_e = np.concatenate([[0.0], np.cumsum(expected)])
-    csum_v = np.concatenate([[0.0], np.cumsum(variance)])
-    for w in params.windows:
-        idx = np.arange(n)
-        lo = np.maximum(0, idx - w + 1)
-        obs = csum_x[idx + 1] - csum_x[lo]
-        exp = csum_e[idx + 1] - csum_e[lo]
-        var = csum_v[idx + 1] - csum_v[lo]
-        # Only buckets that clear the volume rules need a tail probability.
-        candidate = (obs >= params.min_count) & (obs >= params.min_ratio * np.maximum(exp, 0.5)) & (x > expected)
-        p = np.ones(n)
-        if candidate.any():
-            p[candidate] = tail_probability(obs[candidate], exp[candidate], var[candidate])
-        p = np.minimum(1.0, p * len(params.windows))  # Bonferroni over the windows tried
-        better = p < best_p
-        best_p[better], best_w[better] = p[better], w
-        anomalous |= candidate & (p < params.alpha)
-    fired = _apply_cooldown(anomalous, max(1, params.cooldown_seconds // bucket_seconds))
-    return Detection(expected=expected, pvalue=best_p, anomalous=anomalous, fired=fired, window=best_w)
+    # The seasonal median is taken once, for the shortest window; a longer window
+    # expects the sum of the shorter ones it spans (NaN until they all exist).
+    base = widths[0]
+    base_expected = seasonal_baseline(window_sums(x, base), period, periods, neighbour=base if period > 1 else 0)
+    expected_single = base_expected / base
+    for width in widths:
+        sums = window_sums(x, width)
+        if width == base:
+            expected = base_expected
+        else:
+            expected = np.zeros(n)
+            for offset in range(0, width, base):
+                expected += _shifted(base_expected, offset) if offset else base_expected
+            expected *= width / (base * len(range(0, width, base)))
+        c2 = pooled_dispersion(sums, expected, step, span_steps)
+        mu = np.maximum(np.nan_to_num(expected, nan=np.inf), 0.5)
+        rules = (~np.isnan(c2)) & (sums >= p.min_ratio * mu) & (sums - mu >= p.min_excess)
+        pv = np.ones(n)
+        if rules.any():
+            pv[rules] = tail_probability(sums[rules], mu[rules], c2[rules])
+        pv = np.minimum(1.0, pv * len(widths))  # Bonferroni over the windows tried
+        better = pv < best_p
+        best_p[better], best_w[better] = pv[better], width
+        anomalous |= rules & (pv < p.alpha)
+
+    if p.calibration_days > 0:
+        surprise = -np.log10(np.maximum(best_p, 1e-300))
+        span = max(1, int(p.calibration_days * DAY // bucket_seconds))
+        reference = _trailing_max(surprise, span)
+        reference[:span] = np.inf  # no verdict before a full calibration span
+        anomalous &= surprise > reference
+    fired = _first_of_incidents(anomalous, max(1, p.cooldown_seconds // bucket_seconds))
+    return Detection(expected=np.nan_to_num(expected_single, nan=0.0), pvalue=best_p, anomalous=anomalous,
+                     fired=fired, window=best_w)
 
 
-def _apply_cooldown(anomalous: np.ndarray, cooldown: int) -> np.ndarray:
+def _trailing_max(x: np.ndarray, span: int) -> np.ndarray:
+    """out[i] = max(x[i - span .. i - 1]): only earlier buckets, O(n)."""
+    # origin shifts the filter left so that it covers x[i - span + 1 .. i]; then move it one bucket on.
+    inclusive = maximum_filter1d(x, size=span, origin=(span - 1) // 2, mode="nearest")
+    out = np.full(len(x), np.inf)
+    out[1:] = inclusive[:-1]
+    return out
+
+
+def _first_of_incidents(anomalous: np.ndarray, cooldown: int) -> np.ndarray:
     fired = np.zeros_like(anomalous)
     last = -cooldown - 1
     for i in np.flatnonzero(anomalous):
         if i - last > cooldown:
             fired[i] = True
-        last = i
+            last = i
     return fired
 
 
 def incidents(counts: np.ndarray, detection: Detection, bucket_seconds: int, params: SpikeParams | None = None) -> list[Incident]:
-    """Group anomalous buckets into incidents (one per fired bucket)."""
-    params = params or SpikeParams()
-    cooldown = max(1, params.cooldown_seconds // bucket_seconds)
+    """Group anomalous buckets into incidents, one per fired bucket."""
+    p = params or SpikeParams()
+    cooldown = max(1, p.cooldown_seconds // bucket_seconds)
     x = np.asarray(counts, dtype=np.float64)
     n = len(x)
-    out: list[Incident] = []
     anomalous_idx = np.flatnonzero(detection.anomalous)
     starts = np.flatnonzero(detection.fired)
+    out: list[Incident] = []
     for j, s in enumerate(starts):
         stop = starts[j + 1] if j + 1 < len(starts) else n
         members = anomalous_idx[(anomalous_idx >= s) & (anomalous_idx < stop)]
-        # The window that fired may reach back before the first anomalous bucket (a ramp).
-        first = int(max(0, s - detection.window[s] + 1)) if len(detection.window) else int(s)
+        first = int(max(0, s - detection.window[s] + 1))  # the window that fired may begin earlier (a ramp)
         span = np.arange(first, members[-1] + 1)
         out.append(Incident(
             start=first,
@@ -221,16 +263,16 @@ def incidents(counts: np.ndarray, detection: Detection, bucket_seconds: int, par
             observed=float(x[span].sum()),
             expected=float(detection.expected[span].sum()),
             pvalue=float(detection.pvalue[members].min()),
-            ongoing=bool(n - 1 - members[-1] < cooldown),
+            ongoing=bool(n - 1 - s < cooldown),
         ))
     return out
 
 
 def severity_for(pvalue: float, observed: float, expected: float) -> str:
     ratio = observed / max(expected, 0.5)
-    if pvalue < 1e-9 and ratio >= 4:
+    if pvalue < 1e-12 and ratio >= 5:
         return "high"
-    if pvalue < 1e-6 and ratio >= 2.5:
+    if pvalue < 1e-8 and ratio >= 3:
         return "medium"
     return "low"
 
