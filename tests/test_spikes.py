@@ -1,0 +1,121 @@
+"""Spike and shift detection: quiet series stay quiet, bursts fire fast, decisions are causal."""
+import numpy as np
+import pytest
+
+from analysis.spikes import (
+    SpikeParams, detect_rating_drop, detect_share_shift, detect_spikes, incidents, tail_probability,
+    with_sensitivity,
+)
+
+HOUR, DAY = 3600, 86400
+
+
+def seasonal(days, rate, seed):
+    rng = np.random.default_rng(seed)
+    h = np.arange(days * 24)
+    mu = rate * (1 + 0.6 * np.sin(2 * np.pi * ((h % 24) - 8) / 24)) * np.where((h // 24) % 7 >= 5, 0.7, 1.1)
+    return rng.poisson(mu).astype(float), mu
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("rate", [0.5, 5.0, 40.0])
+def test_no_alert_on_sixty_quiet_seasonal_days(seed, rate):
+    counts, _ = seasonal(60, rate, seed)
+    assert detect_spikes(counts, HOUR).fired.sum() == 0
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_five_fold_burst_fires_within_two_buckets(seed):
+    counts, mu = seasonal(60, 8.0, seed)
+    start = 50 * 24 + 14
+    counts[start:start + 4] = np.random.default_rng(100 + seed).poisson(5 * mu[start:start + 4])
+    fired = np.flatnonzero(detect_spikes(counts, HOUR).fired)
+    assert len(fired) == 1 and start <= fired[0] <= start + 2
+
+
+def test_decisions_are_causal():
+    counts, mu = seasonal(45, 6.0, 3)
+    counts[40 * 24 + 10:40 * 24 + 14] *= 6
+    full = detect_spikes(counts, HOUR)
+    for cut in (20 * 24, 40 * 24 + 11, 40 * 24 + 30, len(counts) - 1):
+        past = detect_spikes(counts[:cut], HOUR)
+        assert np.array_equal(past.fired, full.fired[:cut])
+        assert np.array_equal(past.anomalous, full.anomalous[:cut])
+
+
+def test_small_counts_need_real_volume():
+    daily = np.random.default_rng(0).poisson(1.0, 60).astype(float)
+    daily[-1] = 3
+    assert not detect_spikes(daily, DAY).fired[-1]  # 1 -> 3 reviews is no crisis
+    daily[-1] = 15
+    assert detect_spikes(daily, DAY).fired[-1]  # 1 -> 15 is
+
+
+def test_one_incident_fires_once_and_is_reported_whole():
+    counts, mu = seasonal(40, 10.0, 1)
+    start = 35 * 24 + 20
+    counts[start:start + 10] = 8 * mu[start:start + 10]
+    detection = detect_spikes(counts, HOUR)
+    assert detection.fired.sum() == 1
+    (inc,) = incidents(counts, detection, HOUR)
+    assert inc.start <= start + 1 and inc.end >= start + 6
+    assert inc.observed > 4 * inc.expected and inc.severity == "high" and not inc.ongoing
+
+
+def test_incident_in_the_last_buckets_is_ongoing():
+    counts, mu = seasonal(40, 10.0, 2)
+    counts[-3:] = 8 * mu[-3:]
+    (inc,) = incidents(counts, detect_spikes(counts, HOUR), HOUR)
+    assert inc.ongoing
+
+
+def test_sensitivities_are_ordered():
+    counts, mu = seasonal(60, 4.0, 4)
+    for day in (35, 45, 55):
+        counts[day * 24 + 12:day * 24 + 15] = np.ceil(2.6 * mu[day * 24 + 12:day * 24 + 15]) + 4
+    fired = {s: detect_spikes(counts, HOUR, with_sensitivity(s)).fired.sum() for s in ("low", "medium", "high")}
+    assert fired["low"] <= fired["medium"] <= fired["high"]
+    with pytest.raises(ValueError, match="sensitivity must be one of"):
+        with_sensitivity("paranoid")
+
+
+def test_tail_probability_matches_poisson_and_widens_with_dispersion():
+    from scipy import stats
+    assert tail_probability(np.array([10.0]), np.array([3.0]), 0.0)[0] == pytest.approx(stats.poisson.sf(9, 3.0))
+    nb = tail_probability(np.array([10.0]), np.array([3.0]), 0.5)[0]
+    r = 2.0
+    assert nb == pytest.approx(stats.nbinom.sf(9, r, r / (r + 3.0)))
+    assert nb > tail_probability(np.array([10.0]), np.array([3.0]), 0.0)[0]
+
+
+def test_negative_share_shift_without_volume_change():
+    rng = np.random.default_rng(5)
+    totals = rng.poisson(20, 40 * 24).astype(float)
+    share = np.full(len(totals), 0.1)
+    share[35 * 24:35 * 24 + 12] = 0.4
+    negatives = rng.binomial(totals.astype(int), share).astype(float)
+    fired = np.flatnonzero(detect_share_shift(negatives, totals, HOUR).fired)
+    assert len(fired) == 1 and 35 * 24 <= fired[0] <= 35 * 24 + 8
+    assert detect_spikes(totals, HOUR).fired.sum() == 0  # the volume test sees nothing
+
+
+def test_share_shift_respects_small_samples():
+    totals = np.full(40 * 24, 0.0)
+    negatives = np.zeros_like(totals)
+    totals[::24] = 2  # two mentions a day
+    negatives[::96] = 0
+    totals[-1], negatives[-1] = 2, 2  # both negative: 100%, but only two
+    assert not detect_share_shift(negatives, totals, HOUR).fired.any()
+
+
+def test_rating_drop_is_shrunk_for_small_samples():
+    days = 60
+    counts = np.full(days, 6.0)
+    sums = counts * 4.3
+    base = detect_rating_drop(sums, counts, DAY)
+    assert not base.fired.any()
+    two_bad = sums.copy(), counts.copy()
+    two_bad[0][-1], two_bad[1][-1] = 2.0, 2.0  # two 1-star reviews in a day
+    assert not detect_rating_drop(two_bad[0], two_bad[1], DAY).fired.any()
+    sums[-1], counts[-1] = 30 * 1.8, 30  # thirty reviews averaging 1.8 stars
+    assert detect_rating_drop(sums, counts, DAY).fired[-1]
