@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
@@ -56,3 +57,51 @@ def score_texts(texts: Sequence[str], workers: int | None = None, min_parallel: 
     chunks = [texts[i:i + size] for i in range(0, len(texts), size)]
     with ProcessPoolExecutor(max_workers=workers) as pool:
         return [score for chunk in pool.map(_score_chunk, chunks) for score in chunk]
+
+
+# VADER's own negation scalar: a negated lexicon word counts this much the other way.
+_NEGATION_SCALAR = -0.74
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z'’]*|[:;=][-']?[()dDpP]")
+
+
+def driver_words(text: str, top: int = 3) -> list[tuple[str, float]]:
+    """The lexicon words that moved VADER's score most, with their signed valence.
+
+    Mirrors VADER's word-level rules that matter for an explanation: its
+    lexicon, a negation in the three words before flips and damps a word, and
+    an all-caps word in mixed-case text is emphasised.
+    """
+    analyzer = _analyzer()
+    words = _TOKEN.findall(text or "")
+    mixed_case = any(w.isupper() for w in words) and not all(w.isupper() for w in words)
+    found: dict[str, float] = {}
+    for i, word in enumerate(words):
+        key = word.lower().replace("’", "'")
+        valence = analyzer.lexicon.get(key)
+        if valence is None:
+            continue
+        if mixed_case and word.isupper() and len(word) > 1:
+            valence += 0.733 if valence > 0 else -0.733  # VADER's C_INCR
+        if any(vader_negated(w) for w in words[max(0, i - 3):i]):
+            valence *= _NEGATION_SCALAR
+        if abs(valence) > abs(found.get(key, 0.0)):
+            found[key] = round(valence, 2)
+    return sorted(found.items(), key=lambda kv: -abs(kv[1]))[:top]
+
+
+def vader_negated(word: str) -> bool:
+    from vaderSentiment.vaderSentiment import NEGATE
+
+    w = word.lower()
+    return w in NEGATE or "n't" in w
+
+
+def rating_label(rating: float | None, text_label: str) -> str:
+    """The customer's own verdict where there are stars (4-5 positive, 1-2 negative); the text's otherwise."""
+    if rating is None:
+        return text_label
+    if rating >= 4:
+        return "positive"
+    if rating <= 2:
+        return "negative"
+    return text_label

@@ -247,12 +247,17 @@ def count_mentions(con: Connection, brand: str | None = None) -> int:
 
 # -- sentiment ---------------------------------------------------------------
 
-def fetch_unscored(con: Connection, limit: int = 5000) -> list[tuple[str, str, str, str]]:
-    """(source, external_id, brand, text to score) for mentions not scored yet."""
+# The label the signals use: the stars where a review has them, VADER's text label otherwise.
+LABEL = "coalesce(rated_label, label)"
+
+
+def fetch_unscored(con: Connection, limit: int = 5000) -> list[tuple[str, str, str, str, float | None]]:
+    """(source, external_id, brand, text to score, rating) for mentions not scored yet."""
     return con.execute(
         """SELECT source, external_id, brand,
                   CASE WHEN title IS NOT NULL AND coalesce(text, '') NOT LIKE '%' || title || '%'
-                       THEN title || '. ' || coalesce(text, '') ELSE coalesce(text, '') END
+                       THEN title || '. ' || coalesce(text, '') ELSE coalesce(text, '') END,
+                  rating
            FROM mentions WHERE scored_at IS NULL ORDER BY published_at LIMIT ?""",
         [limit],
     ).fetchall()
@@ -261,12 +266,16 @@ def fetch_unscored(con: Connection, limit: int = 5000) -> list[tuple[str, str, s
 def save_scores(con: Connection, rows: Sequence[dict[str, Any]]) -> int:
     if not rows:
         return 0
-    table = pa.Table.from_pylist([{**r, "scored_at": _now()} for r in rows])
+    table = pa.Table.from_pylist([
+        {**r, "drivers": json.dumps(r.get("drivers") or []), "rated_label": r.get("rated_label") or r["label"],
+         "scored_at": _now()}
+        for r in rows
+    ])
     con.register("incoming_scores", table)
     try:
         con.execute(
             """UPDATE mentions SET compound = s.compound, pos = s.pos, neu = s.neu, neg = s.neg,
-                      label = s.label, scored_at = s.scored_at
+                      label = s.label, rated_label = s.rated_label, drivers = s.drivers, scored_at = s.scored_at
                FROM incoming_scores s
                WHERE mentions.source = s.source AND mentions.external_id = s.external_id AND mentions.brand = s.brand"""
         )
@@ -292,7 +301,7 @@ def bucket_series(
         params.append(source)
     rows = con.execute(
         f"""SELECT CAST(floor(epoch(published_at - CAST(? AS TIMESTAMP)) / ?) AS BIGINT) AS b,
-                   count(*), count(*) FILTER (WHERE label = 'negative'),
+                   count(*), count(*) FILTER (WHERE {LABEL} = 'negative'),
                    coalesce(sum(compound), 0), count(compound),
                    coalesce(sum(rating), 0), count(rating)
             FROM mentions WHERE {where} GROUP BY b""",
@@ -379,8 +388,8 @@ def alerts_between(con: Connection, brands: Sequence[str], start: datetime, end:
 def period_kpis(con: Connection, brands: Sequence[str], start: datetime, end: datetime) -> dict[str, dict[str, Any]]:
     """Per brand: mentions, mean sentiment, negative share, mean rating over [start, end)."""
     rows = _dicts(con.execute(
-        """SELECT brand, count(*) AS mentions, avg(compound) AS mean_sentiment,
-                  count(*) FILTER (WHERE label = 'negative') AS negative,
+        f"""SELECT brand, count(*) AS mentions, avg(compound) AS mean_sentiment,
+                  count(*) FILTER (WHERE {LABEL} = 'negative') AS negative,
                   count(compound) AS scored, avg(rating) AS mean_rating, count(rating) AS rated
            FROM mentions WHERE list_contains(?, brand) AND published_at >= ? AND published_at < ?
            GROUP BY brand""",
@@ -395,7 +404,7 @@ def period_kpis(con: Connection, brands: Sequence[str], start: datetime, end: da
 
 def source_counts(con: Connection, brands: Sequence[str], start: datetime, end: datetime) -> list[dict[str, Any]]:
     return _dicts(con.execute(
-        """SELECT brand, source, count(*) AS mentions, count(*) FILTER (WHERE label = 'negative') AS negative,
+        f"""SELECT brand, source, count(*) AS mentions, count(*) FILTER (WHERE {LABEL} = 'negative') AS negative,
                   avg(compound) AS mean_sentiment
            FROM mentions WHERE list_contains(?, brand) AND published_at >= ? AND published_at < ?
            GROUP BY brand, source ORDER BY brand, source""",
@@ -408,15 +417,16 @@ def negative_mentions(
 ) -> list[dict[str, Any]]:
     """The period's negative mentions, newest first."""
     rows = _dicts(con.execute(
-        """SELECT brand, source, external_id, kind, published_at, url, title, author, text, rating, replied,
-                  compound, label
+        f"""SELECT brand, source, external_id, kind, published_at, url, title, author, text, rating, replied,
+                  compound, label, rated_label, drivers
            FROM mentions
-           WHERE list_contains(?, brand) AND published_at >= ? AND published_at < ? AND label = 'negative'
+           WHERE list_contains(?, brand) AND published_at >= ? AND published_at < ? AND {LABEL} = 'negative'
            ORDER BY published_at DESC LIMIT ?""",
         [list(brands), to_db_time(start), to_db_time(end), limit],
     ))
     for r in rows:
         r["published_at"] = from_db_time(r["published_at"])
+        r["drivers"] = json.loads(r["drivers"]) if r["drivers"] else []
     return rows
 
 
@@ -428,7 +438,7 @@ def mentions_between(
     if source is not None:
         extra, params = " AND source = ?", params + [source]
     rows = _dicts(con.execute(
-        f"""SELECT source, external_id, published_at, url, title, text, compound, label, rating
+        f"""SELECT source, external_id, published_at, url, title, text, compound, label, rated_label, rating
             FROM mentions WHERE brand = ? AND published_at >= ? AND published_at < ?{extra}
             ORDER BY published_at""",
         params,

@@ -13,8 +13,8 @@ from typing import Any
 
 from prefect import get_run_logger, task
 
-from analysis import sentiment, spikes, store
-from flows.config import MonitorConfig, smtp_settings_from_env
+from analysis import sentiment, spikes, store, themes
+from flows.config import BrandConfig, MonitorConfig, smtp_settings_from_env
 from reports import digest as digest_report
 from reports import mailer
 from scrapers.base import ParseError, get_scraper
@@ -147,8 +147,10 @@ def score_new_mentions(db_path: str) -> int:
             scores = sentiment.score_texts([row[3] for row in batch])
             store.save_scores(con, [
                 {"source": s, "external_id": e, "brand": b, "compound": sc.compound, "pos": sc.pos,
-                 "neu": sc.neu, "neg": sc.neg, "label": sc.label}
-                for (s, e, b, _), sc in zip(batch, scores)
+                 "neu": sc.neu, "neg": sc.neg, "label": sc.label,
+                 "rated_label": sentiment.rating_label(rating, sc.label),
+                 "drivers": sentiment.driver_words(text) if sc.label != "positive" else []}
+                for (s, e, b, text, rating), sc in zip(batch, scores)
             ])
             total += len(batch)
     finally:
@@ -156,44 +158,76 @@ def score_new_mentions(db_path: str) -> int:
     return total
 
 
-def detect_brand_alerts(
-    con: store.Connection, brand: str, period_start: datetime, until: datetime, config: MonitorConfig
-) -> list[dict[str, Any]]:
-    """Alerts for one brand whose incident touches the period; plain dicts ready for the store.
+THEME_BASELINE = timedelta(days=14)
 
-    A burst of negative mentions inside a volume spike is the same incident:
-    it is folded into the volume alert (as its negative count) rather than
-    alerted twice.
+
+def detect_brand_alerts(
+    con: store.Connection, brand: BrandConfig, period_start: datetime, until: datetime, config: MonitorConfig,
+    sensitivity: str | None = None,
+) -> list[dict[str, Any]]:
+    """Alerts for one brand whose incident touches [period_start, until); plain dicts ready for the store.
+
+    Volume spikes, negative-mention spikes, negative-share shifts and rating
+    drops; a negative burst or share shift inside a volume spike is the same
+    incident, folded into it (as its negative count) rather than alerted twice.
     """
     bucket = 3600 if config.detection.bucket == "hour" else 86400
-    params = spikes.with_sensitivity(config.detection.sensitivity)
+    params = spikes.with_sensitivity(sensitivity or config.detection.sensitivity)
     start = until - timedelta(days=config.detection.history_days)
-    series = store.bucket_series(con, brand, start, until, bucket)
-    found: dict[str, list[spikes.Incident]] = {}
-    for metric, counts in (("mentions", series["count"]), ("negative", series["negative"])):
-        detection = spikes.detect_spikes(counts, bucket, params)
-        found[metric] = [i for i in spikes.incidents(counts, detection, bucket, params)
-                         if spikes.bucket_start(start, i.end + 1, bucket) > period_start]
+    series = store.bucket_series(con, brand.name, start, until, bucket)
+    detections = {
+        "mentions": (spikes.detect_spikes(series["count"], bucket, params), series["count"]),
+        "negative": (spikes.detect_spikes(series["negative"], bucket, params), series["negative"]),
+        "negative_share": (spikes.detect_share_shift(series["negative"], series["count"], bucket), series["negative"]),
+        "rating": (spikes.detect_rating_drop(series["rating_sum"], series["rated"], bucket), series["rated"]),
+    }
+    found = {
+        metric: [i for i in spikes.incidents(counts, det, bucket, params)
+                 if spikes.bucket_start(start, i.end + 1, bucket) > period_start]
+        for metric, (det, counts) in detections.items()
+    }
     out = []
     for metric, incidents in found.items():
         for inc in incidents:
-            overlapping = [v for v in found["mentions"] if v.start <= inc.end and inc.start <= v.end]
-            if metric == "negative" and overlapping:
+            overlaps = [v for v in found["mentions"] if v.start <= inc.end and inc.start <= v.end]
+            if metric in ("negative", "negative_share") and overlaps:
                 continue
-            inc_start = spikes.bucket_start(start, inc.start, bucket)
-            inc_end = spikes.bucket_start(start, inc.end + 1, bucket)
-            negative = float(series["negative"][inc.start:inc.end + 1].sum()) if metric == "mentions" else None
-            out.append({
-                "alert_id": f"{brand}|all|{metric}|{inc_start.isoformat()}",
-                "brand": brand, "source": "all", "metric": metric, "bucket_seconds": bucket,
-                "incident_start": inc_start, "last_bucket": spikes.bucket_start(start, inc.end, bucket),
-                "observed": inc.observed, "expected": inc.expected,
-                "significance": min(300.0, -math.log10(max(inc.pvalue, 1e-300))),
-                "severity": inc.severity, "ongoing": inc.ongoing,
-                "details": {"negative": negative,
-                            "examples": _examples(store.mentions_between(con, brand, inc_start, inc_end))},
-            })
+            out.append(_alert(con, brand, metric, inc, series, start, bucket))
     return out
+
+
+def _alert(con: store.Connection, brand: BrandConfig, metric: str, inc: spikes.Incident,
+           series: dict[str, Any], origin: datetime, bucket: int) -> dict[str, Any]:
+    inc_start = spikes.bucket_start(origin, inc.start, bucket)
+    inc_end = spikes.bucket_start(origin, inc.end + 1, bucket)
+    observed, expected = inc.observed, inc.expected
+    if metric == "rating":  # observed/expected are mean stars in the incident vs before it
+        n = series["rated"][inc.start:inc.end + 1].sum()
+        observed = float(series["rating_sum"][inc.start:inc.end + 1].sum() / n) if n else 0.0
+        expected = float(inc.expected / max(1, inc.end - inc.start + 1))
+    mentions = store.mentions_between(con, brand.name, inc_start, inc_end)
+    before = store.mentions_between(con, brand.name, inc_start - THEME_BASELINE, inc_start)
+    negative_now = [m for m in mentions if (m["rated_label"] or m["label"]) == "negative"] or mentions
+    terms = themes.rising_terms([_text(m) for m in negative_now], [_text(m) for m in before],
+                                exclude=[brand.name, *brand.terms])
+    return {
+        "alert_id": f"{brand.name}|all|{metric}|{inc_start.isoformat()}",
+        "brand": brand.name, "source": "all", "metric": metric, "bucket_seconds": bucket,
+        "incident_start": inc_start, "last_bucket": spikes.bucket_start(origin, inc.end, bucket),
+        "observed": observed, "expected": expected,
+        "significance": min(300.0, -math.log10(max(inc.pvalue, 1e-300))),
+        "severity": inc.severity, "ongoing": inc.ongoing,
+        "details": {
+            "negative": float(series["negative"][inc.start:inc.end + 1].sum()) if metric == "mentions" else None,
+            "mentions": len(mentions),
+            "terms": [t.term for t in terms],
+            "examples": _examples(mentions),
+        },
+    }
+
+
+def _text(m: dict[str, Any]) -> str:
+    return f"{m['title'] or ''}. {m['text'] or ''}"
 
 
 def _examples(mentions: list[dict[str, Any]], limit: int = 3) -> list[dict[str, Any]]:
@@ -205,7 +239,7 @@ def _examples(mentions: list[dict[str, Any]], limit: int = 3) -> list[dict[str, 
         if text in seen:
             continue
         seen.add(text)
-        out.append({"text": text, "url": m["url"], "source": m["source"],
+        out.append({"text": text, "url": m["url"], "source": m["source"], "drivers": sentiment.driver_words(text),
                     "published_at": m["published_at"].isoformat(), "compound": m["compound"]})
         if len(out) == limit:
             break
@@ -216,7 +250,8 @@ def _examples(mentions: list[dict[str, Any]], limit: int = 3) -> list[dict[str, 
 def detect_alerts(db_path: str, brands: list[str], period_start: datetime, until: datetime, config: MonitorConfig, run_id: str) -> list[str]:
     con = store.connect(db_path)
     try:
-        alerts = [a for b in brands for a in detect_brand_alerts(con, b, period_start, until, config)]
+        alerts = [a for b in config.brands if b.name in brands
+                  for a in detect_brand_alerts(con, b, period_start, until, config)]
         return store.save_alerts(con, alerts, run_id)
     finally:
         con.close()

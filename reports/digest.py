@@ -15,9 +15,19 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 METRIC_LABELS = {
     "mentions": "Mentions",
     "negative": "Negative mentions",
-    "negative_share": "Negative share",
+    "negative_share": "Share of negative mentions",
     "rating": "Mean rating",
 }
+
+
+def describe_alert(metric: str, observed: float, expected: float) -> str:
+    """'48 mentions where about 2 were expected', in the metric's own unit."""
+    if metric == "rating":
+        return f"mean rating {observed:.1f}★ where it is usually {expected:.1f}★"
+    if metric == "negative_share":
+        return f"{observed:.0f} negative mentions where about {expected:.0f} were expected at the usual share"
+    noun = "mentions" if metric == "mentions" else "negative mentions"
+    return f"{observed:.0f} {noun} where about {expected:.0f} were expected"
 
 
 def safe_url(value: Any) -> str | None:
@@ -99,8 +109,7 @@ def status_line(alerts: Sequence[Mapping[str, Any]], broken: int, total_sources:
     if alerts:
         top = alerts[0]
         more = f" (+{len(alerts) - 1} more)" if len(alerts) > 1 else ""
-        line = (f"{top['severity'].upper()}: {top['brand']}: {top['observed']:.0f} {top['metric_label'].lower()} "
-                f"since {top['started']}, about {top['expected']:.0f} expected{more}")
+        line = f"{top['severity'].upper()}: {top['brand']}: {top['summary']} since {top['started']}{more}"
         if broken:
             line += f"; {broken} of {total_sources} sources failing"
         return {"level": "alert", "line": line}
@@ -123,6 +132,12 @@ def collapse_repeats(rows: Sequence[Mapping[str, Any]], limit: int) -> list[dict
         seen[key] = row
         out.append(row)
     return out[:limit]
+
+
+def negative_drivers(drivers: Sequence[Sequence[Any]]) -> list[Sequence[Any]]:
+    """For a negative mention, the words that pulled it down (all of them if none did)."""
+    pulling = [d for d in drivers if d[1] < 0]
+    return pulling or list(drivers)
 
 
 def _local(dt: datetime, tz: tzinfo) -> str:
@@ -153,6 +168,7 @@ def build_context(
             "brand": a["brand"],
             "source": a["source"],
             "metric_label": METRIC_LABELS.get(a["metric"], a["metric"]),
+            "summary": describe_alert(a["metric"], a["observed"], a["expected"]),
             "severity": a["severity"],
             "started": _local(a["incident_start"], tz),
             "observed": a["observed"],
@@ -162,7 +178,8 @@ def build_context(
             "terms": details.get("terms", []),
             "negative": details.get("negative"),
             "examples": [
-                {**e, "when": _local(e["published_at"], tz) if isinstance(e.get("published_at"), datetime) else e.get("when", "")}
+                {**e, "drivers": negative_drivers(e.get("drivers") or []),
+                 "when": _local(e["published_at"], tz) if isinstance(e.get("published_at"), datetime) else e.get("when", "")}
                 for e in collapse_repeats(details.get("examples", []), 3)
             ],
         })
@@ -192,7 +209,9 @@ def build_context(
         "status": status_line(alert_rows, broken, len(health), total_mentions),
         "tiles": [{"brand": b["name"], "metrics": kpi_tiles(kpis_now[b["name"]], kpis_before[b["name"]])} for b in own],
         "alerts": alert_rows,
-        "negatives": [{**n, "when": _local(n["published_at"], tz)} for n in collapse_repeats(negatives, 8)],
+        "negatives": [{"label": None, "rated_label": None, **n, "drivers": negative_drivers(n.get("drivers") or []),
+                       "when": _local(n["published_at"], tz)}
+                      for n in collapse_repeats(negatives, 8)],
         "health": list(health),
         "broken": broken,
         "source_counts": list(source_counts),

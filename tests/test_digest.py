@@ -24,7 +24,8 @@ def context(**over):
                       "published_at": END - timedelta(hours=6)}]}}],
         negatives=[{"brand": "Acme", "source": "hackernews", "published_at": END - timedelta(hours=5),
                     "url": "https://news.ycombinator.com/item?id=1", "title": None, "author": "<b>x</b>",
-                    "text": "Login broken <img src=x onerror=alert(2)>", "rating": None, "compound": -0.7}],
+                    "text": "Login broken <img src=x onerror=alert(2)>", "rating": None, "compound": -0.7,
+                    "label": "negative", "rated_label": "negative", "drivers": [["broken", -1.4], ["<i>x</i>", -1.0]]}],
         health=[{"brand": "Acme", "source": "hackernews", "target": "Acme", "ok": True, "fetched": 40, "new": 38, "error": None},
                 {"brand": "Acme", "source": "feed", "target": "https://x.example/f", "ok": False, "fetched": 0, "new": 0,
                  "error": "FatalHTTPError: HTTP 404 from https://x.example/f"}],
@@ -37,7 +38,7 @@ def context(**over):
 def test_status_line_leads_with_the_alert_and_failing_sources():
     status = context()["status"]
     assert status["level"] == "alert"
-    assert status["line"] == "HIGH: Acme: 30 negative mentions since Tue 24 Nov 00:00, about 2 expected; 1 of 2 sources failing"
+    assert status["line"] == "HIGH: Acme: 30 negative mentions where about 2 were expected since Tue 24 Nov 00:00; 1 of 2 sources failing"
 
 
 def test_status_when_quiet_and_when_a_source_is_broken():
@@ -74,6 +75,18 @@ def test_digest_shows_alert_terms_failing_source_and_competitors():
         assert "FAILED" in text and "HTTP 404" in text
         assert "Rival" in text
     assert "<script>alert(1)</script>" in digest.text  # plain text is not HTML: shown as written
+
+
+def test_driver_words_are_shown_and_escaped():
+    digest = render_digest(context())
+    assert "<b>broken</b> -1.4" in digest.html and "&lt;i&gt;x&lt;/i&gt;" in digest.html
+    assert "why: broken -1.4" in digest.text
+
+
+def test_rating_alert_reads_in_stars():
+    alert = {"brand": "Acme", "source": "all", "metric": "rating", "severity": "medium", "ongoing": True,
+             "incident_start": END - timedelta(hours=5), "observed": 1.8, "expected": 4.3, "details": {}}
+    assert "mean rating 1.8★ where it is usually 4.3★" in context(alerts=[alert])["status"]["line"]
 
 
 def test_safe_url():
