@@ -71,7 +71,8 @@ class Incident:
     observed: float  # mentions over start..end
     expected: float
     pvalue: float
-    ongoing: bool  # the series' last bucket is still within the cooldown of this incident
+    ongoing: bool  # the incident's last anomalous bucket is among the series' last few
+    fired: int = -1  # the bucket whose verdict raised the alert
 
     @property
     def severity(self) -> str:
@@ -346,6 +347,7 @@ def incidents(counts: np.ndarray, detection: Detection, bucket_seconds: int, par
             expected=float(detection.expected[span].sum()),
             pvalue=float(detection.pvalue[s:end + 1].min()),
             ongoing=bool(n - 1 - end <= gap),
+            fired=int(s),
         ))
     return out
 
@@ -369,3 +371,29 @@ def with_sensitivity(name: str, **overrides: object) -> SpikeParams:
     except KeyError:
         raise ValueError(f"sensitivity must be one of {', '.join(SENSITIVITY)}, not {name!r}") from None
     return replace(base, **overrides) if overrides else base
+
+
+METRICS = ("mentions", "negative", "negative_share", "rating")
+
+
+def brand_incidents(series: dict[str, np.ndarray], bucket_seconds: int, params: SpikeParams | None = None,
+                    shift: ShiftParams | None = None) -> dict[str, list[Incident]]:
+    """Every detector over one brand's series (count, negative, rating_sum, rated), as incidents per metric.
+
+    A negative burst or share shift inside a volume spike is the same incident:
+    it is left to the volume spike, so one incident is one alert.
+    """
+    params = params or SpikeParams()
+    found = {
+        "mentions": incidents(series["count"], detect_spikes(series["count"], bucket_seconds, params), bucket_seconds, params),
+        "negative": incidents(series["negative"], detect_spikes(series["negative"], bucket_seconds, params),
+                              bucket_seconds, params),
+        "negative_share": incidents(series["negative"], detect_share_shift(series["negative"], series["count"],
+                                                                           bucket_seconds, shift), bucket_seconds, params),
+        "rating": incidents(series["rated"], detect_rating_drop(series["rating_sum"], series["rated"], bucket_seconds,
+                                                                 shift), bucket_seconds, params),
+    }
+    volume = found["mentions"]
+    for metric in ("negative", "negative_share"):
+        found[metric] = [i for i in found[metric] if not any(v.start <= i.end and i.start <= v.end for v in volume)]
+    return found

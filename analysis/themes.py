@@ -68,7 +68,7 @@ def rising_terms(
     exclude: Iterable[str] = (),
     top: int = 5,
     min_count: int = 3,
-    min_z: float = 1.96,
+    min_z: float = 1.0,  # one standard error: small incidents (a few bad reviews) still get themes
     prior_strength: float = 100.0,
 ) -> list[Theme]:
     """The terms most surely more frequent in the incident's mentions than in the baseline's."""

@@ -175,25 +175,11 @@ def detect_brand_alerts(
     params = spikes.with_sensitivity(sensitivity or config.detection.sensitivity)
     start = until - timedelta(days=config.detection.history_days)
     series = store.bucket_series(con, brand.name, start, until, bucket)
-    detections = {
-        "mentions": (spikes.detect_spikes(series["count"], bucket, params), series["count"]),
-        "negative": (spikes.detect_spikes(series["negative"], bucket, params), series["negative"]),
-        "negative_share": (spikes.detect_share_shift(series["negative"], series["count"], bucket), series["negative"]),
-        "rating": (spikes.detect_rating_drop(series["rating_sum"], series["rated"], bucket), series["rated"]),
-    }
     found = {
-        metric: [i for i in spikes.incidents(counts, det, bucket, params)
-                 if spikes.bucket_start(start, i.end + 1, bucket) > period_start]
-        for metric, (det, counts) in detections.items()
+        metric: [i for i in incs if spikes.bucket_start(start, i.end + 1, bucket) > period_start]
+        for metric, incs in spikes.brand_incidents(series, bucket, params).items()
     }
-    out = []
-    for metric, incidents in found.items():
-        for inc in incidents:
-            overlaps = [v for v in found["mentions"] if v.start <= inc.end and inc.start <= v.end]
-            if metric in ("negative", "negative_share") and overlaps:
-                continue
-            out.append(_alert(con, brand, metric, inc, series, start, bucket))
-    return out
+    return [_alert(con, brand, metric, inc, series, start, bucket) for metric, incs in found.items() for inc in incs]
 
 
 def _alert(con: store.Connection, brand: BrandConfig, metric: str, inc: spikes.Incident,

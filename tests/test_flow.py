@@ -40,6 +40,8 @@ def test_nightly_end_to_end_then_rerun_is_idempotent(prefect_harness, demo_site,
     html = open(digest["paths"]["html"], encoding="utf-8").read()
     assert "[ALERT]" in digest["subject"] and "Parcelly" in html and "FAILED" not in html
     assert "hackernews" in html and "feed" in html
+    assert "What people say" in html and "login" in html and "outage" in html  # themes of the incident
+    assert "Why negative" in html  # driver words
 
     state2, data2 = run(config)
     assert state2.is_completed()

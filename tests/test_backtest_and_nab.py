@@ -1,0 +1,61 @@
+"""The NAB scorer on hand-worked cases, and the backtest over a store."""
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pytest
+
+from analysis import store
+from benchmarks.nab import Profile, normalised, score_series, sigma
+from flows.backtest import backtest_rows
+
+STANDARD = Profile("standard", 1.0, 1.0, 0.11)
+
+
+def test_nab_window_start_earns_full_reward_and_silence_costs():
+    n = 2000  # probation = 300 rows
+    windows = [(1000, 1099)]
+    at_start = np.zeros(n, bool)
+    at_start[1000] = True
+    raw, counted, c = score_series(at_start, windows, STANDARD)
+    assert raw == pytest.approx(1.0) and counted == 1 and c == {"tp": 1, "fn": 0, "fp": 0}
+    silent = np.zeros(n, bool)
+    assert score_series(silent, windows, STANDARD)[0] == -1.0
+    assert normalised(-1.0, 1, STANDARD) == 0.0 and normalised(1.0, 1, STANDARD) == 100.0
+
+
+def test_nab_false_positives_cost_more_far_from_a_window():
+    windows = [(1000, 1099)]
+    near, far, before = (np.zeros(3000, bool) for _ in range(3))
+    near[1105], far[2500], before[500] = True, True, True
+    cost = lambda d: score_series(d, windows, STANDARD)[0] + 1.0  # minus the missed window
+    assert -0.11 < cost(near) < 0 and cost(far) == pytest.approx(0.11 * sigma(1400 / 99))
+    assert cost(before) == pytest.approx(-0.11)
+    late = np.zeros(3000, bool)
+    late[1099] = True
+    assert score_series(late, windows, STANDARD)[0] == pytest.approx(sigma(-1 / 100) / sigma(-1))
+
+
+def test_nab_detections_in_probation_count_for_nothing():
+    d = np.zeros(2000, bool)
+    d[10] = True
+    assert score_series(d, [(1000, 1100)], STANDARD)[0] == -1.0
+
+
+def test_backtest_finds_the_incident_at_every_sensitivity_but_fewer_when_low():
+    con = store.connect(":memory:")
+    rng = np.random.default_rng(0)
+    end = datetime(2026, 11, 24, tzinfo=timezone.utc)
+    start = end - timedelta(days=40)
+    rows, n = [], 0
+    for h in range(40 * 24):
+        t = start + timedelta(hours=h)
+        k = rng.poisson(4) + (40 if h == 35 * 24 + 3 else 0)
+        for j in range(k):
+            n += 1
+            rows.append({"source": "feed", "external_id": str(n), "published_at": t + timedelta(seconds=j),
+                         "text": "x", "raw": {}})
+    store.save_mentions(con, "Acme", "feed", "u", rows, run_id="r")
+    result = backtest_rows(con, ["Acme"], end - timedelta(days=10), end, 3600, 28, ["low", "medium", "high"])
+    mentions = {r["sensitivity"]: r["alerts"] for r in result if r["metric"] == "mentions"}
+    assert [a["at"] for a in mentions["medium"]] == [start + timedelta(hours=35 * 24 + 4)]
+    assert len(mentions["low"]) <= len(mentions["medium"]) <= len(mentions["high"])
