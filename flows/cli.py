@@ -50,11 +50,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run_flow(config_path: str, **params: Any) -> tuple[int, dict[str, Any]]:
-    from flows.nightly import nightly
+    from flows.nightly import SourcesFailed, nightly
 
     state = nightly(config_path=config_path, return_state=True, **params)
     data = state.result(raise_on_failure=False)
-    if isinstance(data, BaseException):
+    if isinstance(data, SourcesFailed):
+        data = data.result
+    elif isinstance(data, BaseException):
         raise data
     return (EXIT_OK if state.is_completed() else EXIT_SOURCES_FAILED), data
 

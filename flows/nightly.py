@@ -15,6 +15,14 @@ from flows import tasks
 from flows.config import MonitorConfig, load_config
 
 
+class SourcesFailed(RuntimeError):
+    """The run's outcome when some sources failed: the digest went out, naming them."""
+
+    def __init__(self, message: str, result: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.result = result
+
+
 @dataclass(frozen=True)
 class Period:
     start: datetime
@@ -134,7 +142,9 @@ def nightly(
               "database": db, "summary": summary}
     if failed:
         names = ", ".join(f"{h['brand']}/{h['source']}/{h['target']}" for h in failed)
-        return Failed(message=f"{len(failed)} of {len(health)} sources failed: {names}. {summary}", data=result)
+        message = f"{len(failed)} of {len(health)} sources failed: {names}. {summary}"
+        # A Failed state carries an exception (Prefect's runners raise it); the outcome rides on it.
+        return Failed(message=message, data=SourcesFailed(message, result))
     return Completed(message=summary, data=result)
 
 

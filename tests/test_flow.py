@@ -19,8 +19,11 @@ def demo_site():
 def run(config_path, **params):
     from flows.nightly import nightly
 
+    from flows.nightly import SourcesFailed
+
     state = nightly(config_path=str(config_path), send_email=False, return_state=True, **params)
-    return state, state.result(raise_on_failure=False)
+    data = state.result(raise_on_failure=False)
+    return state, (data.result if isinstance(data, SourcesFailed) else data)
 
 
 def test_nightly_end_to_end_then_rerun_is_idempotent(prefect_harness, demo_site, tmp_path):
