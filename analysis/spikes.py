@@ -150,7 +150,10 @@ def pooled_dispersion(sums: np.ndarray, expected: np.ndarray, step: int, span_st
     if steps > span_steps:
         windows = sliding_window_view(per_step, span_steps, axis=0)  # (steps - span + 1, step, span)
         c2[span_steps:] = _row_medians(windows.reshape(windows.shape[0], -1), min_count=10)[: steps - span_steps]
-    c2 = np.maximum(c2, 1e-4)  # NaN stays NaN
+    # A sparse series (expected mostly 0) has nothing to measure over-dispersion on: Poisson,
+    # once it has a step of history at all.
+    c2[1:] = np.where(np.isnan(c2[1:]), 0.0, c2[1:])
+    c2 = np.maximum(c2, 1e-4)  # NaN (no history yet) stays NaN
     return np.repeat(c2, step)[:n]
 
 

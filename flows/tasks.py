@@ -175,14 +175,25 @@ def detect_brand_alerts(
     params = spikes.with_sensitivity(sensitivity or config.detection.sensitivity)
     start = until - timedelta(days=config.detection.history_days)
     series = store.bucket_series(con, brand.name, start, until, bucket)
-    found = {
-        metric: [i for i in incs if spikes.bucket_start(start, i.end + 1, bucket) > period_start]
-        for metric, incs in spikes.brand_incidents(series, bucket, params).items()
-    }
-    return [_alert(con, brand, metric, inc, series, start, bucket) for metric, incs in found.items() for inc in incs]
+    def in_period(incs: list[spikes.Incident]) -> list[spikes.Incident]:
+        return [i for i in incs if spikes.bucket_start(start, i.end + 1, bucket) > period_start]
+
+    found = {metric: in_period(incs) for metric, incs in spikes.brand_incidents(series, bucket, params).items()}
+    alerts = [_alert(con, brand, "all", metric, inc, series, start, bucket)
+              for metric, incs in found.items() for inc in incs]
+    sources = store.brand_sources(con, brand.name)
+    if len(sources) > 1:  # a source-level incident the brand-wide series did not show (drowned in the total)
+        brand_wide = [i for incs in found.values() for i in incs]
+        for source in sources:
+            source_series = store.bucket_series(con, brand.name, start, until, bucket, source=source)
+            for metric, incs in spikes.brand_incidents(source_series, bucket, params).items():
+                for inc in in_period(incs):
+                    if not any(b.start <= inc.end and inc.start <= b.end for b in brand_wide):
+                        alerts.append(_alert(con, brand, source, metric, inc, source_series, start, bucket))
+    return alerts
 
 
-def _alert(con: store.Connection, brand: BrandConfig, metric: str, inc: spikes.Incident,
+def _alert(con: store.Connection, brand: BrandConfig, source: str, metric: str, inc: spikes.Incident,
            series: dict[str, Any], origin: datetime, bucket: int) -> dict[str, Any]:
     inc_start = spikes.bucket_start(origin, inc.start, bucket)
     inc_end = spikes.bucket_start(origin, inc.end + 1, bucket)
@@ -191,14 +202,15 @@ def _alert(con: store.Connection, brand: BrandConfig, metric: str, inc: spikes.I
         n = series["rated"][inc.start:inc.end + 1].sum()
         observed = float(series["rating_sum"][inc.start:inc.end + 1].sum() / n) if n else 0.0
         expected = float(inc.expected / max(1, inc.end - inc.start + 1))
-    mentions = store.mentions_between(con, brand.name, inc_start, inc_end)
-    before = store.mentions_between(con, brand.name, inc_start - THEME_BASELINE, inc_start)
+    only = None if source == "all" else source
+    mentions = store.mentions_between(con, brand.name, inc_start, inc_end, source=only)
+    before = store.mentions_between(con, brand.name, inc_start - THEME_BASELINE, inc_start, source=only)
     negative_now = [m for m in mentions if (m["rated_label"] or m["label"]) == "negative"] or mentions
     terms = themes.rising_terms([_text(m) for m in negative_now], [_text(m) for m in before],
                                 exclude=[brand.name, *brand.terms])
     return {
-        "alert_id": f"{brand.name}|all|{metric}|{inc_start.isoformat()}",
-        "brand": brand.name, "source": "all", "metric": metric, "bucket_seconds": bucket,
+        "alert_id": f"{brand.name}|{source}|{metric}|{inc_start.isoformat()}",
+        "brand": brand.name, "source": source, "metric": metric, "bucket_seconds": bucket,
         "incident_start": inc_start, "last_bucket": spikes.bucket_start(origin, inc.end, bucket),
         "observed": observed, "expected": expected,
         "significance": min(300.0, -math.log10(max(inc.pvalue, 1e-300))),

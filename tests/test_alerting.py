@@ -1,0 +1,52 @@
+"""From stored mentions to alerts: brand-wide incidents, and a source's incident drowned in the total."""
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+
+from analysis import store
+from flows.config import parse_config
+from flows.tasks import detect_brand_alerts
+
+UNTIL = datetime(2026, 11, 24, 6, tzinfo=timezone.utc)
+CONFIG = parse_config({
+    "brands": [{"name": "Acme", "terms": ["Acme"], "sources": [{"source": "feed", "targets": ["u"]}]}],
+    "digest": {"sender": "r@acme.example", "groups": [{"name": "support", "recipients": ["s@acme.example"]}]},
+    "detection": {"history_days": 28},
+})
+
+
+def fill(con, source, per_hour, burst_hours=(), burst=0, text="fine delivery as usual", burst_text="app outage, refund now"):
+    rng = np.random.default_rng(len(source))
+    start = UNTIL - timedelta(days=28)
+    rows = []
+    for h in range(28 * 24):
+        t = start + timedelta(hours=h)
+        for j in range(rng.poisson(per_hour)):
+            rows.append({"source": source, "external_id": f"{source}-{h}-{j}", "published_at": t + timedelta(seconds=j),
+                         "text": text, "raw": {}})
+        if h in burst_hours:
+            for j in range(burst):
+                rows.append({"source": source, "external_id": f"{source}-{h}-b{j}",
+                             "published_at": t + timedelta(seconds=30 + j), "text": burst_text, "raw": {}})
+    store.save_mentions(con, "Acme", source, "u", rows, run_id="r")
+
+
+def test_source_incident_hidden_in_the_total_is_alerted_for_that_source():
+    con = store.connect(":memory:")
+    last_night = {28 * 24 - 6, 28 * 24 - 5, 28 * 24 - 4}
+    fill(con, "hackernews", 60.0)
+    fill(con, "appstore", 0.3, last_night, burst=6)
+    alerts = detect_brand_alerts(con, CONFIG.brands[0], UNTIL - timedelta(days=1), UNTIL, CONFIG)
+    assert [(a["source"], a["metric"]) for a in alerts] == [("appstore", "mentions")]
+    (alert,) = alerts
+    assert alert["observed"] >= 18 and alert["details"]["mentions"] >= 18
+    terms = alert["details"]["terms"]
+    assert any("outage" in t for t in terms) and any("refund" in t for t in terms)
+    assert alert["alert_id"].startswith("Acme|appstore|mentions|")
+
+
+def test_quiet_month_raises_nothing():
+    con = store.connect(":memory:")
+    fill(con, "hackernews", 8.0)
+    fill(con, "appstore", 0.5)
+    assert detect_brand_alerts(con, CONFIG.brands[0], UNTIL - timedelta(days=1), UNTIL, CONFIG) == []
