@@ -8,6 +8,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
+from zoneinfo import ZoneInfo
 
 # No network here or in most deployments: Prefect must not try to phone home.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -95,7 +96,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     data_dir = Path(args.data_dir).resolve()
     # Seeded by today's date: the same data all day, so a rerun stores nothing twice.
-    items = demo_data.generate(datetime.now(timezone.utc), load_tz("Europe/London"))
+    items = demo_data.generate(datetime.now(timezone.utc), ZoneInfo("Europe/London"))
     print(f"demo: {len(items)} mentions over {demo_data.HISTORY_DAYS} days for {demo_data.BRAND} and "
           f"{demo_data.COMPETITOR}, served from 127.0.0.1")
     with demo_server.serve(items) as base_url:
@@ -111,12 +112,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
         con.close()
     print(f"demo finished in {time.perf_counter() - started:.1f}s")
     return code
-
-
-def load_tz(name: str) -> Any:
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(name)
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -21,7 +21,7 @@ from typing import Iterator, Sequence
 from urllib.parse import parse_qs, quote, urlsplit
 from xml.sax.saxutils import escape as xml_escape
 
-from flows.demo_data import DemoItem
+from flows.demo_data import NEWS_PUBLISHERS, DemoItem
 
 ALGOLIA_PAGING_LIMIT = 1000
 _NUMERIC = re.compile(r"^created_at_i(<=|>=|<|>|=)(\d+)$")
@@ -111,7 +111,7 @@ def google_news_rss(items: Sequence[DemoItem], query: str) -> str:
     for it in items:
         if it.source != "feed" or query.lower() not in f"{it.title} {it.text}".lower():
             continue
-        publisher = ["The Courier Times", "Logistics Weekly", "Retail Daily", "TechNews"][it.item_id % 4]
+        publisher = NEWS_PUBLISHERS[it.item_id % len(NEWS_PUBLISHERS)]
         desc = f'<a href="{_article_url(it)}" target="_blank">{html.escape(it.title)}</a>&nbsp;&nbsp;<font color="#6f6f6f">{publisher}</font>'
         out.append(
             f"<item><title>{xml_escape(it.title)} - {xml_escape(publisher)}</title>"
