@@ -78,10 +78,16 @@ class Incident:
     def severity(self) -> str:
         return severity_for(self.pvalue, self.observed, self.expected)
 
+    def overlaps(self, other: "Incident") -> bool:
+        return self.start <= other.end and other.start <= self.end
+
 
 def _shifted(x: np.ndarray, lag: int) -> np.ndarray:
+    """x delayed by `lag` buckets (NaN where there is no past); lag 0 is x itself."""
+    if lag == 0:
+        return x
     out = np.full(len(x), np.nan)
-    if 0 < lag < len(x):
+    if lag < len(x):
         out[lag:] = x[: len(x) - lag]
     return out
 
@@ -201,13 +207,8 @@ def detect_spikes(counts: np.ndarray, bucket_seconds: int, params: SpikeParams |
     expected_single = base_expected / base
     for width in widths:
         sums = window_sums(x, width)
-        if width == base:
-            expected = base_expected
-        else:
-            expected = np.zeros(n)
-            for offset in range(0, width, base):
-                expected += _shifted(base_expected, offset) if offset else base_expected
-            expected *= width / (base * len(range(0, width, base)))
+        offsets = range(0, width, base)  # the base windows that tile this one, newest first
+        expected = sum(_shifted(base_expected, o) for o in offsets) * (width / (base * len(offsets)))
         c2 = pooled_dispersion(sums, expected, step, span_steps)
         mu = np.maximum(np.nan_to_num(expected, nan=np.inf), 0.5)
         rules = (~np.isnan(c2)) & (sums >= p.min_ratio * mu) & (sums - mu >= p.min_excess)
@@ -399,7 +400,6 @@ def brand_incidents(series: dict[str, np.ndarray], bucket_seconds: int, params: 
         "rating": incidents(series["rated"], detect_rating_drop(series["rating_sum"], series["rated"], bucket_seconds,
                                                                  shift), bucket_seconds, params),
     }
-    volume = found["mentions"]
     for metric in ("negative", "negative_share"):
-        found[metric] = [i for i in found[metric] if not any(v.start <= i.end and i.start <= v.end for v in volume)]
+        found[metric] = [i for i in found[metric] if not any(i.overlaps(v) for v in found["mentions"])]
     return found

@@ -9,11 +9,12 @@ point leaves a cursor that never points past what was committed.
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import duckdb
 import numpy as np
@@ -67,6 +68,27 @@ def _now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
+@contextmanager
+def _registered(con: Connection, name: str, table: pa.Table) -> Iterator[None]:
+    """`table` visible to SQL as `name` for the block: how every bulk write gets its rows in."""
+    con.register(name, table)
+    try:
+        yield
+    finally:
+        con.unregister(name)
+
+
+@contextmanager
+def _transaction(con: Connection) -> Iterator[None]:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
 # -- shape -------------------------------------------------------------------
 
 def _migrations() -> list[tuple[int, str, str]]:
@@ -89,14 +111,9 @@ def ensure_db_shape(con: Connection) -> list[str]:
     for version, name, sql in _migrations():
         if version in done:
             continue
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with _transaction(con):
             con.execute(sql)
             con.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", [version, name, _now()])
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
         applied.append(name)
     return applied
 
@@ -139,14 +156,11 @@ def save_source_health(con: Connection, run_id: str, rows: Sequence[dict[str, An
         }
         for r in rows
     ])
-    con.register("incoming_health", table)
-    try:
+    with _registered(con, "incoming_health", table):
         con.execute(
             """INSERT OR REPLACE INTO source_health
                SELECT run_id, brand, source, target, ok, pages, fetched, new, error, checked_at FROM incoming_health"""
         )
-    finally:
-        con.unregister("incoming_health")
 
 
 def source_health(con: Connection, run_id: str) -> list[dict[str, Any]]:
@@ -203,39 +217,30 @@ def save_mentions(
     table = _mention_table(brand, target, rows)
     cols = ", ".join(MENTION_FIELDS)
     now = _now()
-    con.register("incoming_mentions", table)
-    try:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            new = con.execute(
-                "SELECT count(*) FROM incoming_mentions i ANTI JOIN mentions m USING (source, external_id, brand)"
-            ).fetchone()[0]
-            con.execute(
-                f"""INSERT INTO mentions ({cols}, first_seen_at, last_seen_at, first_run_id)
-                    SELECT {cols}, ?, ?, ? FROM incoming_mentions
-                    ON CONFLICT (source, external_id, brand) DO UPDATE SET
-                        url = excluded.url, title = excluded.title, author = excluded.author,
-                        text = excluded.text, rating = excluded.rating, replied = excluded.replied,
-                        language = excluded.language, raw = excluded.raw, kind = excluded.kind,
-                        last_seen_at = excluded.last_seen_at,
-                        compound = CASE WHEN mentions.text IS DISTINCT FROM excluded.text THEN NULL ELSE mentions.compound END,
-                        scored_at = CASE WHEN mentions.text IS DISTINCT FROM excluded.text THEN NULL ELSE mentions.scored_at END""",
-                [now, now, run_id],
-            )
-            con.execute(
-                """INSERT INTO cursors (brand, source, target, watermark, state, updated_at, run_id)
-                   SELECT ?, ?, ?, max(published_at), ?, ?, ? FROM incoming_mentions
-                   ON CONFLICT (brand, source, target) DO UPDATE SET
-                       watermark = greatest(cursors.watermark, excluded.watermark),
-                       state = excluded.state, updated_at = excluded.updated_at, run_id = excluded.run_id""",
-                [brand, source, target, json.dumps(state or {}), now, run_id],
-            )
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
-    finally:
-        con.unregister("incoming_mentions")
+    with _registered(con, "incoming_mentions", table), _transaction(con):
+        new = con.execute(
+            "SELECT count(*) FROM incoming_mentions i ANTI JOIN mentions m USING (source, external_id, brand)"
+        ).fetchone()[0]
+        con.execute(
+            f"""INSERT INTO mentions ({cols}, first_seen_at, last_seen_at, first_run_id)
+                SELECT {cols}, ?, ?, ? FROM incoming_mentions
+                ON CONFLICT (source, external_id, brand) DO UPDATE SET
+                    url = excluded.url, title = excluded.title, author = excluded.author,
+                    text = excluded.text, rating = excluded.rating, replied = excluded.replied,
+                    language = excluded.language, raw = excluded.raw, kind = excluded.kind,
+                    last_seen_at = excluded.last_seen_at,
+                    compound = CASE WHEN mentions.text IS DISTINCT FROM excluded.text THEN NULL ELSE mentions.compound END,
+                    scored_at = CASE WHEN mentions.text IS DISTINCT FROM excluded.text THEN NULL ELSE mentions.scored_at END""",
+            [now, now, run_id],
+        )
+        con.execute(
+            """INSERT INTO cursors (brand, source, target, watermark, state, updated_at, run_id)
+               SELECT ?, ?, ?, max(published_at), ?, ?, ? FROM incoming_mentions
+               ON CONFLICT (brand, source, target) DO UPDATE SET
+                   watermark = greatest(cursors.watermark, excluded.watermark),
+                   state = excluded.state, updated_at = excluded.updated_at, run_id = excluded.run_id""",
+            [brand, source, target, json.dumps(state or {}), now, run_id],
+        )
     return SaveResult(received=table.num_rows, new=int(new), updated=table.num_rows - int(new))
 
 
@@ -271,16 +276,13 @@ def save_scores(con: Connection, rows: Sequence[dict[str, Any]]) -> int:
          "scored_at": _now()}
         for r in rows
     ])
-    con.register("incoming_scores", table)
-    try:
+    with _registered(con, "incoming_scores", table):
         con.execute(
             """UPDATE mentions SET compound = s.compound, pos = s.pos, neu = s.neu, neg = s.neg,
                       label = s.label, rated_label = s.rated_label, drivers = s.drivers, scored_at = s.scored_at
                FROM incoming_scores s
                WHERE mentions.source = s.source AND mentions.external_id = s.external_id AND mentions.brand = s.brand"""
         )
-    finally:
-        con.unregister("incoming_scores")
     return table.num_rows
 
 
@@ -343,28 +345,19 @@ def save_alerts(con: Connection, alerts: Sequence[dict[str, Any]], run_id: str) 
         }
         for a in alerts
     ])
-    con.register("incoming_alerts", table)
-    try:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            new = [r[0] for r in con.execute(
-                "SELECT alert_id FROM incoming_alerts ANTI JOIN alerts USING (alert_id)"
-            ).fetchall()]
-            con.execute(
-                """INSERT INTO alerts SELECT * FROM incoming_alerts
-                   ON CONFLICT (alert_id) DO UPDATE SET
-                       last_bucket = greatest(alerts.last_bucket, excluded.last_bucket),
-                       observed = greatest(alerts.observed, excluded.observed),
-                       significance = greatest(alerts.significance, excluded.significance),
-                       severity = excluded.severity, ongoing = excluded.ongoing,
-                       details = excluded.details, updated_at = excluded.updated_at"""
-            )
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
-    finally:
-        con.unregister("incoming_alerts")
+    with _registered(con, "incoming_alerts", table), _transaction(con):
+        new = [r[0] for r in con.execute(
+            "SELECT alert_id FROM incoming_alerts ANTI JOIN alerts USING (alert_id)"
+        ).fetchall()]
+        con.execute(
+            """INSERT INTO alerts SELECT * FROM incoming_alerts
+               ON CONFLICT (alert_id) DO UPDATE SET
+                   last_bucket = greatest(alerts.last_bucket, excluded.last_bucket),
+                   observed = greatest(alerts.observed, excluded.observed),
+                   significance = greatest(alerts.significance, excluded.significance),
+                   severity = excluded.severity, ongoing = excluded.ongoing,
+                   details = excluded.details, updated_at = excluded.updated_at"""
+        )
     return new
 
 
@@ -378,6 +371,8 @@ def alerts_between(con: Connection, brands: Sequence[str], start: datetime, end:
     ))
     for r in rows:
         r["details"] = json.loads(r["details"]) if r["details"] else {}
+        for example in r["details"].get("examples", []):
+            example["published_at"] = datetime.fromisoformat(example["published_at"])
         for k in ("incident_start", "last_bucket", "created_at", "updated_at"):
             r[k] = from_db_time(r[k])
     return rows
@@ -402,21 +397,11 @@ def period_kpis(con: Connection, brands: Sequence[str], start: datetime, end: da
     return out
 
 
-def source_counts(con: Connection, brands: Sequence[str], start: datetime, end: datetime) -> list[dict[str, Any]]:
-    return _dicts(con.execute(
-        f"""SELECT brand, source, count(*) AS mentions, count(*) FILTER (WHERE {LABEL} = 'negative') AS negative,
-                  avg(compound) AS mean_sentiment
-           FROM mentions WHERE list_contains(?, brand) AND published_at >= ? AND published_at < ?
-           GROUP BY brand, source ORDER BY brand, source""",
-        [list(brands), to_db_time(start), to_db_time(end)],
-    ))
-
-
 def negative_mentions(
     con: Connection, brands: Sequence[str], start: datetime, end: datetime, limit: int = 20
 ) -> list[dict[str, Any]]:
     """The period's negative mentions, newest first."""
-    rows = _dicts(con.execute(
+    return _mention_dicts(con.execute(
         f"""SELECT brand, source, external_id, kind, published_at, url, title, author, text, rating, replied,
                   compound, label, rated_label, drivers
            FROM mentions
@@ -424,10 +409,6 @@ def negative_mentions(
            ORDER BY published_at DESC LIMIT ?""",
         [list(brands), to_db_time(start), to_db_time(end), limit],
     ))
-    for r in rows:
-        r["published_at"] = from_db_time(r["published_at"])
-        r["drivers"] = json.loads(r["drivers"]) if r["drivers"] else []
-    return rows
 
 
 def mentions_between(
@@ -437,15 +418,12 @@ def mentions_between(
     extra = ""
     if source is not None:
         extra, params = " AND source = ?", params + [source]
-    rows = _dicts(con.execute(
-        f"""SELECT source, external_id, published_at, url, title, text, compound, label, rated_label, rating
+    return _mention_dicts(con.execute(
+        f"""SELECT source, external_id, published_at, url, title, text, compound, label, rated_label, rating, drivers
             FROM mentions WHERE brand = ? AND published_at >= ? AND published_at < ?{extra}
             ORDER BY published_at""",
         params,
     ))
-    for r in rows:
-        r["published_at"] = from_db_time(r["published_at"])
-    return rows
 
 
 # -- digests -----------------------------------------------------------------
@@ -476,6 +454,15 @@ def mark_digest_sent(con: Connection, period_key: str, group: str) -> None:
         "UPDATE digests SET sent_at = ?, send_count = send_count + 1 WHERE period_key = ? AND recipient_group = ?",
         [_now(), period_key, group],
     )
+
+
+def _mention_dicts(result: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Mention rows with aware timestamps and decoded driver words."""
+    rows = _dicts(result)
+    for r in rows:
+        r["published_at"] = from_db_time(r["published_at"])
+        r["drivers"] = json.loads(r["drivers"]) if r.get("drivers") else []
+    return rows
 
 
 def _dicts(result: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:

@@ -42,7 +42,7 @@ def run_backtest(config_path: str, since: str, until: str | None, sensitivities:
     end = parse_when(until, tz) or datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
     if start is None or start >= end:
         raise ValueError("--since must be a date before --until")
-    bucket = 3600 if config.detection.bucket == "hour" else 86400
+    bucket = config.detection.bucket_seconds
     con = store.connect(config.database, read_only=True)
     try:
         rows = backtest_rows(con, [b.name for b in config.brands], start, end, bucket,

@@ -90,6 +90,10 @@ class DetectionConfig(_Strict):
     sensitivity: Literal["low", "medium", "high"] = "medium"
     history_days: int = Field(default=56, ge=7, le=730)
 
+    @property
+    def bucket_seconds(self) -> int:
+        return 3600 if self.bucket == "hour" else 86400
+
 
 class HttpConfig(_Strict):
     user_agent: str | None = None

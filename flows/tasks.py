@@ -163,7 +163,6 @@ THEME_BASELINE = timedelta(days=14)
 
 def detect_brand_alerts(
     con: store.Connection, brand: BrandConfig, period_start: datetime, until: datetime, config: MonitorConfig,
-    sensitivity: str | None = None,
 ) -> list[dict[str, Any]]:
     """Alerts for one brand whose incident touches [period_start, until); plain dicts ready for the store.
 
@@ -171,10 +170,11 @@ def detect_brand_alerts(
     drops; a negative burst or share shift inside a volume spike is the same
     incident, folded into it (as its negative count) rather than alerted twice.
     """
-    bucket = 3600 if config.detection.bucket == "hour" else 86400
-    params = spikes.with_sensitivity(sensitivity or config.detection.sensitivity)
+    bucket = config.detection.bucket_seconds
+    params = spikes.with_sensitivity(config.detection.sensitivity)
     start = until - timedelta(days=config.detection.history_days)
     series = store.bucket_series(con, brand.name, start, until, bucket)
+
     def in_period(incs: list[spikes.Incident]) -> list[spikes.Incident]:
         return [i for i in incs if spikes.bucket_start(start, i.end + 1, bucket) > period_start]
 
@@ -188,7 +188,7 @@ def detect_brand_alerts(
             source_series = store.bucket_series(con, brand.name, start, until, bucket, source=source)
             for metric, incs in spikes.brand_incidents(source_series, bucket, params).items():
                 for inc in in_period(incs):
-                    if not any(b.start <= inc.end and inc.start <= b.end for b in brand_wide):
+                    if not any(inc.overlaps(b) for b in brand_wide):
                         alerts.append(_alert(con, brand, source, metric, inc, source_series, start, bucket))
     return alerts
 
@@ -237,7 +237,8 @@ def _examples(mentions: list[dict[str, Any]], limit: int = 3) -> list[dict[str, 
         if text in seen:
             continue
         seen.add(text)
-        out.append({"text": text, "url": m["url"], "source": m["source"], "drivers": sentiment.driver_words(text),
+        # The driver words the scoring task stored explain this mention's score.
+        out.append({"text": text, "url": m["url"], "source": m["source"], "drivers": m["drivers"],
                     "published_at": m["published_at"].isoformat(), "compound": m["compound"]})
         if len(out) == limit:
             break
@@ -262,20 +263,15 @@ def build_digest(
     before = period_start - length
     brands = [{"name": b.name, "competitor": b.competitor} for b in config.brands if b.name in brand_names]
     alerts = store.alerts_between(con, brand_names, period_start, until)
-    for a in alerts:
-        for e in a["details"].get("examples", []):
-            e["published_at"] = datetime.fromisoformat(e["published_at"])
+    # The trend is the first own brand's (the one the digest is about), per day over two weeks.
     days = 14
-    own = [b["name"] for b in brands if not b["competitor"]] or brand_names
-    trend = []
-    for name in own[:1]:
-        daily = store.bucket_series(con, name, until - timedelta(days=days), until, 86400)["count"]
-        alert_days = {int((a["last_bucket"] - (until - timedelta(days=days))).total_seconds() // 86400)
-                      for a in alerts if a["brand"] == name}
-        for i, count in enumerate(daily):
-            day_end = until - timedelta(days=days - i - 1)
-            trend.append({"label": day_end.astimezone(config.tz).strftime("%a %d %b"), "count": int(count),
-                          "alert": i in alert_days})
+    name = next((b["name"] for b in brands if not b["competitor"]), brand_names[0])
+    trend_start = until - timedelta(days=days)
+    daily = store.bucket_series(con, name, trend_start, until, 86400)["count"]
+    alert_days = {int((a["last_bucket"] - trend_start).total_seconds() // 86400) for a in alerts if a["brand"] == name}
+    trend = [{"label": (trend_start + timedelta(days=i + 1)).astimezone(config.tz).strftime("%a %d %b"),
+              "count": int(count), "alert": i in alert_days}
+             for i, count in enumerate(daily)]
     context = digest_report.build_context(
         title=config.digest.subject,
         period_start=period_start,
@@ -287,7 +283,6 @@ def build_digest(
         alerts=alerts,
         negatives=store.negative_mentions(con, brand_names, period_start, until, limit=80),
         health=[h for h in store.source_health(con, run_id) if h["brand"] in brand_names],
-        source_counts=store.source_counts(con, brand_names, period_start, until),
         trend=trend,
     )
     return digest_report.render_digest(context)

@@ -156,7 +156,6 @@ def build_context(
     alerts: Sequence[Mapping[str, Any]],
     negatives: Sequence[Mapping[str, Any]],
     health: Sequence[Mapping[str, Any]],
-    source_counts: Sequence[Mapping[str, Any]],
     trend: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """Everything the templates show, as plain values, from plain inputs."""
@@ -173,13 +172,11 @@ def build_context(
             "started": _local(a["incident_start"], tz),
             "observed": a["observed"],
             "expected": a["expected"],
-            "ratio": a["observed"] / max(a["expected"], 0.5),
             "ongoing": a["ongoing"],
             "terms": details.get("terms", []),
             "negative": details.get("negative"),
             "examples": [
-                {**e, "drivers": negative_drivers(e.get("drivers") or []),
-                 "when": _local(e["published_at"], tz) if isinstance(e.get("published_at"), datetime) else e.get("when", "")}
+                {**e, "drivers": negative_drivers(e.get("drivers") or []), "when": _local(e["published_at"], tz)}
                 for e in collapse_repeats(details.get("examples", []), 3)
             ],
         })
@@ -214,7 +211,6 @@ def build_context(
                       for n in collapse_repeats(negatives, 8)],
         "health": list(health),
         "broken": broken,
-        "source_counts": list(source_counts),
         "comparison": comparison if len(brands) > 1 else [],
         "trend": [{**row, "width": round(100 * row["count"] / trend_max)} for row in trend],
     }

@@ -29,7 +29,7 @@ def context(**over):
         health=[{"brand": "Acme", "source": "hackernews", "target": "Acme", "ok": True, "fetched": 40, "new": 38, "error": None},
                 {"brand": "Acme", "source": "feed", "target": "https://x.example/f", "ok": False, "fetched": 0, "new": 0,
                  "error": "FatalHTTPError: HTTP 404 from https://x.example/f"}],
-        source_counts=[], trend=[{"label": "Mon 23 Nov", "count": 40, "alert": True}],
+        trend=[{"label": "Mon 23 Nov", "count": 40, "alert": True}],
     )
     args.update(over)
     return build_context(**args)
