@@ -24,13 +24,14 @@ Connection = duckdb.DuckDBPyConnection
 
 MENTION_FIELDS = (
     "source", "external_id", "brand", "target", "kind", "published_at", "url", "title",
-    "author", "text", "rating", "replied", "language", "raw",
+    "author", "text", "rating", "replied", "language", "raw", "reply_text", "replied_at", "app_version",
 )
 _MENTION_SCHEMA = pa.schema([
     ("source", pa.string()), ("external_id", pa.string()), ("brand", pa.string()), ("target", pa.string()),
     ("kind", pa.string()), ("published_at", pa.timestamp("us")), ("url", pa.string()), ("title", pa.string()),
     ("author", pa.string()), ("text", pa.string()), ("rating", pa.float64()), ("replied", pa.bool_()),
-    ("language", pa.string()), ("raw", pa.string()),
+    ("language", pa.string()), ("raw", pa.string()), ("reply_text", pa.string()), ("replied_at", pa.timestamp("us")),
+    ("app_version", pa.string()),
 ])
 
 
@@ -194,6 +195,7 @@ def _mention_table(brand: str, target: str, rows: Iterable[dict[str, Any]]) -> p
             "brand": brand,
             "target": target,
             "published_at": to_db_time(r["published_at"]),
+            "replied_at": to_db_time(r.get("replied_at")),
             "raw": json.dumps(r.get("raw") or {}, default=str, ensure_ascii=False),
         })
     return pa.Table.from_pylist(records, schema=_MENTION_SCHEMA)
@@ -212,7 +214,10 @@ def save_mentions(
     """Upsert one source's mentions and advance its cursor, in one transaction.
 
     A mention seen again keeps its first_seen_at and published_at; if its text
-    changed (an edited review) its sentiment is cleared so it is scored again.
+    or its stars changed (an edited review) its sentiment is cleared so it is
+    scored again. A business reply that shows up on a later fetch updates the
+    review; with no reply date from the source, the reply is dated by that
+    fetch. A source that does not say (replied NULL) leaves what is known.
     """
     table = _mention_table(brand, target, rows)
     cols = ", ".join(MENTION_FIELDS)
@@ -226,12 +231,24 @@ def save_mentions(
                 SELECT {cols}, ?, ?, ? FROM incoming_mentions
                 ON CONFLICT (source, external_id, brand) DO UPDATE SET
                     url = excluded.url, title = excluded.title, author = excluded.author,
-                    text = excluded.text, rating = excluded.rating, replied = excluded.replied,
+                    text = excluded.text, rating = excluded.rating,
+                    replied = coalesce(excluded.replied, mentions.replied),
+                    reply_text = CASE WHEN excluded.replied IS NULL THEN mentions.reply_text ELSE excluded.reply_text END,
+                    replied_at = CASE
+                        WHEN excluded.replied IS NULL THEN mentions.replied_at
+                        WHEN NOT excluded.replied THEN NULL
+                        WHEN excluded.replied_at IS NOT NULL THEN excluded.replied_at
+                        WHEN mentions.replied_at IS NOT NULL THEN mentions.replied_at
+                        WHEN mentions.replied = false THEN CAST(? AS TIMESTAMP)
+                        ELSE NULL END,
+                    app_version = coalesce(excluded.app_version, mentions.app_version),
                     language = excluded.language, raw = excluded.raw, kind = excluded.kind,
                     last_seen_at = excluded.last_seen_at,
-                    compound = CASE WHEN mentions.text IS DISTINCT FROM excluded.text THEN NULL ELSE mentions.compound END,
-                    scored_at = CASE WHEN mentions.text IS DISTINCT FROM excluded.text THEN NULL ELSE mentions.scored_at END""",
-            [now, now, run_id],
+                    compound = CASE WHEN mentions.text IS DISTINCT FROM excluded.text
+                                      OR mentions.rating IS DISTINCT FROM excluded.rating THEN NULL ELSE mentions.compound END,
+                    scored_at = CASE WHEN mentions.text IS DISTINCT FROM excluded.text
+                                       OR mentions.rating IS DISTINCT FROM excluded.rating THEN NULL ELSE mentions.scored_at END""",
+            [now, now, run_id, now],
         )
         con.execute(
             """INSERT INTO cursors (brand, source, target, watermark, state, updated_at, run_id)
@@ -409,6 +426,65 @@ def negative_mentions(
            ORDER BY published_at DESC LIMIT ?""",
         [list(brands), to_db_time(start), to_db_time(end), limit],
     ))
+
+
+def awaiting_reply(
+    con: Connection, brands: Sequence[str], start: datetime, end: datetime, limit: int = 10
+) -> tuple[list[dict[str, Any]], int]:
+    """Negative reviews published in [start, end) that the source shows unanswered, oldest first; and how many in all.
+
+    Negative by the stars where there are stars. A review whose source does
+    not say whether it was answered (replied NULL) is never listed.
+    """
+    where = f"""list_contains(?, brand) AND kind = 'review' AND replied = false AND {LABEL} = 'negative'
+                AND published_at >= ? AND published_at < ?"""
+    params = [list(brands), to_db_time(start), to_db_time(end)]
+    rows = _mention_dicts(con.execute(
+        f"""SELECT brand, source, external_id, published_at, url, title, text, rating, author, app_version,
+                   compound, label, rated_label, drivers
+            FROM mentions WHERE {where} ORDER BY published_at, source, external_id LIMIT ?""",
+        params + [limit],
+    ))
+    total = con.execute(f"SELECT count(*) FROM mentions WHERE {where}", params).fetchone()[0]
+    return rows, int(total)
+
+
+def reply_kpis(con: Connection, brands: Sequence[str], start: datetime, end: datetime) -> dict[str, dict[str, Any]]:
+    """Per brand, over the reviews published in [start, end): how many can be answered, how many were, the median wait.
+
+    Only reviews whose source shows replies count; the wait is from the review
+    to the reply, over the answered ones with a known reply time.
+    """
+    rows = _dicts(con.execute(
+        """SELECT brand, count(*) FILTER (WHERE replied IS NOT NULL) AS answerable,
+                  count(*) FILTER (WHERE replied) AS answered,
+                  median(epoch(replied_at) - epoch(published_at))
+                      FILTER (WHERE replied AND replied_at >= published_at) AS median_reply_seconds
+           FROM mentions WHERE list_contains(?, brand) AND kind = 'review' AND published_at >= ? AND published_at < ?
+           GROUP BY brand""",
+        [list(brands), to_db_time(start), to_db_time(end)],
+    ))
+    out = {b: {"answerable": 0, "answered": 0, "median_reply_seconds": None} for b in brands}
+    for r in rows:
+        out[r.pop("brand")] = r
+    return out
+
+
+def aggregate_ratings(con: Connection, brands: Sequence[str]) -> list[dict[str, Any]]:
+    """The overall rating each page last stated (TrustScore, a shop's AggregateRating), per brand, source and target."""
+    rows = _dicts(con.execute(
+        """SELECT brand, source, target, json_extract_string(state, '$.aggregate.rating') AS rating,
+                  json_extract_string(state, '$.aggregate.count') AS count, updated_at
+           FROM cursors
+           WHERE list_contains(?, brand) AND json_extract_string(state, '$.aggregate.rating') IS NOT NULL
+           ORDER BY brand, source, target""",
+        [list(brands)],
+    ))
+    for r in rows:
+        r["rating"] = float(r["rating"])
+        r["count"] = int(float(r["count"])) if r["count"] not in (None, "null") else None
+        r["updated_at"] = from_db_time(r["updated_at"])
+    return rows
 
 
 def mentions_between(

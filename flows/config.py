@@ -83,6 +83,9 @@ class DigestConfig(_Strict):
     sender: str = Field(pattern=r"^[^@\s<>]+@[^@\s<>]+$")
     subject: str = "repwatch digest"
     groups: list[RecipientGroup] = Field(min_length=1)
+    reply_queue_days: int = Field(default=30, ge=1, le=365,
+                                  description="how far back the waiting-for-a-reply list looks")
+    reply_queue_limit: int = Field(default=10, ge=1, le=200, description="reviews listed before 'and N more'")
 
 
 class DetectionConfig(_Strict):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from prefect import get_run_logger, task
@@ -17,7 +17,7 @@ from analysis import sentiment, spikes, store, themes
 from flows.config import BrandConfig, MonitorConfig, smtp_settings_from_env
 from reports import digest as digest_report
 from reports import mailer
-from scrapers.base import ParseError, get_scraper
+from scrapers.base import ParseError, get_scraper, merge_mentions
 from scrapers.http import FatalHTTPError, HttpSettings, PoliteSession, RetriableHTTPError
 
 # Re-fetch a little before the watermark: APIs index late, and the store de-duplicates.
@@ -81,19 +81,30 @@ def fetch_window_start(cursor: store.Cursor, until: datetime, since: datetime | 
 
 
 def fetch_mentions(job: FetchJob, since: datetime, until: datetime, state: dict[str, Any], settings: HttpSettings) -> FetchResult:
-    """Fetch and parse one target; mentions outside [since, until) are left for their own run."""
+    """Fetch and parse one target: its mentions published since `since`, one row per review or post.
+
+    A review shown on two pages of the fetch (the App Store's feed and its
+    reviews endpoint) becomes one row, the first sighting filled in by the
+    later ones. What is newer than `until` is kept: the fetch reached it
+    anyway, and the cursor may advance to it. A page's overall rating
+    (a TrustScore, a shop's AggregateRating) goes into the cursor state.
+    """
     options = dict(job.options)
     if job.base_url:
         options["base_url"] = job.base_url
     with PoliteSession(settings) as http:
         scraper = get_scraper(job.source, http=http, **options)
         state = dict(state)
-        rows, pages = [], 0
+        found, pages, overall = [], 0, None
+        aggregate = getattr(scraper, "aggregate", None)  # optional: sources whose pages state an overall rating
         for page in scraper.pages(job.target, since, state):
             pages += 1
-            for m in scraper.parse(page):
-                if since <= m.published_at < until:
-                    rows.append(dataclasses.asdict(m))
+            found.extend(scraper.parse(page))
+            if aggregate is not None and overall is None:
+                overall = aggregate(page)
+        if overall is not None:
+            state["aggregate"] = {**overall, "observed_at": datetime.now(timezone.utc).isoformat()}
+        rows = [dataclasses.asdict(m) for m in merge_mentions(found) if m.published_at >= since]
     return FetchResult(job, rows, pages, state)
 
 
@@ -272,6 +283,9 @@ def build_digest(
     trend = [{"label": (trend_start + timedelta(days=i + 1)).astimezone(config.tz).strftime("%a %d %b"),
               "count": int(count), "alert": i in alert_days}
              for i, count in enumerate(daily)]
+    own = [b["name"] for b in brands if not b["competitor"]]
+    awaiting, awaiting_total = store.awaiting_reply(
+        con, own, until - timedelta(days=config.digest.reply_queue_days), until, limit=config.digest.reply_queue_limit)
     context = digest_report.build_context(
         title=config.digest.subject,
         period_start=period_start,
@@ -284,6 +298,12 @@ def build_digest(
         negatives=store.negative_mentions(con, brand_names, period_start, until, limit=80),
         health=[h for h in store.source_health(con, run_id) if h["brand"] in brand_names],
         trend=trend,
+        awaiting=awaiting,
+        awaiting_total=awaiting_total,
+        replies_now=store.reply_kpis(con, brand_names, period_start, until),
+        replies_before=store.reply_kpis(con, brand_names, before, period_start),
+        overall_ratings=store.aggregate_ratings(con, brand_names),
+        now=until,
     )
     return digest_report.render_digest(context)
 

@@ -69,8 +69,18 @@ class RenderedDigest:
     text: str
 
 
+def humanize_duration(seconds: float) -> str:
+    """'40 minutes', '5 hours', '3 days': how a person says a wait."""
+    seconds = abs(seconds)
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
+        if seconds >= size:
+            n = int(seconds // size)
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    return "under a minute"
+
+
 def _delta(now: float | None, before: float | None, *, unit: str, higher_is_good: bool | None) -> dict[str, Any]:
-    """Change against the previous period: unit is 'relative' (%), 'points' (of a share) or 'plain'."""
+    """Change against the previous period: unit is 'relative' (%), 'points' (of a share), 'duration' (seconds) or 'plain'."""
     if now is None or before is None:
         return {"display": "no previous data" if now is not None else "", "direction": "flat", "good": None}
     diff = now - before
@@ -78,6 +88,8 @@ def _delta(now: float | None, before: float | None, *, unit: str, higher_is_good
         display = ("new" if now else "±0%") if before == 0 else f"{diff / before:+.0%}"
     elif unit == "points":
         display = f"{diff * 100:+.0f} pts"
+    elif unit == "duration":
+        display = ("+" if diff >= 0 else "-") + humanize_duration(diff)
     else:
         display = f"{diff:+.2f}"
     direction = "up" if diff > 1e-9 else "down" if diff < -1e-9 else "flat"
@@ -85,8 +97,13 @@ def _delta(now: float | None, before: float | None, *, unit: str, higher_is_good
     return {"display": display, "direction": direction, "good": good}
 
 
-def kpi_tiles(now: Mapping[str, Any], before: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Mentions, mean sentiment, negative share, mean rating, each with its change."""
+def reply_rate(replies: Mapping[str, Any]) -> float | None:
+    return replies["answered"] / replies["answerable"] if replies.get("answerable") else None
+
+
+def kpi_tiles(now: Mapping[str, Any], before: Mapping[str, Any], replies_now: Mapping[str, Any] | None = None,
+              replies_before: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Mentions, mean sentiment, negative share, mean rating, reply rate and time to reply, each with its change."""
     def share(k: Mapping[str, Any]) -> float | None:
         return k["negative"] / k["scored"] if k.get("scored") else None
 
@@ -101,7 +118,17 @@ def kpi_tiles(now: Mapping[str, Any], before: Mapping[str, Any]) -> list[dict[st
     if now.get("rated"):
         tiles.append({"name": "Mean rating", "value": f"{now['mean_rating']:.1f}★",
                       **_delta(now["mean_rating"], before.get("mean_rating"), unit="plain", higher_is_good=True)})
-    return tiles
+    if replies_now and replies_now.get("answerable"):
+        before_r = replies_before or {}
+        rate = reply_rate(replies_now)
+        tiles.append({"name": "Replied", "value": f"{rate:.0%}",
+                      "detail": f"{replies_now['answered']} of {replies_now['answerable']} reviews",
+                      **_delta(rate, reply_rate(before_r), unit="points", higher_is_good=True)})
+        wait = replies_now.get("median_reply_seconds")
+        if wait is not None:
+            tiles.append({"name": "Time to reply", "value": humanize_duration(wait), "detail": "median",
+                          **_delta(wait, before_r.get("median_reply_seconds"), unit="duration", higher_is_good=False)})
+    return [{"detail": None, **tile} for tile in tiles]
 
 
 def status_line(alerts: Sequence[Mapping[str, Any]], broken: int, total_sources: int, mentions: int) -> dict[str, str]:
@@ -157,9 +184,17 @@ def build_context(
     negatives: Sequence[Mapping[str, Any]],
     health: Sequence[Mapping[str, Any]],
     trend: Sequence[Mapping[str, Any]] = (),
+    awaiting: Sequence[Mapping[str, Any]] = (),
+    awaiting_total: int = 0,
+    replies_now: Mapping[str, Mapping[str, Any]] | None = None,
+    replies_before: Mapping[str, Mapping[str, Any]] | None = None,
+    overall_ratings: Sequence[Mapping[str, Any]] = (),
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     """Everything the templates show, as plain values, from plain inputs."""
     own = [b for b in brands if not b.get("competitor")]
+    replies_now, replies_before = replies_now or {}, replies_before or {}
+    now = now or period_end
     alert_rows = []
     for a in alerts:
         details = a.get("details") or {}
@@ -194,6 +229,10 @@ def build_context(
             "mean_sentiment": k["mean_sentiment"],
             "negative_share": (k["negative"] / k["scored"]) if k.get("scored") else None,
             "mean_rating": k["mean_rating"],
+            "reply_rate": reply_rate(replies_now.get(b["name"], {})),
+            "median_reply": (humanize_duration(replies_now[b["name"]]["median_reply_seconds"])
+                             if replies_now.get(b["name"], {}).get("median_reply_seconds") is not None else None),
+            "stated": [r for r in overall_ratings if r["brand"] == b["name"]],
         })
     trend_max = max((row["count"] for row in trend), default=0) or 1
     return {
@@ -204,7 +243,12 @@ def build_context(
             "zone": str(tz),
         },
         "status": status_line(alert_rows, broken, len(health), total_mentions),
-        "tiles": [{"brand": b["name"], "metrics": kpi_tiles(kpis_now[b["name"]], kpis_before[b["name"]])} for b in own],
+        "tiles": [{"brand": b["name"], "metrics": kpi_tiles(kpis_now[b["name"]], kpis_before[b["name"]],
+                                                            replies_now.get(b["name"]), replies_before.get(b["name"]))}
+                  for b in own],
+        "awaiting": [{**r, "age": humanize_duration((now - r["published_at"]).total_seconds()),
+                      "when": _local(r["published_at"], tz)} for r in awaiting],
+        "awaiting_more": max(0, awaiting_total - len(awaiting)),
         "alerts": alert_rows,
         "negatives": [{"label": None, "rated_label": None, **n, "drivers": negative_drivers(n.get("drivers") or []),
                        "when": _local(n["published_at"], tz)}

@@ -6,9 +6,10 @@ de-duplicates, and writes.
 """
 from __future__ import annotations
 
+import hashlib
 import html
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
 from typing import Any, Callable, ClassVar, Iterable, Iterator, Protocol
 
@@ -23,6 +24,9 @@ __all__ = [
     "scraper_names",
     "html_to_text",
     "utc_from_epoch",
+    "parse_iso_datetime",
+    "merge_mentions",
+    "stable_id",
 ]
 
 
@@ -67,15 +71,22 @@ class Mention:
     author: str | None = None
     kind: str = "mention"  # story, comment, review, article, post...
     rating: float | None = None  # stars, 1..5, for reviews
-    replied: bool | None = None  # for reviews: has the business answered?
+    replied: bool | None = None  # for reviews: has the business answered? None: the source does not say
     language: str | None = None
     raw: dict[str, Any] = field(default_factory=dict)
+    reply_text: str | None = None  # the business's public answer, where the source shows it
+    replied_at: datetime | None = None  # when it was posted, where the source says
+    app_version: str | None = None  # the app version the review was written on (app stores)
 
     def __post_init__(self) -> None:
         if not self.external_id:
             raise ParseError(f"{self.source}: mention without an id")
         if self.published_at.tzinfo is None:
             raise ParseError(f"{self.source}:{self.external_id}: naive timestamp")
+        if self.replied_at is not None and self.replied_at.tzinfo is None:
+            raise ParseError(f"{self.source}:{self.external_id}: naive reply timestamp")
+        if self.rating is not None and not 1 <= self.rating <= 5:
+            raise ParseError(f"{self.source}:{self.external_id}: rating {self.rating} is not between 1 and 5")
 
     @property
     def full_text(self) -> str:
@@ -128,7 +139,7 @@ def scraper_names() -> list[str]:
 
 def _load_builtin_sources() -> None:
     # Imported lazily so that base.py has no import cycle with the sources.
-    from scrapers import feeds, hackernews  # noqa: F401
+    from scrapers import appstore, feeds, googleplay, hackernews, schemaorg, trustpilot  # noqa: F401
 
 
 _TAG = re.compile(r"<[^>]+>")
@@ -148,3 +159,52 @@ def html_to_text(fragment: str | None) -> str:
 
 def utc_from_epoch(seconds: float | int | str) -> datetime:
     return datetime.fromtimestamp(float(seconds), tz=timezone.utc)
+
+
+def parse_iso_datetime(value: Any, what: str) -> datetime:
+    """An ISO 8601 timestamp ('Z', an offset, or none: UTC; a bare date: midnight UTC) as aware UTC.
+
+    `what` names the field for the ParseError a malformed value raises.
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise ParseError(f"{what}: no timestamp ({value!r})")
+    text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        raise ParseError(f"{what}: {value!r} is not an ISO 8601 timestamp") from None
+    return (dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+
+
+def stable_id(*parts: Any) -> str:
+    """An id from content, for reviews the page gives none: the same review gives the same id on every fetch."""
+    joined = "\x1f".join(" ".join(str(p or "").split()).lower() for p in parts)
+    return "h:" + hashlib.sha1(joined.encode("utf-8")).hexdigest()[:20]
+
+
+def merge_mentions(mentions: Iterable[Mention]) -> list[Mention]:
+    """One Mention per (source, external_id), in first-seen order.
+
+    A source may show one review on two pages (the App Store's feed has the app
+    version, its reviews endpoint the reply and the date): the first sighting
+    wins and later ones fill in only what it lacks, so pages should come most
+    authoritative first.
+    """
+    merged: dict[tuple[str, str], Mention] = {}
+    for m in mentions:
+        key = (m.source, m.external_id)
+        first = merged.get(key)
+        if first is None:
+            merged[key] = m
+            continue
+        missing = {
+            f.name: getattr(m, f.name)
+            for f in fields(Mention)
+            if getattr(first, f.name) in (None, "", {}) and getattr(m, f.name) not in (None, "", {})
+        }
+        raw = {**m.raw, **first.raw} if m.raw and first.raw else None
+        if raw is not None:
+            missing["raw"] = raw
+        if missing:
+            merged[key] = replace(first, **missing)
+    return list(merged.values())

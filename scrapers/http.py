@@ -147,11 +147,31 @@ class PoliteSession:
             url = requests.Request("GET", url, params=params).prepare().url or url
         if html_page and self.settings.respect_robots and not self._robots_allow(url):
             raise FatalHTTPError(f"robots.txt disallows {redact_url(url)}", url)
+        return self._with_retries("GET", url, None, headers, meta)
+
+    def post(
+        self,
+        url: str,
+        *,
+        data: Mapping[str, Any],
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> Page:
+        """POST a form (an RPC that only answers POST, such as Google Play's) under the same rules as `get`."""
+        if params:
+            url = requests.Request("POST", url, params=params).prepare().url or url
+        return self._with_retries("POST", url, dict(data), headers, meta)
+
+    def _with_retries(
+        self, method: str, url: str, data: dict[str, Any] | None, headers: Mapping[str, str] | None,
+        meta: dict[str, Any] | None,
+    ) -> Page:
         attempt = 0
         while True:
             attempt += 1
             try:
-                return self._get_once(url, headers, meta or {})
+                return self._send_once(url, headers, meta or {}, method=method, data=data)
             except RetriableHTTPError as exc:
                 retry_after = getattr(exc, "retry_after", None)
                 # Waiting longer than we are willing to inside one fetch: leave it
@@ -168,13 +188,18 @@ class PoliteSession:
         delay = self.settings.backoff_base * (2 ** (attempt - 1))
         return min(self.settings.backoff_max, delay * (0.5 + random.random() / 2))
 
-    def _get_once(self, url: str, headers: Mapping[str, str] | None, meta: dict[str, Any]) -> Page:
+    def _send_once(
+        self, url: str, headers: Mapping[str, str] | None, meta: dict[str, Any], *, method: str = "GET",
+        data: dict[str, Any] | None = None,
+    ) -> Page:
         host = urlsplit(url).netloc
         _PACER.wait(host, self.settings.pace_seconds, self._sleep)
         safe_url = redact_url(url)
         try:
-            response = self._session.get(
+            response = self._session.request(
+                method,
                 url,
+                data=data,
                 headers=dict(headers or {}),
                 timeout=(self.settings.connect_timeout, self.settings.read_timeout),
                 stream=True,
@@ -227,7 +252,7 @@ class PoliteSession:
     def _load_robots(self, root: str) -> RobotFileParser | None:
         parser = RobotFileParser(root + "/robots.txt")
         try:
-            page = self._get_once(root + "/robots.txt", None, {})
+            page = self._send_once(root + "/robots.txt", None, {})
         except FatalHTTPError as exc:
             if exc.status in (401, 403):
                 parser.disallow_all = True  # the convention robotparser itself follows
