@@ -267,6 +267,11 @@ def count_mentions(con: Connection, brand: str | None = None) -> int:
     return con.execute("SELECT count(*) FROM mentions WHERE brand = ?", [brand]).fetchone()[0]
 
 
+def count_by_source(con: Connection) -> list[tuple[str, int]]:
+    return [(r[0], int(r[1])) for r in con.execute(
+        "SELECT source, count(*) FROM mentions GROUP BY source ORDER BY count(*) DESC, source").fetchall()]
+
+
 # -- sentiment ---------------------------------------------------------------
 
 # The label the signals use: the stars where a review has them, VADER's text label otherwise.

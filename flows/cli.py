@@ -96,10 +96,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     data_dir = Path(args.data_dir).resolve()
     # Seeded by today's date: the same data all day, so a rerun stores nothing twice.
-    items = demo_data.generate(datetime.now(timezone.utc), ZoneInfo("Europe/London"))
-    print(f"demo: {len(items)} mentions over {demo_data.HISTORY_DAYS} days for {demo_data.BRAND} and "
-          f"{demo_data.COMPETITOR}, served from 127.0.0.1")
-    with demo_server.serve(items) as base_url:
+    now, zone = datetime.now(timezone.utc), ZoneInfo("Europe/London")
+    items, reviews = demo_data.generate(now, zone), demo_data.generate_reviews(now, zone)
+    print(f"demo: {len(items)} mentions and {len(reviews)} reviews over {demo_data.HISTORY_DAYS} days for "
+          f"{demo_data.BRAND} and {demo_data.COMPETITOR}, served from 127.0.0.1")
+    with demo_server.serve(items, reviews) as base_url:
         config_path = write_demo_config(data_dir, base_url)
         code, data = _run_flow(str(config_path), send_email=False)
     _print_outcome(data)
@@ -107,7 +108,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     con = store.connect(data["database"], read_only=True)
     try:
-        print(f"mentions stored: {store.count_mentions(con)}")
+        per_source = ", ".join(f"{source} {n}" for source, n in store.count_by_source(con))
+        print(f"mentions stored: {store.count_mentions(con)} ({per_source})")
     finally:
         con.close()
     print(f"demo finished in {time.perf_counter() - started:.1f}s")

@@ -4,7 +4,9 @@
   numericFilters on created_at_i, hitsPerPage/page, the 1000-hit paging cap).
 - /alerts/feeds/<brand>.xml: a Google Alerts Atom feed (google.com/url redirect links).
 - /news/rss/search?q=<brand>: a Google News RSS search feed ("Headline - Publisher").
-Feeds answer conditional GETs with 304.
+- /trustpilot/review/<domain>, /itunes/<cc>/rss/customerreviews/..., /itunes/WebObjects/MZStore.woa/wa/userReviewsRow,
+  POST /play/_/PlayStoreUi/data/batchexecute, /shop/<brand>/product: the review sites (see demo_review_pages).
+Feeds and shop pages answer conditional GETs with 304.
 """
 from __future__ import annotations
 
@@ -21,10 +23,12 @@ from typing import Iterator, Sequence
 from urllib.parse import parse_qs, quote, urlsplit
 from xml.sax.saxutils import escape as xml_escape
 
-from flows.demo_data import NEWS_PUBLISHERS, DemoItem
+from flows import demo_review_pages as review_pages
+from flows.demo_data import NEWS_PUBLISHERS, DemoItem, DemoReview
 
 ALGOLIA_PAGING_LIMIT = 1000
 _NUMERIC = re.compile(r"^created_at_i(<=|>=|<|>|=)(\d+)$")
+_APPSTORE_FEED = re.compile(r"^/itunes/([a-z]{2})/rss/customerreviews/page=(\d+)/id=(\d+)/sortby=mostrecent/json$")
 
 
 def _iso(dt: datetime) -> str:
@@ -127,7 +131,10 @@ def google_news_rss(items: Sequence[DemoItem], query: str) -> str:
             f"{''.join(out)}</channel></rss>")
 
 
-def _handler(items: Sequence[DemoItem]) -> type[BaseHTTPRequestHandler]:
+def _handler(items: Sequence[DemoItem], reviews: Sequence[DemoReview]) -> type[BaseHTTPRequestHandler]:
+    by_app = {app: brand for brand, app in review_pages.APP_IDS.items()}
+    by_play_id = {app: brand for brand, app in review_pages.PLAY_IDS.items()}
+
     class Handler(BaseHTTPRequestHandler):
         server_version = "repwatch-demo/1"
 
@@ -171,6 +178,38 @@ def _handler(items: Sequence[DemoItem]) -> type[BaseHTTPRequestHandler]:
                         self._feed(google_alerts_atom(items, brand, base), "application/atom+xml; charset=utf-8")
                 elif parts.path == "/news/rss/search":
                     self._feed(google_news_rss(items, params.get("q", [""])[0]), "application/rss+xml; charset=utf-8")
+                elif parts.path.startswith("/trustpilot/review/"):
+                    brand = review_pages.brand_for_domain(parts.path.rsplit("/", 1)[1])
+                    if brand is None:
+                        self._send(404, b"<html>Page not found</html>", "text/html")
+                    else:
+                        page_no = int(params.get("page", ["1"])[0])
+                        body = review_pages.trustpilot_page(reviews, brand, page_no).encode()
+                        self._send(200, body, "text/html; charset=utf-8")
+                elif match := _APPSTORE_FEED.match(parts.path):
+                    country, page_no, app = match.group(1), int(match.group(2)), match.group(3)
+                    if app not in by_app or not 1 <= page_no <= review_pages.APPSTORE_MAX_PAGES:
+                        self._send(400, b'{"error": "invalid request"}', "application/json")
+                    else:
+                        feed = review_pages.appstore_feed(reviews, by_app[app], app, country, page_no, base + "/itunes")
+                        self._send(200, json.dumps(feed).encode(), "text/javascript; charset=utf-8")
+                elif parts.path == "/itunes/WebObjects/MZStore.woa/wa/userReviewsRow":
+                    brand = by_app.get(params.get("id", [""])[0])
+                    if "iTunes" not in self.headers.get("User-Agent", ""):
+                        self._send(200, b"<html><body>Connecting to the App Store...</body></html>", "text/html")
+                    elif brand is None:
+                        self._send(404, b"{}", "application/json")
+                    else:
+                        start, end = int(params["startIndex"][0]), int(params["endIndex"][0])
+                        rows = review_pages.appstore_reviews_row(reviews, brand, params.get("cc", ["us"])[0], start, end)
+                        self._send(200, json.dumps(rows).encode(), "application/json; charset=utf-8")
+                elif parts.path.startswith("/shop/") and parts.path.endswith("/product"):
+                    slug = parts.path.split("/")[2]
+                    brand = next((b for b in review_pages.APP_IDS if b.lower() == slug), None)
+                    if brand is None:
+                        self._send(404, b"<html>no such shop</html>", "text/html")
+                    else:
+                        self._feed(review_pages.shop_page(reviews, brand), "text/html; charset=utf-8")
                 elif parts.path == "/hn/item":
                     wanted = params.get("id", [""])[0]
                     it = next((i for i in items if str(i.item_id) == wanted), None)
@@ -184,13 +223,34 @@ def _handler(items: Sequence[DemoItem]) -> type[BaseHTTPRequestHandler]:
             except ValueError as exc:
                 self._send(400, json.dumps({"message": str(exc), "status": 400}).encode(), "application/json")
 
+        def do_POST(self) -> None:  # noqa: N802
+            parts = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            form = parse_qs(self.rfile.read(length).decode("utf-8"))
+            if parts.path != "/play/_/PlayStoreUi/data/batchexecute":
+                self._send(404, b"not found", "text/plain")
+                return
+            try:
+                envelope = json.loads(form["f.req"][0])
+                rpc, inner = envelope[0][0][0], json.loads(envelope[0][0][1])
+                count, token = inner[2][2][0], inner[2][2][2]
+                brand = by_play_id.get(inner[3][0])
+            except (KeyError, IndexError, TypeError, ValueError):
+                self._send(400, b")]}'\n\n[[\"er\",null,null,null,null,400]]", "application/json; charset=utf-8")
+                return
+            if rpc != "UsvDTd" or brand is None:
+                body = ")]}'\n\n" + json.dumps([["wrb.fr", rpc, None, None, None, [3], "generic"]])
+            else:
+                body = review_pages.play_batchexecute(reviews, brand, count, token)
+            self._send(200, body.encode(), "application/json; charset=utf-8")
+
     return Handler
 
 
 @contextmanager
-def serve(items: Sequence[DemoItem], port: int = 0) -> Iterator[str]:
+def serve(items: Sequence[DemoItem], reviews: Sequence[DemoReview] = (), port: int = 0) -> Iterator[str]:
     """Serve the demo data on 127.0.0.1 (a free port by default); yields the base URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", port), _handler(items))
+    server = ThreadingHTTPServer(("127.0.0.1", port), _handler(items, reviews))
     thread = threading.Thread(target=server.serve_forever, name="repwatch-demo-server", daemon=True)
     thread.start()
     try:

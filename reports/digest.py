@@ -131,8 +131,9 @@ def kpi_tiles(now: Mapping[str, Any], before: Mapping[str, Any], replies_now: Ma
     return [{"detail": None, **tile} for tile in tiles]
 
 
-def status_line(alerts: Sequence[Mapping[str, Any]], broken: int, total_sources: int, mentions: int) -> dict[str, str]:
-    """The one line that says whether anything is on fire."""
+def status_line(alerts: Sequence[Mapping[str, Any]], broken: int, total_sources: int, mentions: int,
+                waiting: int = 0) -> dict[str, str]:
+    """The one line that says whether anything is on fire (and, on a quiet day, what is waiting for an answer)."""
     if alerts:
         top = alerts[0]
         more = f" (+{len(alerts) - 1} more)" if len(alerts) > 1 else ""
@@ -143,7 +144,10 @@ def status_line(alerts: Sequence[Mapping[str, Any]], broken: int, total_sources:
     if broken:
         return {"level": "warning",
                 "line": f"{broken} of {total_sources} sources failing: their silence is not a quiet day"}
-    return {"level": "ok", "line": f"All quiet: {mentions:,} mentions, no alerts"}
+    line = f"All quiet: {mentions:,} mentions, no alerts"
+    if waiting:
+        line += f"; {waiting} negative review{'s' if waiting != 1 else ''} waiting for a reply"
+    return {"level": "ok", "line": line}
 
 
 def collapse_repeats(rows: Sequence[Mapping[str, Any]], limit: int) -> list[dict[str, Any]]:
@@ -242,7 +246,7 @@ def build_context(
             "end": _local(period_end, tz),
             "zone": str(tz),
         },
-        "status": status_line(alert_rows, broken, len(health), total_mentions),
+        "status": status_line(alert_rows, broken, len(health), total_mentions, awaiting_total),
         "tiles": [{"brand": b["name"], "metrics": kpi_tiles(kpis_now[b["name"]], kpis_before[b["name"]],
                                                             replies_now.get(b["name"]), replies_before.get(b["name"]))}
                   for b in own],

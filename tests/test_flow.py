@@ -1,4 +1,5 @@
 """The nightly flow under Prefect's test harness, against the demo's loopback HTTP server."""
+import re
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
@@ -11,8 +12,9 @@ from flows.cli import write_demo_config
 
 @pytest.fixture(scope="module")
 def demo_site():
-    items = demo_data.generate(datetime.now(timezone.utc), ZoneInfo("Europe/London"))
-    with demo_server.serve(items) as base_url:
+    now, zone = datetime.now(timezone.utc), ZoneInfo("Europe/London")
+    items = demo_data.generate(now, zone)
+    with demo_server.serve(items, demo_data.generate_reviews(now, zone)) as base_url:
         yield base_url, items
 
 
@@ -31,13 +33,22 @@ def test_nightly_end_to_end_then_rerun_is_idempotent(prefect_harness, demo_site,
     config = write_demo_config(tmp_path, base_url)
     state, data = run(config)
     assert state.is_completed(), state.message
-    assert all(h["ok"] for h in data["health"]) and len(data["health"]) == 4
+    assert all(h["ok"] for h in data["health"]) and len(data["health"]) == 14
     con = store.connect(data["database"])
     stored = store.count_mentions(con)
+    reviews = con.execute(
+        """SELECT source, count(*), count(rating), count(*) FILTER (WHERE replied),
+                  count(*) FILTER (WHERE NOT replied), count(replied_at)
+           FROM mentions WHERE kind = 'review' GROUP BY source ORDER BY source""").fetchall()
     sources = {r[0] for r in con.execute("SELECT DISTINCT source FROM mentions").fetchall()}
     unscored = len(store.fetch_unscored(con))
     con.close()
-    assert stored > 900 and sources == {"hackernews", "feed"} and unscored == 0
+    assert sources == {"hackernews", "feed", "trustpilot", "appstore", "googleplay", "schemaorg"} and unscored == 0
+    assert stored > 1500
+    for source, n, rated, replied, waiting, dated_replies in reviews:
+        assert n > 20 and rated == n, source
+        assert replied > 0 and dated_replies == replied, source  # every demo reply carries its date
+        assert waiting > 0 or source == "schemaorg", source  # ShipSwift's microdata shop does not say
     assert data["alerts"], "the demo incident should raise an alert"
     (digest,) = data["digests"]
     html = open(digest["paths"]["html"], encoding="utf-8").read()
@@ -45,12 +56,17 @@ def test_nightly_end_to_end_then_rerun_is_idempotent(prefect_harness, demo_site,
     assert "hackernews" in html and "feed" in html
     assert "What people say" in html and "login" in html and "outage" in html  # themes of the incident
     assert "Why negative" in html  # driver words
+    queue = html[html.index("Waiting for a reply"):html.index("Negative mentions")]
+    ages = [int(a) for a in re.findall(r"<b style=\"color:#b42318;\">(\d+) days?</b>", queue)]
+    assert len(ages) >= 5 and ages == sorted(ages, reverse=True), ages  # oldest first
+    assert "and " in queue and "more" in queue and "Reply</a>" in queue
 
     state2, data2 = run(config)
     assert state2.is_completed()
     con = store.connect(data2["database"])
     assert store.count_mentions(con) == stored
     con.close()
+    assert sum(h["new"] for h in data2["health"]) == 0
     assert data2["alerts"] == [] and data2["digests"][0]["skipped"] is True
 
 
@@ -60,7 +76,7 @@ def test_a_broken_source_is_reported_and_the_run_goes_on(prefect_harness, demo_s
     config.write_text(config.read_text().replace("alerts/feeds/parcelly.xml", "alerts/feeds/gone.xml"))
     state, data = run(config, brands=["Parcelly"])
     assert state.is_failed()
-    assert "1 of 2 sources failed: Parcelly/feed/alerts/feeds/gone.xml" in state.message
+    assert "1 of 7 sources failed: Parcelly/feed/alerts/feeds/gone.xml" in state.message
     broken = [h for h in data["health"] if not h["ok"]]
     assert [(h["source"], h["error"].split(":")[0]) for h in broken] == [("feed", "FatalHTTPError")]
     html = open(data["digests"][0]["paths"]["html"], encoding="utf-8").read()
