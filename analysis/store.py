@@ -196,7 +196,9 @@ def _mention_table(brand: str, target: str, rows: Iterable[dict[str, Any]]) -> p
             "target": target,
             "published_at": to_db_time(r["published_at"]),
             "replied_at": to_db_time(r.get("replied_at")),
-            "raw": json.dumps(r.get("raw") or {}, default=str, ensure_ascii=False),
+            # Kept with the payload, so anyone querying sees which dates are first sightings.
+            "raw": json.dumps({**(r.get("raw") or {}), **({"date_estimated": True} if r.get("date_estimated") else {})},
+                              default=str, ensure_ascii=False),
         })
     return pa.Table.from_pylist(records, schema=_MENTION_SCHEMA)
 

@@ -102,7 +102,7 @@ class AppStoreScraper:
                                             "fetched_at": datetime.now(timezone.utc).isoformat()})
             yield page
             mentions = list(self.parse(page))
-            dated = [m.published_at for m in mentions if not m.raw.get("date_estimated")]
+            dated = [m.published_at for m in mentions if not m.date_estimated]
             if not mentions or not _has_next(page) or (since and dated and min(dated) < since):
                 return
 
@@ -139,6 +139,7 @@ class AppStoreScraper:
             raise ParseError(f"appstore: an entry on {page.url} lacks `id` or `im:rating`")
         updated = _label(entry, "updated")
         raw = {k: entry.get(k) for k in ("id", "title", "content", "im:rating", "im:version", "updated", "author")}
+        estimated = False
         if updated:
             published = parse_iso_datetime(updated, f"appstore: entry {review_id} `updated`")
         else:
@@ -146,7 +147,7 @@ class AppStoreScraper:
             # (the store keeps that first date on every later fetch).
             fetched = page.meta.get("fetched_at")
             published = datetime.fromisoformat(fetched) if fetched else datetime.now(timezone.utc)
-            raw["date_estimated"] = True
+            estimated = True
         author = entry.get("author") or {}
         content = entry.get("content")
         text = content.get("label") if isinstance(content, dict) else content
@@ -158,7 +159,7 @@ class AppStoreScraper:
             source=self.name, external_id=str(review_id), published_at=published, text=str(text or ""),
             title=_label(entry, "title") or None, url=self._review_url(page, str(review_id)),
             author=_label(author, "name") if isinstance(author, dict) else None, kind="review", rating=stars,
-            app_version=_label(entry, "im:version") or None, raw=raw,
+            app_version=_label(entry, "im:version") or None, raw=raw, date_estimated=estimated,
         )
 
     def _from_review_row(self, row: dict[str, Any], page: Page) -> Mention:

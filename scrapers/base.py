@@ -77,6 +77,8 @@ class Mention:
     reply_text: str | None = None  # the business's public answer, where the source shows it
     replied_at: datetime | None = None  # when it was posted, where the source says
     app_version: str | None = None  # the app version the review was written on (app stores)
+    # The source gives no date: published_at is when a fetch first saw it (the store keeps that first date).
+    date_estimated: bool = False
 
     def __post_init__(self) -> None:
         if not self.external_id:

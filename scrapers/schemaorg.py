@@ -26,8 +26,8 @@ SYNTAXES = ("json-ld", "microdata", "rdfa")
 def _type_names(node: dict[str, Any]) -> set[str]:
     types = node.get("@type") or []
     types = [types] if isinstance(types, str) else types
-    # RDFa gives full IRIs (http://schema.org/Review); JSON-LD and microdata give names.
-    return {str(t).rstrip("/").rsplit("/", 1)[-1].rsplit("#", 1)[-1] for t in types}
+    # Some pages write full IRIs (http://schema.org/Review) where most write names.
+    return {_local_name(str(t)) for t in types}
 
 
 def _first(value: Any) -> Any:
@@ -65,6 +65,41 @@ def _extract(body: bytes, url: str) -> dict[str, list[Any]]:
         return extruct.extract(body, base_url=url, syntaxes=list(SYNTAXES), uniform=True, errors="strict")
     except Exception as exc:  # extruct surfaces lxml's and rdflib's own errors
         raise ParseError(f"schemaorg: {url} could not be read as HTML with metadata ({type(exc).__name__}: {exc})") from None
+
+
+def _local_name(iri: str) -> str:
+    return iri.rstrip("/").rsplit("/", 1)[-1].rsplit("#", 1)[-1]
+
+
+def nest_rdfa(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """extruct's RDFa is flat (expanded JSON-LD, objects linked by blank-node ids): nest it like the other syntaxes.
+
+    Keys become schema.org names, literals plain values, and each linked node is
+    put in place of its reference; only nodes nothing links to stay at the top.
+    """
+    by_id = {n["@id"]: n for n in nodes if isinstance(n, dict) and "@id" in n}
+    linked = {v["@id"] for n in by_id.values() for values in n.values() if isinstance(values, list)
+              for v in values if isinstance(v, dict) and set(v) == {"@id"}}
+
+    def nest(node: dict[str, Any], seen: frozenset[str]) -> dict[str, Any]:
+        out: dict[str, Any] = {"@type": [_local_name(t) for t in node.get("@type", [])]}
+        if not str(node.get("@id", "")).startswith("_:"):
+            out["@id"] = node.get("@id")
+        for key, values in node.items():
+            if key.startswith("@") or not isinstance(values, list):
+                continue
+            nested = []
+            for v in values:
+                if isinstance(v, dict) and set(v) == {"@id"} and v["@id"] in by_id and v["@id"] not in seen:
+                    nested.append(nest(by_id[v["@id"]], seen | {v["@id"]}))
+                elif isinstance(v, dict) and "@value" in v:
+                    nested.append(v["@value"])
+                else:
+                    nested.append(v.get("@id") if isinstance(v, dict) else v)
+            out[_local_name(key)] = nested[0] if len(nested) == 1 else nested
+        return out
+
+    return [nest(n, frozenset({i})) for i, n in by_id.items() if i not in linked and n.get("@type")]
 
 
 def _walk(node: Any, parent: dict[str, Any] | None = None) -> Iterator[tuple[dict[str, Any], dict[str, Any] | None]]:
@@ -119,7 +154,8 @@ class SchemaOrgScraper:
 
     def _items(self, page: Page) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
         data = _extract(page.body, page.url)
-        return [pair for syntax in SYNTAXES for pair in _walk(data.get(syntax) or [])]
+        trees = {**data, "rdfa": nest_rdfa(data.get("rdfa") or [])}
+        return [pair for syntax in SYNTAXES for pair in _walk(trees.get(syntax) or [])]
 
     def parse(self, page: Page) -> Iterable[Mention]:
         if page.status == 304:
@@ -167,12 +203,13 @@ class SchemaOrgScraper:
         date = _text(review.get("datePublished")) or _text(review.get("dateCreated"))
         raw = {"review": {k: v for k, v in review.items() if k != "@context"}, "page": page.url,
                "item": _name((parent or {}).get("name"))}
+        estimated = False
         if date:
             published = parse_iso_datetime(date, f"schemaorg: a review on {page.url}")
         else:
             # No date in the markup: dated when first seen (the store keeps that first date).
             published = datetime.fromisoformat(page.meta.get("fetched_at") or datetime.now(timezone.utc).isoformat())
-            raw["date_estimated"] = True
+            estimated = True
         review_id = _text(review.get("@id")) or _text(review.get("identifier")) or _text(review.get("url"))
         if not review_id or review_id.startswith("_:"):  # a blank node is no id
             review_id = stable_id(page.url, author, date, text[:500])
@@ -192,4 +229,5 @@ class SchemaOrgScraper:
             replied_at=parse_iso_datetime(reply_date, f"schemaorg: a reply on {page.url}") if reply_date else None,
             language=_text(review.get("inLanguage")),
             raw=raw,
+            date_estimated=estimated,
         )
