@@ -93,3 +93,51 @@ def test_safe_url():
     assert safe_url("https://a.example/x") == "https://a.example/x"
     for bad in ("javascript:alert(1)", "data:text/html,x", "/relative", "http://", None, 3):
         assert safe_url(bad) is None
+
+
+WAITING = [
+    {"brand": "Acme", "source": "trustpilot", "external_id": "t1", "published_at": END - timedelta(days=3, hours=2),
+     "url": "https://tp.example/reviews/t1", "title": "Lost <b>parcel</b>", "text": "Nobody answers " * 20,
+     "rating": 1.0, "author": "Jo", "app_version": None},
+    {"brand": "Acme", "source": "appstore", "external_id": "a1", "published_at": END - timedelta(hours=5),
+     "url": "javascript:alert(1)", "title": None, "text": "Crashes at login", "rating": 2.0, "author": None,
+     "app_version": "5.2.0"},
+]
+
+
+def test_waiting_for_a_reply_sits_under_the_alerts_oldest_first_with_ages():
+    digest = render_digest(context(awaiting=WAITING, awaiting_total=7))
+    html = digest.html
+    section = html[html.index(">Waiting for a reply"):html.index(">Negative mentions</div>")]
+    assert html.index(">Alerts</div>") < html.index(">Waiting for a reply") < html.index(">Negative mentions</div>")
+    assert section.index("3 days") < section.index("5 hours")
+    assert "(7, oldest first)" in section and "and 5 more" in section
+    assert "★☆☆☆☆" in section and "★★☆☆☆" in section and "v5.2.0" in section
+    assert 'href="https://tp.example/reviews/t1"' in section and "javascript:" not in section
+    assert "Lost &lt;b&gt;parcel&lt;/b&gt;" in section  # the title stays text
+    assert "- 3 days · 1 stars · trustpilot · Acme" in digest.text and "and 5 more" in digest.text
+
+
+def test_quiet_day_status_names_the_reply_backlog():
+    status = context(alerts=[], health=[], awaiting=WAITING, awaiting_total=2)["status"]
+    assert status == {"level": "ok", "line": "All quiet: 40 mentions, no alerts; 2 negative reviews waiting for a reply"}
+    assert "No negative review is waiting for a reply." in render_digest(context()).html
+
+
+def test_reply_tiles_and_competitor_reply_rates():
+    replies_now = {"Acme": {"answerable": 8, "answered": 6, "median_reply_seconds": 5 * 3600},
+                   "Rival": {"answerable": 4, "answered": 1, "median_reply_seconds": 2 * 86400}}
+    replies_before = {"Acme": {"answerable": 5, "answered": 5, "median_reply_seconds": 2 * 3600},
+                      "Rival": {"answerable": 0, "answered": 0, "median_reply_seconds": None}}
+    ctx = context(replies_now=replies_now, replies_before=replies_before,
+                  overall_ratings=[{"brand": "Rival", "source": "trustpilot", "target": "rival.example", "rating": 4.1,
+                                    "count": 2100}])
+    tiles = {t["name"]: t for t in ctx["tiles"][0]["metrics"]}
+    assert (tiles["Replied"]["value"], tiles["Replied"]["display"], tiles["Replied"]["good"]) == ("75%", "-25 pts", False)
+    assert tiles["Replied"]["detail"] == "6 of 8 reviews"
+    assert (tiles["Time to reply"]["value"], tiles["Time to reply"]["display"], tiles["Time to reply"]["good"]) == (
+        "5 hours", "+3 hours", False)
+    rival = next(c for c in ctx["comparison"] if c["brand"] == "Rival")
+    assert (rival["reply_rate"], rival["median_reply"]) == (0.25, "2 days")
+    html = render_digest(ctx).html
+    assert "in 2 days" in html and "Rival 4.1★ on trustpilot (2,100 reviews)" in html

@@ -56,7 +56,7 @@ def test_nightly_end_to_end_then_rerun_is_idempotent(prefect_harness, demo_site,
     assert "hackernews" in html and "feed" in html
     assert "What people say" in html and "login" in html and "outage" in html  # themes of the incident
     assert "Why negative" in html  # driver words
-    queue = html[html.index("Waiting for a reply"):html.index("Negative mentions")]
+    queue = html[html.index(">Waiting for a reply"):html.index(">Negative mentions</div>")]
     ages = [int(a) for a in re.findall(r"<b style=\"color:#b42318;\">(\d+) days?</b>", queue)]
     assert len(ages) >= 5 and ages == sorted(ages, reverse=True), ages  # oldest first
     assert "and " in queue and "more" in queue and "Reply</a>" in queue

@@ -89,3 +89,20 @@ def test_pace_spaces_requests_to_one_host(httpserver):
 def test_redact_url_hides_credentials():
     assert redact_url("https://user:pw@api.example.com/x?q=acme&access_token=SECRET") == (
         "https://api.example.com/x?q=acme&access_token=%2A%2A%2A")
+
+
+def test_post_sends_the_form_and_follows_the_same_retry_rules(httpserver):
+    bodies = []
+
+    def record(request):
+        bodies.append(request.form.to_dict())
+        return Response("busy", status=503, headers={"Retry-After": "2"}) if len(bodies) == 1 else Response(")]}'\n[]")
+
+    httpserver.expect_request("/rpc", method="POST", query_string={"hl": "en"}).respond_with_handler(record)
+    http, sleeps = session()
+    page = http.post(httpserver.url_for("/rpc"), data={"f.req": '[["x"]]'}, params={"hl": "en"})
+    assert page.body == b")]}'\n[]" and sleeps == [2.0]
+    assert bodies == [{"f.req": '[["x"]]'}] * 2
+    httpserver.expect_request("/gone", method="POST").respond_with_data("no", status=404)
+    with pytest.raises(FatalHTTPError, match="HTTP 404"):
+        http.post(httpserver.url_for("/gone"), data={})

@@ -106,3 +106,82 @@ def test_digest_recorded_once_per_period(con):
     store.mark_digest_sent(con, "2026-11-24", "support")
     d = store.get_digest(con, "2026-11-24", "support")
     assert (d["html_path"], d["send_count"]) == ("a.html", 1) and d["sent_at"] is not None
+
+
+# -- reviews and their replies -------------------------------------------------------
+
+def review(external_id, hours=0, rating=1.0, replied=False, **kw):
+    return row(external_id, hours * 60, text="Parcel lost, no answer", source="trustpilot", kind="review",
+               rating=rating, replied=replied, url=f"https://tp.example/reviews/{external_id}", **kw)
+
+
+def reply_state(con, external_id):
+    return con.execute("SELECT replied, reply_text, replied_at FROM mentions WHERE external_id = ?",
+                       [external_id]).fetchone()
+
+
+def test_a_reply_seen_on_a_later_fetch_updates_the_review_and_dates_it(con):
+    store.save_mentions(con, "Acme", "trustpilot", "acme.example", [review("r1"), review("r2")], run_id="run1")
+    replied_at = T0 + timedelta(days=2)
+    again = store.save_mentions(con, "Acme", "trustpilot", "acme.example", [
+        review("r1", replied=True, reply_text="Sorry, we found it.", replied_at=replied_at),
+        review("r2", replied=True, reply_text="We are on it."),  # the source gives no reply date
+    ], run_id="run2")
+    assert again == store.SaveResult(received=2, new=0, updated=2)
+    assert store.count_mentions(con) == 2
+    assert reply_state(con, "r1") == (True, "Sorry, we found it.", datetime(2026, 11, 25, 22, 0))
+    replied2, text2, seen_at = reply_state(con, "r2")
+    assert (replied2, text2) == (True, "We are on it.") and seen_at > datetime(2026, 11, 24)  # dated by the fetch
+    # A later fetch that says nothing about replies (None) keeps what is known; one that shows the reply gone clears it.
+    store.save_mentions(con, "Acme", "trustpilot", "acme.example", [review("r1", replied=None)], run_id="run3")
+    assert reply_state(con, "r1") == (True, "Sorry, we found it.", datetime(2026, 11, 25, 22, 0))
+    store.save_mentions(con, "Acme", "trustpilot", "acme.example", [review("r1", replied=False)], run_id="run4")
+    assert reply_state(con, "r1") == (False, None, None)
+
+
+def test_a_review_first_seen_answered_without_a_date_has_no_reply_time(con):
+    store.save_mentions(con, "Acme", "schemaorg", "p", [review("r1", replied=True, reply_text="Thanks")], run_id="run1")
+    assert reply_state(con, "r1") == (True, "Thanks", None)  # we never saw it unanswered: the wait is unknown
+
+
+def test_changed_stars_are_scored_again(con):
+    store.save_mentions(con, "Acme", "trustpilot", "t", [review("r1", rating=1.0)], run_id="run1")
+    store.save_scores(con, [{"source": "trustpilot", "external_id": "r1", "brand": "Acme", "compound": -0.5,
+                             "pos": 0.0, "neu": 0.5, "neg": 0.5, "label": "negative", "rated_label": "negative"}])
+    store.save_mentions(con, "Acme", "trustpilot", "t", [review("r1", rating=4.0)], run_id="run2")
+    assert [r[1] for r in store.fetch_unscored(con)] == ["r1"]
+
+
+def _scored(con, labels):
+    store.save_scores(con, [{"source": "trustpilot", "external_id": e, "brand": "Acme", "compound": -0.6, "pos": 0.0,
+                             "neu": 0.4, "neg": 0.6, "label": "negative", "rated_label": lab} for e, lab in labels])
+
+
+def test_awaiting_reply_lists_unanswered_negative_reviews_oldest_first(con):
+    rows = [review("old", 1), review("newer", 20), review("answered", 2, replied=True, replied_at=T0 + timedelta(hours=5)),
+            review("happy", 3, rating=5.0), review("unknown", 4, replied=None), review("newest", 30)]
+    store.save_mentions(con, "Acme", "trustpilot", "t", rows, run_id="run1")
+    _scored(con, [("old", "negative"), ("newer", "negative"), ("answered", "negative"), ("happy", "positive"),
+                  ("unknown", "negative"), ("newest", "negative")])
+    end = T0 + timedelta(days=2)
+    waiting, total = store.awaiting_reply(con, ["Acme"], T0 - timedelta(days=30), end, limit=2)
+    assert [r["external_id"] for r in waiting] == ["old", "newer"] and total == 3
+    assert waiting[0]["published_at"] == T0 + timedelta(hours=1) and waiting[0]["rating"] == 1.0
+    assert store.awaiting_reply(con, ["Rival"], T0 - timedelta(days=30), end) == ([], 0)
+
+
+def test_reply_kpis_count_answerable_reviews_and_the_median_wait(con):
+    rows = [review("a", 0, replied=True, replied_at=T0 + timedelta(hours=2)),
+            review("b", 0, replied=True, replied_at=T0 + timedelta(hours=6)),
+            review("c", 1), review("d", 1, replied=None)]
+    store.save_mentions(con, "Acme", "trustpilot", "t", rows, run_id="run1")
+    kpis = store.reply_kpis(con, ["Acme", "Rival"], T0, T0 + timedelta(days=1))
+    assert kpis == {"Acme": {"answerable": 3, "answered": 2, "median_reply_seconds": 4 * 3600.0},
+                    "Rival": {"answerable": 0, "answered": 0, "median_reply_seconds": None}}
+
+
+def test_stated_ratings_come_from_the_cursor_state(con):
+    store.save_mentions(con, "Acme", "trustpilot", "acme.example", [review("r1")], run_id="run1",
+                        state={"aggregate": {"rating": 4.2, "count": 1234, "best": 5}})
+    (stated,) = store.aggregate_ratings(con, ["Acme"])
+    assert (stated["source"], stated["target"], stated["rating"], stated["count"]) == ("trustpilot", "acme.example", 4.2, 1234)
