@@ -44,10 +44,14 @@ class SourceConfig(_Strict):
 
         from scrapers.base import scraper_class
 
-        accepted = set(inspect.signature(scraper_class(self.source)).parameters) - {"self", "http", "base_url"}
+        cls = scraper_class(self.source)
+        accepted = set(inspect.signature(cls).parameters) - {"self", "http", "base_url"}
         unknown = sorted(set(self.options) - accepted)
         if unknown:
             raise ValueError(f"options for {self.source} do not include {unknown}; known: {sorted(accepted)}")
+        check_target = getattr(cls, "check_target", None)
+        for target in self.targets if check_target else []:
+            check_target(target)  # its ValueError names the target and the form the source expects
         return self
 
     @field_validator("base_url")

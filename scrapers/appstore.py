@@ -92,6 +92,10 @@ class AppStoreScraper:
         self.reviews_per_request = reviews_per_request
         self.max_reply_pages = max_reply_pages
 
+    @staticmethod
+    def check_target(target: str) -> None:
+        parse_target(target)
+
     def pages(self, target: str, since: datetime | None, state: dict[str, Any]) -> Iterator[Page]:
         app, country = parse_target(target)
         if self.replies:

@@ -109,6 +109,11 @@ class Scraper(Protocol):
         """Pure: the mentions on one page; ParseError on a page it does not know."""
         ...
 
+    # Optional, looked up with getattr:
+    #   check_target(target) -> Any      (staticmethod) ValueError on a target the source cannot use;
+    #                                    `repwatch check` calls it, so a typo fails before any run.
+    #   aggregate(page) -> dict | None   the overall rating the page states ({"rating", "count", ...}).
+
 
 _REGISTRY: dict[str, Callable[..., Scraper]] = {}
 

@@ -115,10 +115,15 @@ class GooglePlayScraper:
         self.reviews_per_request = reviews_per_request
         self.max_pages = max_pages
 
-    def pages(self, target: str, since: datetime | None, state: dict[str, Any]) -> Iterator[Page]:
+    @staticmethod
+    def check_target(target: str) -> str:
         app_id = target.strip()
         if not _APP_ID.match(app_id):
             raise ValueError(f"googleplay target {target!r} is not an app id such as com.example.app")
+        return app_id
+
+    def pages(self, target: str, since: datetime | None, state: dict[str, Any]) -> Iterator[Page]:
+        app_id = self.check_target(target)
         token: str | None = None
         for number in range(self.max_pages):
             page = self.http.post(

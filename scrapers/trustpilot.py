@@ -69,10 +69,15 @@ class TrustpilotScraper:
         self.languages = languages
         self.max_pages = max_pages
 
-    def pages(self, target: str, since: datetime | None, state: dict[str, Any]) -> Iterator[Page]:
+    @staticmethod
+    def check_target(target: str) -> str:
         domain = target.strip().lower()
         if not _DOMAIN.match(domain):
             raise ValueError(f"trustpilot target {target!r} is not a domain such as example.com")
+        return domain
+
+    def pages(self, target: str, since: datetime | None, state: dict[str, Any]) -> Iterator[Page]:
+        domain = self.check_target(target)
         for number in range(1, self.max_pages + 1):
             params: dict[str, Any] = {"sort": "recency", "languages": self.languages}
             if number > 1:

@@ -69,3 +69,18 @@ def test_smtp_settings_from_env_keep_password_out_of_repr():
     assert smtp_settings_from_env({"SMTP_HOST": "m", "SMTP_SECURITY": "ssl"}).port == 465
     with pytest.raises(ConfigError):
         smtp_settings_from_env({"SMTP_HOST": "m", "SMTP_PORT": "lots"})
+
+
+def test_review_targets_are_checked_before_any_run():
+    from flows.config import ConfigError, parse_config
+
+    data = {"brands": [{"name": "Acme", "sources": [
+        {"source": "trustpilot", "targets": ["acme.example"]},
+        {"source": "appstore", "targets": ["1234567890@us", "com.acme.app"]},
+    ]}], "digest": {"sender": "a@b.example", "groups": [{"name": "s", "recipients": ["c@d.example"]}]}}
+    with pytest.raises(ConfigError) as err:
+        parse_config(data, "monitor.yaml")
+    assert str(err.value) == ("monitor.yaml: brands[0] (Acme).sources[1]: appstore target 'com.acme.app' is not "
+                              "'<numeric app id>@<two-letter country>' (e.g. 284882215@us)")
+    data["brands"][0]["sources"][1]["targets"] = ["1234567890@us"]
+    assert parse_config(data, "monitor.yaml").brands[0].sources[1].targets == ["1234567890@us"]
