@@ -456,6 +456,17 @@ def awaiting_reply(
     return rows, int(total)
 
 
+def oldest_awaiting_reply(con: Connection, brand: str, source: str, target: str, horizon: datetime) -> datetime | None:
+    """The oldest negative review of one target, published since `horizon`, that was unanswered when last fetched."""
+    value = con.execute(
+        f"""SELECT min(published_at) FROM mentions
+            WHERE brand = ? AND source = ? AND target = ? AND kind = 'review' AND replied = false
+              AND {LABEL} = 'negative' AND published_at >= ?""",
+        [brand, source, target, to_db_time(horizon)],
+    ).fetchone()[0]
+    return from_db_time(value)
+
+
 def reply_kpis(con: Connection, brands: Sequence[str], start: datetime, end: datetime) -> dict[str, dict[str, Any]]:
     """Per brand, over the reviews published in [start, end): how many can be answered, how many were, the median wait.
 

@@ -98,15 +98,18 @@ def nightly(
                                       "sources": sources, "send_email": send_email, "resend": resend},
                         period.start, period.end)
         jobs = tasks.plan_jobs(config, brands, sources)
-        planned = [(job, store.get_cursor(con, job.brand, job.source, job.target)) for job in jobs]
+        reply_horizon = period.end - timedelta(days=config.digest.reply_queue_days)
+        planned = [(job, store.get_cursor(con, job.brand, job.source, job.target),
+                    store.oldest_awaiting_reply(con, job.brand, job.source, job.target, reply_horizon))
+                   for job in jobs]
     finally:
         con.close()
 
     settings = tasks.http_settings(config)
     futures = []
-    for job, cursor in planned:
+    for job, cursor, waiting_since in planned:
         start = tasks.fetch_window_start(cursor, period.end, period.start if period.explicit_since else None,
-                                         config.backfill_days)
+                                         config.backfill_days, waiting_since)
         futures.append((job, tasks.fetch_source.submit(job, start, period.end, cursor.state, settings)))
 
     health = []

@@ -71,13 +71,20 @@ def http_settings(config: MonitorConfig) -> HttpSettings:
                         max_bytes=h.max_bytes, **extra)
 
 
-def fetch_window_start(cursor: store.Cursor, until: datetime, since: datetime | None, backfill_days: int) -> datetime:
-    """Where a source's fetch starts: the asked `since`, else the cursor less an overlap, else the backfill horizon."""
+def fetch_window_start(
+    cursor: store.Cursor, until: datetime, since: datetime | None, backfill_days: int,
+    waiting_since: datetime | None = None,
+) -> datetime:
+    """Where a source's fetch starts: the asked `since`, else the cursor less an overlap, else the backfill horizon.
+
+    `waiting_since` is the oldest review of this target still waiting for a
+    reply: the fetch reaches back to it, so that a reply posted days later is
+    seen and the review leaves the queue.
+    """
     if since is not None:
         return since
-    if cursor.watermark is not None:
-        return cursor.watermark - CURSOR_OVERLAP
-    return until - timedelta(days=backfill_days)
+    start = cursor.watermark - CURSOR_OVERLAP if cursor.watermark is not None else until - timedelta(days=backfill_days)
+    return min(start, waiting_since) if waiting_since is not None else start
 
 
 def fetch_mentions(job: FetchJob, since: datetime, until: datetime, state: dict[str, Any], settings: HttpSettings) -> FetchResult:
