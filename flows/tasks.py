@@ -237,7 +237,9 @@ def _alert(con: store.Connection, brand: BrandConfig, source: str, metric: str, 
             "negative": float(series["negative"][inc.start:inc.end + 1].sum()) if metric == "mentions" else None,
             "mentions": len(mentions),
             "terms": [t.term for t in terms],
-            "examples": _examples(mentions),
+            # A rating drop is explained by the reviews that drew it down, not by the loudest posts.
+            "examples": _examples([m for m in mentions if m["rating"] is not None] if metric == "rating" else mentions,
+                                  by_rating=metric == "rating"),
         },
     }
 
@@ -246,9 +248,12 @@ def _text(m: dict[str, Any]) -> str:
     return f"{m['title'] or ''}. {m['text'] or ''}"
 
 
-def _examples(mentions: list[dict[str, Any]], limit: int = 3) -> list[dict[str, Any]]:
-    """The most negative mentions of an incident, one of each text."""
-    scored = sorted((m for m in mentions if m["compound"] is not None), key=lambda m: m["compound"])
+def _examples(mentions: list[dict[str, Any]], limit: int = 3, by_rating: bool = False) -> list[dict[str, Any]]:
+    """The most negative mentions of an incident (the lowest-rated first when `by_rating`), one of each text."""
+    def order(m: dict[str, Any]) -> tuple[float, ...]:
+        return (m["rating"], m["compound"]) if by_rating else (m["compound"],)
+
+    scored = sorted((m for m in mentions if m["compound"] is not None), key=order)
     out, seen = [], set()
     for m in scored:
         text = m["text"] or m["title"] or ""

@@ -50,3 +50,17 @@ def test_quiet_month_raises_nothing():
     fill(con, "hackernews", 8.0)
     fill(con, "appstore", 0.5)
     assert detect_brand_alerts(con, CONFIG.brands[0], UNTIL - timedelta(days=1), UNTIL, CONFIG) == []
+
+
+def test_a_rating_alert_is_explained_by_its_lowest_rated_reviews():
+    from flows.tasks import _examples
+
+    def m(text, compound, rating):
+        return {"text": text, "title": None, "compound": compound, "rating": rating, "url": None, "source": "appstore",
+                "drivers": [], "published_at": UNTIL}
+
+    mentions = [m("angry post", -0.9, None), m("meh review", -0.2, 3.0), m("crash at login", -0.4, 1.0),
+                m("slow", -0.1, 2.0)]
+    assert [e["text"] for e in _examples(mentions)] == ["angry post", "crash at login", "meh review"]
+    rated = [x for x in mentions if x["rating"] is not None]
+    assert [e["text"] for e in _examples(rated, by_rating=True)] == ["crash at login", "slow", "meh review"]
