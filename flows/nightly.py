@@ -110,7 +110,7 @@ def nightly(
     for job, cursor, waiting_since in planned:
         start = tasks.fetch_window_start(cursor, period.end, period.start if period.explicit_since else None,
                                          config.backfill_days, waiting_since)
-        futures.append((job, tasks.fetch_source.submit(job, start, period.end, cursor.state, settings)))
+        futures.append((job, tasks.fetch_source.submit(job, start, cursor.state, settings)))
 
     health = []
     for job, future in futures:

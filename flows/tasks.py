@@ -87,13 +87,13 @@ def fetch_window_start(
     return min(start, waiting_since) if waiting_since is not None else start
 
 
-def fetch_mentions(job: FetchJob, since: datetime, until: datetime, state: dict[str, Any], settings: HttpSettings) -> FetchResult:
+def fetch_mentions(job: FetchJob, since: datetime, state: dict[str, Any], settings: HttpSettings) -> FetchResult:
     """Fetch and parse one target: its mentions published since `since`, one row per review or post.
 
     A review shown on two pages of the fetch (the App Store's feed and its
     reviews endpoint) becomes one row, the first sighting filled in by the
-    later ones. What is newer than `until` is kept: the fetch reached it
-    anyway, and the cursor may advance to it. A page's overall rating
+    later ones. Nothing newer is dropped (a rerun of a past period too): the
+    fetch reached it anyway, and the cursor may advance to it. A page's overall rating
     (a TrustScore, a shop's AggregateRating) goes into the cursor state.
     """
     options = dict(job.options)
@@ -129,8 +129,8 @@ def _retriable(task_: Any, task_run: Any, state: Any) -> bool:
 
 
 @task(retries=2, retry_delay_seconds=[10, 60], retry_condition_fn=_retriable, task_run_name="fetch {job.label}")
-def fetch_source(job: FetchJob, since: datetime, until: datetime, state: dict[str, Any], settings: HttpSettings) -> FetchResult:
-    result = fetch_mentions(job, since, until, state, settings)
+def fetch_source(job: FetchJob, since: datetime, state: dict[str, Any], settings: HttpSettings) -> FetchResult:
+    result = fetch_mentions(job, since, state, settings)
     get_run_logger().info("%s: %d pages, %d mentions", job.label, result.pages, len(result.rows))
     return result
 

@@ -48,7 +48,7 @@ def night(con, httpserver, now, revisit: bool) -> None:
     cursor = store.get_cursor(con, job.brand, job.source, job.target)
     waiting = store.oldest_awaiting_reply(con, job.brand, job.source, job.target, now - timedelta(days=30))
     start = fetch_window_start(cursor, now, None, 60, waiting if revisit else None)
-    result = fetch_mentions(job, start, now, cursor.state, SETTINGS)
+    result = fetch_mentions(job, start, cursor.state, SETTINGS)
     store.save_mentions(con, job.brand, job.source, job.target, result.rows, run_id=now.isoformat(), state=result.state)
     # What the scoring task decides for these: the stars.
     store.save_scores(con, [{"source": s, "external_id": e, "brand": b, "compound": -0.5, "pos": 0, "neu": 0.5, "neg": 0.5,
