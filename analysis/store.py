@@ -530,23 +530,43 @@ def get_digest(con: Connection, period_key: str, group: str) -> dict[str, Any] |
 
 
 def record_digest(
-    con: Connection, period_key: str, group: str, start: datetime, end: datetime, paths: dict[str, str], run_id: str
+    con: Connection, period_key: str, group: str, start: datetime, end: datetime, paths: dict[str, str], run_id: str,
+    *, to_send: bool,
 ) -> None:
+    """A digest was written to the outbox; `to_send` makes it pending until a run sends it."""
     con.execute(
         """INSERT INTO digests (period_key, recipient_group, period_start, period_end, html_path, text_path,
-                                eml_path, rendered_at, run_id)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                eml_path, rendered_at, run_id, delivery)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (period_key, recipient_group) DO UPDATE SET
                html_path = excluded.html_path, text_path = excluded.text_path, eml_path = excluded.eml_path,
-               rendered_at = excluded.rendered_at, run_id = excluded.run_id""",
-        [period_key, group, to_db_time(start), to_db_time(end), paths["html"], paths["text"], paths["eml"], _now(), run_id],
+               rendered_at = excluded.rendered_at, run_id = excluded.run_id,
+               delivery = CASE WHEN excluded.delivery = 'pending' THEN 'pending' ELSE digests.delivery END,
+               last_error = NULL""",
+        [period_key, group, to_db_time(start), to_db_time(end), paths["html"], paths["text"], paths["eml"], _now(),
+         run_id, "pending" if to_send else "outbox"],
     )
+
+
+def pending_digests(con: Connection) -> list[dict[str, Any]]:
+    """Digests written to be sent and not sent yet, oldest period first."""
+    return _dicts(con.execute(
+        "SELECT * FROM digests WHERE delivery = 'pending' ORDER BY period_start, period_key, recipient_group"))
 
 
 def mark_digest_sent(con: Connection, period_key: str, group: str) -> None:
     con.execute(
-        "UPDATE digests SET sent_at = ?, send_count = send_count + 1 WHERE period_key = ? AND recipient_group = ?",
+        """UPDATE digests SET sent_at = ?, send_count = send_count + 1, delivery = 'sent', last_error = NULL
+           WHERE period_key = ? AND recipient_group = ?""",
         [_now(), period_key, group],
+    )
+
+
+def mark_digest_unsent(con: Connection, period_key: str, group: str, error: str) -> None:
+    """A send failed: the digest stays pending, with the reason."""
+    con.execute(
+        "UPDATE digests SET delivery = 'pending', last_error = ? WHERE period_key = ? AND recipient_group = ?",
+        [error, period_key, group],
     )
 
 

@@ -51,11 +51,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run_flow(config_path: str, **params: Any) -> tuple[int, dict[str, Any]]:
-    from flows.nightly import SourcesFailed, nightly
+    from flows.nightly import RunFailed, nightly
 
     state = nightly(config_path=config_path, return_state=True, **params)
     data = state.result(raise_on_failure=False)
-    if isinstance(data, SourcesFailed):
+    if isinstance(data, RunFailed):
         data = data.result
     elif isinstance(data, BaseException):
         raise data
@@ -68,8 +68,13 @@ def _print_outcome(data: dict[str, Any], message: str | None = None) -> None:
         if not h["ok"]:
             print(f"  FAILED {h['brand']}/{h['source']}/{h['target']}: {h['error']}")
     for d in data["digests"]:
-        how = "already written for this period (use --resend to write it again)" if d["skipped"] else (
-            "sent" if d["sent"] else "written to the outbox")
+        if d["error"]:
+            how = f"for {d['period']} written but NOT SENT ({d['error']}); the next run sends it"
+        elif d["sent"]:
+            how = f"for {d['period']} sent late" if d.get("late") else "sent"
+        else:
+            how = "already written for this period (use --resend to send it again)" if d["skipped"] else (
+                "written to the outbox")
         print(f"digest [{d['group']}] {how}: {d['paths'].get('html')}")
     print(f"database: {data['database']}")
 

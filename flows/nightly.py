@@ -15,8 +15,8 @@ from flows import tasks
 from flows.config import MonitorConfig, load_config
 
 
-class SourcesFailed(RuntimeError):
-    """The run's outcome when some sources failed: the digest went out, naming them."""
+class RunFailed(RuntimeError):
+    """The run's outcome when a source failed (the digest went out, naming it) or a digest could not be sent."""
 
     def __init__(self, message: str, result: dict[str, Any]) -> None:
         super().__init__(message)
@@ -132,22 +132,29 @@ def nightly(
     digests = tasks.render_and_send(db, config, period.key, period.start, period.end, run_id, send_email, resend)
 
     failed = [h for h in health if not h["ok"]]
+    unsent = [d for d in digests if d["error"]]
     summary = (f"period {period.key}: {sum(h['fetched'] for h in health)} fetched, "
                f"{sum(h['new'] for h in health)} new, {scored} scored, {len(new_alerts)} new alerts; "
                f"{len(health) - len(failed)}/{len(health)} sources OK")
     _publish_artifact(period, health, new_alerts, digests, summary)
     con = store.connect(db)
     try:
-        store.finish_run(con, run_id, "partial" if failed else "completed", summary)
+        store.finish_run(con, run_id, "partial" if failed or unsent else "completed", summary)
     finally:
         con.close()
     result = {"period": period.key, "health": health, "alerts": new_alerts, "digests": digests,
               "database": db, "summary": summary}
+    problems = []
     if failed:
         names = ", ".join(f"{h['brand']}/{h['source']}/{h['target']}" for h in failed)
-        message = f"{len(failed)} of {len(health)} sources failed: {names}. {summary}"
+        problems.append(f"{len(failed)} of {len(health)} sources failed: {names}.")
+    for d in unsent:
+        problems.append(f"Digest {d['group']} for {d['period']} is written to {d['paths'].get('html')} but NOT SENT "
+                        f"({d['error']}); the next run sends it.")
+    if problems:
+        message = " ".join(problems + [summary])
         # A Failed state carries an exception (Prefect's runners raise it); the outcome rides on it.
-        return Failed(message=message, data=SourcesFailed(message, result))
+        return Failed(message=message, data=RunFailed(message, result))
     return Completed(message=summary, data=result)
 
 
@@ -162,8 +169,9 @@ def _publish_artifact(period: Period, health: list[dict[str, Any]], alerts: list
                      f"{h['fetched']} | {h['new']} |")
     lines += ["", f"New alerts: {len(alerts)}", ""]
     for d in digests:
-        lines.append(f"- digest `{d['group']}`: {d['paths'].get('html')} "
-                     f"({'sent' if d['sent'] else 'already written' if d['skipped'] else 'outbox only'})")
+        how = ("NOT SENT: " + d["error"] if d["error"] else "sent late" if d.get("late") else "sent" if d["sent"]
+               else "already written" if d["skipped"] else "outbox only")
+        lines.append(f"- digest `{d['group']}` ({d['period']}): {d['paths'].get('html')} ({how})")
     create_markdown_artifact("\n".join(lines), key="repwatch-run", description="repwatch nightly summary")
 
 

@@ -320,39 +320,65 @@ def build_digest(
     return digest_report.render_digest(context)
 
 
-@task(retries=1, retry_delay_seconds=5)
+def write_and_send_digests(
+    con: store.Connection, config: MonitorConfig, period_key: str, period_start: datetime, until: datetime,
+    run_id: str, smtp: mailer.SmtpSettings | None, resend: bool, log: Any,
+) -> list[dict[str, Any]]:
+    """Per recipient group: write the period's digest once (again with `resend`), then send every pending digest.
+
+    Writing and sending are separate facts. A digest written to be sent stays
+    pending until a send succeeds; a failed send is recorded and reported,
+    never raised, so the other groups go on. Pending digests of earlier runs
+    go out first, once, their subject marked [LATE]. Without SMTP settings
+    (or with sending off) digests are written to the outbox only.
+    """
+    outcomes: dict[tuple[str, str], dict[str, Any]] = {}
+    for group in config.digest.groups:
+        names = group.brands or [b.name for b in config.brands]
+        existing = store.get_digest(con, period_key, group.name)
+        if existing and not resend:
+            log.info("digest %s/%s already written at %s; not writing it again", period_key, group.name,
+                     existing["rendered_at"])
+            outcomes[(period_key, group.name)] = {"group": group.name, "period": period_key, "skipped": True,
+                                                  "paths": {"html": existing["html_path"]}, "sent": False, "error": None}
+            continue
+        rendered = build_digest(con, config, names, period_start, until, run_id)
+        message = mailer.build_message(rendered.subject, config.digest.sender, group.recipients, rendered.html,
+                                       rendered.text)
+        stem = f"digest-{period_key}-{group.name}".replace(":", "").replace("/", "-")
+        paths = mailer.write_outbox(config.outbox, stem, rendered.html, rendered.text, message)
+        store.record_digest(con, period_key, group.name, period_start, until, paths, run_id, to_send=smtp is not None)
+        outcomes[(period_key, group.name)] = {"group": group.name, "period": period_key, "skipped": False,
+                                              "paths": paths, "sent": False, "error": None, "subject": rendered.subject}
+    if smtp is not None:
+        for pending in store.pending_digests(con):
+            key = (pending["period_key"], pending["recipient_group"])
+            outcome = outcomes.setdefault(key, {"group": key[1], "period": key[0], "skipped": True, "sent": False,
+                                                "paths": {"html": pending["html_path"]}, "error": None})
+            late = pending["run_id"] != run_id  # written by an earlier run that could not send it
+            try:
+                message = mailer.load_message(pending["eml_path"])
+                mailer.send_message(mailer.mark_late(message) if late else message, smtp)
+            except mailer.MailError as exc:
+                store.mark_digest_unsent(con, *key, str(exc))
+                outcome["error"] = str(exc)
+                log.error("digest %s/%s written to %s but not sent: %s", *key, pending["html_path"], exc)
+                continue
+            store.mark_digest_sent(con, *key)
+            outcome.update(sent=True, late=late)
+    return list(outcomes.values())
+
+
+@task(task_run_name="write and send digests")
 def render_and_send(
     db_path: str, config: MonitorConfig, period_key: str, period_start: datetime, until: datetime,
     run_id: str, send_email: bool, resend: bool,
 ) -> list[dict[str, Any]]:
-    """Per recipient group: render once per period (unless resend), write the outbox, send once."""
-    logger = get_run_logger()
+    """No task retry: a failed send is kept pending and reported, and the next run sends it."""
     smtp = smtp_settings_from_env() if send_email else None
     con = store.connect(db_path)
-    outcomes = []
     try:
-        for group in config.digest.groups:
-            names = group.brands or [b.name for b in config.brands]
-            existing = store.get_digest(con, period_key, group.name)
-            if existing and not resend:
-                logger.info("digest %s/%s already written at %s; not writing it again", period_key, group.name,
-                            existing["rendered_at"])
-                outcomes.append({"group": group.name, "paths": {"html": existing["html_path"]}, "sent": False,
-                                 "skipped": True})
-                continue
-            rendered = build_digest(con, config, names, period_start, until, run_id)
-            message = mailer.build_message(rendered.subject, config.digest.sender, group.recipients,
-                                           rendered.html, rendered.text)
-            stem = f"digest-{period_key}-{group.name}".replace(":", "").replace("/", "-")
-            paths = mailer.write_outbox(config.outbox, stem, rendered.html, rendered.text, message)
-            store.record_digest(con, period_key, group.name, period_start, until, paths, run_id)
-            sent = False
-            if smtp is not None:
-                mailer.send_message(message, smtp)
-                store.mark_digest_sent(con, period_key, group.name)
-                sent = True
-            outcomes.append({"group": group.name, "paths": paths, "sent": sent, "skipped": False,
-                             "subject": rendered.subject})
+        return write_and_send_digests(con, config, period_key, period_start, until, run_id, smtp, resend,
+                                      get_run_logger())
     finally:
         con.close()
-    return outcomes

@@ -1,6 +1,8 @@
 """The digest as an email: MIME, the outbox folder, and SMTP (STARTTLS or SSL)."""
 from __future__ import annotations
 
+import email
+import email.policy
 import smtplib
 import ssl
 from email.message import EmailMessage
@@ -40,6 +42,26 @@ def build_message(subject: str, sender: str, recipients: Sequence[str], html: st
     msg.set_content(text, subtype="plain", charset="utf-8")
     msg.add_alternative(html, subtype="html", charset="utf-8")
     return msg
+
+
+def load_message(eml_path: str | Path) -> EmailMessage:
+    """A digest written to the outbox earlier, as the message to send."""
+    try:
+        data = Path(eml_path).read_bytes()
+    except OSError as exc:
+        raise MailError(f"cannot read the written digest {eml_path} ({exc.strerror})") from None
+    return email.message_from_bytes(data, _class=EmailMessage, policy=email.policy.SMTP)
+
+
+def mark_late(message: EmailMessage) -> EmailMessage:
+    """The same digest, its subject saying it comes late (once) and dated now; the Message-ID stays."""
+    subject = str(message["Subject"] or "")
+    if not subject.startswith("[LATE] "):
+        del message["Subject"]
+        message["Subject"] = f"[LATE] {subject}"
+    del message["Date"]
+    message["Date"] = formatdate(localtime=False)
+    return message
 
 
 def write_outbox(outbox: str | Path, stem: str, html: str, text: str, message: EmailMessage) -> dict[str, str]:

@@ -21,11 +21,11 @@ def demo_site():
 def run(config_path, **params):
     from flows.nightly import nightly
 
-    from flows.nightly import SourcesFailed
+    from flows.nightly import RunFailed
 
     state = nightly(config_path=str(config_path), send_email=False, return_state=True, **params)
     data = state.result(raise_on_failure=False)
-    return state, (data.result if isinstance(data, SourcesFailed) else data)
+    return state, (data.result if isinstance(data, RunFailed) else data)
 
 
 def test_nightly_end_to_end_then_rerun_is_idempotent(prefect_harness, demo_site, tmp_path):
@@ -81,3 +81,42 @@ def test_a_broken_source_is_reported_and_the_run_goes_on(prefect_harness, demo_s
     assert [(h["source"], h["error"].split(":")[0]) for h in broken] == [("feed", "FatalHTTPError")]
     html = open(data["digests"][0]["paths"]["html"], encoding="utf-8").read()
     assert "FAILED" in html and "HTTP 404" in html
+
+
+def test_smtp_down_fails_the_run_and_the_next_run_delivers_once(prefect_harness, demo_site, tmp_path, monkeypatch):
+    import email
+    import socket
+    from email import policy
+
+    from aiosmtpd.controller import Controller
+
+    base_url, _ = demo_site
+    config = write_demo_config(tmp_path, base_url)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("SMTP_PORT", str(port))
+    monkeypatch.setenv("SMTP_SECURITY", "none")
+    from flows.nightly import nightly
+
+    state = nightly(config_path=str(config), brands=["ShipSwift"], send_email=True, return_state=True)
+    assert state.is_failed()
+    assert "NOT SENT" in state.message and "digest-" in state.message and "the next run sends it" in state.message
+
+    received = []
+
+    class Inbox:
+        async def handle_DATA(self, server, session, envelope):
+            received.append(email.message_from_bytes(envelope.content, policy=policy.SMTP)["Subject"])
+            return "250 OK"
+
+    controller = Controller(Inbox(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        for _ in range(2):
+            state = nightly(config_path=str(config), brands=["ShipSwift"], send_email=True, return_state=True)
+            assert state.is_completed(), state.message
+    finally:
+        controller.stop()
+    assert len(received) == 1 and received[0].startswith("[LATE] ")

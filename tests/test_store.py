@@ -102,7 +102,8 @@ def test_bucket_series_counts_per_bucket(con):
 def test_digest_recorded_once_per_period(con):
     paths = {"html": "a.html", "text": "a.txt", "eml": "a.eml"}
     assert store.get_digest(con, "2026-11-24", "support") is None
-    store.record_digest(con, "2026-11-24", "support", T0, T0 + timedelta(days=1), paths, "r1")
+    store.record_digest(con, "2026-11-24", "support", T0, T0 + timedelta(days=1), paths, "r1", to_send=True)
+    assert [d["delivery"] for d in store.pending_digests(con)] == ["pending"]
     store.mark_digest_sent(con, "2026-11-24", "support")
     d = store.get_digest(con, "2026-11-24", "support")
     assert (d["html_path"], d["send_count"]) == ("a.html", 1) and d["sent_at"] is not None
