@@ -15,11 +15,12 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 from flows.config import ConfigError, load_config  # noqa: E402
 
-EXIT_OK, EXIT_SOURCES_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="repwatch", description="Reputation monitor: reviews, mentions, spikes, digest.")
+    p.add_argument("--debug", action="store_true", help="show the traceback of a failure instead of one line")
     sub = p.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the nightly flow once on a config")
@@ -59,7 +60,7 @@ def _run_flow(config_path: str, **params: Any) -> tuple[int, dict[str, Any]]:
         data = data.result
     elif isinstance(data, BaseException):
         raise data
-    return (EXIT_OK if state.is_completed() else EXIT_SOURCES_FAILED), data
+    return (EXIT_OK if state.is_completed() else EXIT_RUN_FAILED), data
 
 
 def _print_outcome(data: dict[str, Any], message: str | None = None) -> None:
@@ -150,14 +151,25 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from analysis.runlock import DatabaseBusy
+
     args = _parser().parse_args(argv)
     handlers = {"run": cmd_run, "demo": cmd_demo, "check": cmd_check, "serve": cmd_serve, "backtest": cmd_backtest}
     try:
         return handlers[args.command](args)
     except ConfigError as exc:
+        if args.debug:
+            raise
         print(f"config error:\n{exc}", file=sys.stderr)
         return EXIT_USAGE
+    except DatabaseBusy as exc:
+        if args.debug:
+            raise
+        print(f"busy: {exc}", file=sys.stderr)
+        return EXIT_BUSY
     except ValueError as exc:
+        if args.debug:
+            raise
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:  # `repwatch backtest ... | head`: the reader has had enough

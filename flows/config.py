@@ -115,6 +115,7 @@ class MonitorConfig(_Strict):
     database: str = "data/repwatch.duckdb"
     outbox: str = "outbox"
     backfill_days: int = Field(default=60, ge=1, le=3650, description="how far back a source's first fetch goes")
+    lock_wait_seconds: float = Field(default=600, ge=0, description="how long a run waits for another on the same database")
     brands: list[BrandConfig] = Field(min_length=1)
     digest: DigestConfig
     detection: DetectionConfig = DetectionConfig()

@@ -10,7 +10,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.context import get_run_context
 from prefect.states import Completed, Failed
 
-from analysis import store
+from analysis import runlock, store
 from flows import tasks
 from flows.config import MonitorConfig, load_config
 
@@ -92,11 +92,25 @@ def nightly(
     period = reporting_period(config, since, until)
     run_id = _run_id()
     db = config.database
+    params = {"config_path": config_path, "since": since, "until": until, "brands": brands, "sources": sources,
+              "send_email": send_email, "resend": resend}
+    try:
+        # One run per database at a time; a second one waits (bounded), then says so.
+        with runlock.exclusive_run(db, config.lock_wait_seconds, owner=run_id):
+            return _run(config, period, run_id, params, logger)
+    except runlock.DatabaseBusy as exc:
+        logger.error("%s", exc)
+        return Failed(message=str(exc), data=exc)  # a state, not a raise: no traceback for an expected wait
+
+
+def _run(config: MonitorConfig, period: Period, run_id: str, params: dict[str, Any], logger: Any) -> Any:
+    """The run itself, under the database's run lock."""
+    db = config.database
+    brands, sources = params["brands"], params["sources"]
+    send_email, resend = params["send_email"], params["resend"]
     con = store.connect(db)
     try:
-        store.begin_run(con, run_id, {"config_path": config_path, "since": since, "until": until, "brands": brands,
-                                      "sources": sources, "send_email": send_email, "resend": resend},
-                        period.start, period.end)
+        store.begin_run(con, run_id, params, period.start, period.end)
         jobs = tasks.plan_jobs(config, brands, sources)
         reply_horizon = period.end - timedelta(days=config.digest.reply_queue_days)
         planned = [(job, store.get_cursor(con, job.brand, job.source, job.target),

@@ -1,0 +1,62 @@
+"""One writer per database: a second run waits for the first, then says so in one line."""
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from analysis.runlock import DatabaseBusy, exclusive_run
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_a_second_run_waits_then_gives_up_naming_the_holder(tmp_path):
+    db = tmp_path / "r.duckdb"
+    with exclusive_run(db, 0, owner="first"):
+        started = time.monotonic()
+        with pytest.raises(DatabaseBusy, match=rf"in use by another repwatch run \(pid {os.getpid()}, running since "):
+            with exclusive_run(db, 0.3, poll_seconds=0.05):
+                pass
+        assert time.monotonic() - started >= 0.3
+    with exclusive_run(db, 0):  # released at the end of the first run
+        pass
+
+
+def test_a_second_run_proceeds_when_the_first_finishes_within_the_wait(tmp_path):
+    db = tmp_path / "r.duckdb"
+    order = []
+    held = threading.Event()
+
+    def first():
+        with exclusive_run(db, 0):
+            order.append("first in")
+            held.set()
+            time.sleep(0.3)
+            order.append("first out")
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    held.wait(5)
+    with exclusive_run(db, 5, poll_seconds=0.05):
+        order.append("second in")
+    thread.join()
+    assert order == ["first in", "first out", "second in"]
+
+
+def test_cli_exits_3_with_one_line_when_the_database_stays_busy(tmp_path):
+    config = tmp_path / "monitor.yaml"
+    config.write_text(
+        "database: r.duckdb\nlock_wait_seconds: 1\nbrands:\n  - name: Acme\n    sources:\n"
+        "      - source: feed\n        targets: [http://127.0.0.1:9/f.xml]\n"
+        "digest:\n  sender: r@acme.example\n  groups:\n    - name: s\n      recipients: [s@acme.example]\n")
+    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    with exclusive_run(tmp_path / "r.duckdb", 0):
+        done = subprocess.run([sys.executable, "-m", "flows.cli", "run", "--config", str(config), "--no-email"],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 3, done.stderr[-2000:]
+    busy = [line for line in done.stderr.splitlines() if line.startswith("busy: ")]
+    assert len(busy) == 1 and "in use by another repwatch run" in busy[0] and "waited 1 s" in busy[0]
+    assert "Traceback" not in done.stderr + done.stdout
