@@ -108,6 +108,7 @@ class HttpConfig(_Strict):
     pace_seconds: float = Field(default=1.0, ge=0)
     max_retries: int = Field(default=4, ge=0, le=10)
     max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    source_seconds: float = Field(default=300, gt=0, description="a source's whole fetch, retries included, ends by then")
 
 
 class MonitorConfig(_Strict):

@@ -1,6 +1,8 @@
 """The nightly flow: fetch -> store -> score -> detect -> report -> send. Thin orchestration."""
 from __future__ import annotations
 
+import dataclasses
+import time as clock
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
@@ -122,9 +124,11 @@ def _run(config: MonitorConfig, period: Period, run_id: str, params: dict[str, A
     settings = tasks.http_settings(config)
     futures = []
     for job, cursor, waiting_since in planned:
+        # Each source's fetch, retries included, ends within http.source_seconds of now.
+        bounded = dataclasses.replace(settings, deadline=clock.time() + config.http.source_seconds)
         start = tasks.fetch_window_start(cursor, period.end, period.start if period.explicit_since else None,
                                          config.backfill_days, waiting_since)
-        futures.append((job, tasks.fetch_source.submit(job, start, cursor.state, settings)))
+        futures.append((job, tasks.fetch_source.submit(job, start, cursor.state, bounded)))
 
     health = []
     for job, future in futures:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -18,7 +19,7 @@ from flows.config import BrandConfig, MonitorConfig, smtp_settings_from_env
 from reports import digest as digest_report
 from reports import mailer
 from scrapers.base import ParseError, get_scraper, merge_mentions
-from scrapers.http import FatalHTTPError, HttpSettings, PoliteSession, RetriableHTTPError
+from scrapers.http import FatalHTTPError, HttpSettings, PoliteSession, RetriableHTTPError, SourceTimeLimit
 
 # Re-fetch a little before the watermark: APIs index late, and the store de-duplicates.
 CURSOR_OVERLAP = timedelta(hours=2)
@@ -128,9 +129,19 @@ def _retriable(task_: Any, task_run: Any, state: Any) -> bool:
     return False
 
 
-@task(retries=2, retry_delay_seconds=[10, 60], retry_condition_fn=_retriable, task_run_name="fetch {job.label}")
+FETCH_RETRY_DELAYS = [10, 60]
+
+
+@task(retries=len(FETCH_RETRY_DELAYS), retry_delay_seconds=FETCH_RETRY_DELAYS, retry_condition_fn=_retriable,
+      task_run_name="fetch {job.label}")
 def fetch_source(job: FetchJob, since: datetime, state: dict[str, Any], settings: HttpSettings) -> FetchResult:
-    result = fetch_mentions(job, since, state, settings)
+    """`settings.deadline` bounds every attempt together: a retry the time left cannot hold is not tried."""
+    try:
+        result = fetch_mentions(job, since, state, settings)
+    except RetriableHTTPError as exc:
+        if settings.deadline is not None and time.time() + FETCH_RETRY_DELAYS[0] >= settings.deadline:
+            raise SourceTimeLimit(f"{exc}; the source's time limit leaves no room for another try", exc.url) from None
+        raise
     get_run_logger().info("%s: %d pages, %d mentions", job.label, result.pages, len(result.rows))
     return result
 

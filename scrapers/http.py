@@ -45,6 +45,10 @@ class FatalHTTPError(HTTPError):
     """Trying again will not help (4xx, too large, robots.txt says no)."""
 
 
+class SourceTimeLimit(FatalHTTPError):
+    """The source's whole fetch ran out of its time: a dead or crawling site must not hold the run."""
+
+
 @dataclass(frozen=True)
 class HttpSettings:
     user_agent: str = DEFAULT_USER_AGENT
@@ -56,6 +60,8 @@ class HttpSettings:
     max_bytes: int = 10 * 1024 * 1024
     pace_seconds: float = 1.0
     respect_robots: bool = True
+    # Wall-clock time (time.time()) by which the whole fetch of a source must end, retries included.
+    deadline: float | None = None
 
 
 def redact_url(url: str) -> str:
@@ -170,6 +176,7 @@ class PoliteSession:
         attempt = 0
         while True:
             attempt += 1
+            self._check_deadline(url, 0.0)
             try:
                 return self._send_once(url, headers, meta or {}, method=method, data=data)
             except RetriableHTTPError as exc:
@@ -179,8 +186,21 @@ class PoliteSession:
                 if attempt > self.settings.max_retries or (retry_after or 0) > self.settings.backoff_max:
                     raise
                 delay = self._backoff(attempt, retry_after)
+                self._check_deadline(url, delay, after=str(exc))
                 log.info("retrying %s in %.1fs after: %s", redact_url(url), delay, exc)
                 self._sleep(delay)
+
+    def _check_deadline(self, url: str, wait: float, after: str = "") -> None:
+        deadline = self.settings.deadline
+        if deadline is not None and time.time() + wait >= deadline:
+            reason = f" after: {after}" if after else ""
+            raise SourceTimeLimit(f"gave up on {redact_url(url)}: the source's time limit ran out{reason}", url)
+
+    def _read_timeout(self) -> float:
+        """The read timeout, shortened so that one slow answer cannot outlast the source's time limit."""
+        if self.settings.deadline is None:
+            return self.settings.read_timeout
+        return max(0.1, min(self.settings.read_timeout, self.settings.deadline - time.time()))
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
@@ -201,7 +221,7 @@ class PoliteSession:
                 url,
                 data=data,
                 headers=dict(headers or {}),
-                timeout=(self.settings.connect_timeout, self.settings.read_timeout),
+                timeout=(self.settings.connect_timeout, self._read_timeout()),
                 stream=True,
             )
         except (requests.ConnectionError, requests.Timeout) as exc:

@@ -106,3 +106,33 @@ def test_post_sends_the_form_and_follows_the_same_retry_rules(httpserver):
     httpserver.expect_request("/gone", method="POST").respond_with_data("no", status=404)
     with pytest.raises(FatalHTTPError, match="HTTP 404"):
         http.post(httpserver.url_for("/gone"), data={})
+
+
+def test_a_crawling_site_is_given_up_within_the_sources_time_limit(httpserver):
+    import time
+
+    from scrapers.http import SourceTimeLimit
+
+    def crawl(request):
+        time.sleep(0.6)
+        return Response("late")
+
+    httpserver.expect_request("/slow").respond_with_handler(crawl)
+    settings = HttpSettings(pace_seconds=0, max_retries=50, backoff_base=0.05, read_timeout=0.3,
+                            deadline=time.time() + 1.5)
+    http = PoliteSession(settings)
+    started = time.monotonic()
+    with pytest.raises(SourceTimeLimit, match="time limit ran out after: ReadTimeout"):
+        http.get(httpserver.url_for("/slow"))
+    assert time.monotonic() - started < 2.5  # not 50 retries of 0.3 s plus backoff
+    assert isinstance(SourceTimeLimit("x", "u"), FatalHTTPError)  # never retried by the task either
+
+
+def test_a_dead_host_fails_at_once_once_the_limit_has_passed():
+    import time
+
+    from scrapers.http import SourceTimeLimit
+
+    http = PoliteSession(HttpSettings(pace_seconds=0, deadline=time.time() - 1))
+    with pytest.raises(SourceTimeLimit, match="gave up on http://127.0.0.1:9/x"):
+        http.get("http://127.0.0.1:9/x")
