@@ -34,6 +34,9 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="the nightly flow on bundled demo data served from 127.0.0.1")
     demo.add_argument("--data-dir", default="data/demo", help="where the demo database and outbox go (default: %(default)s)")
+    demo.add_argument("--serve", action="store_true",
+                      help="only serve the demo sites and write their config, until Ctrl-C: for repwatch run and the UI")
+    demo.add_argument("--port", type=int, default=8765, help="the demo sites' port with --serve (default: %(default)s)")
 
     check = sub.add_parser("check", help="validate a config and exit")
     check.add_argument("--config", default="monitor.yaml")
@@ -106,6 +109,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     items, reviews = demo_data.generate(now, zone), demo_data.generate_reviews(now, zone)
     print(f"demo: {len(items)} mentions and {len(reviews)} reviews over {demo_data.HISTORY_DAYS} days for "
           f"{demo_data.BRAND} and {demo_data.COMPETITOR}, served from 127.0.0.1")
+    if args.serve:
+        return _serve_demo(items, reviews, data_dir, args.port)
     with demo_server.serve(items, reviews) as base_url:
         config_path = write_demo_config(data_dir, base_url)
         code, data = _run_flow(str(config_path), send_email=False)
@@ -120,6 +125,30 @@ def cmd_demo(args: argparse.Namespace) -> int:
         con.close()
     print(f"demo finished in {time.perf_counter() - started:.1f}s")
     return code
+
+
+def _serve_demo(items: Any, reviews: Any, data_dir: Path, port: int) -> int:
+    """Keep the demo sites up and say how to run against them, until interrupted."""
+    import signal
+    import threading
+
+    from flows import demo_server
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with demo_server.serve(items, reviews, port=port) as base_url:
+        config_path = write_demo_config(data_dir, base_url)
+        print(f"demo sites on {base_url}; config written to {config_path}", flush=True)
+        print(f"  run once:        .venv/bin/repwatch run --config {config_path} --no-email")
+        print(f"  a past period:   .venv/bin/repwatch run --config {config_path} --since <date> --until <date> --no-email")
+        print(f"  deployments:     set config_path={config_path} in a custom run of `rerun` in the Prefect UI")
+        print("  a dead source:   stop this command and run again: every source is FAILED, the digest says so")
+        print("Ctrl-C to stop.", flush=True)
+        try:
+            stop.wait()
+        except KeyboardInterrupt:
+            pass
+    return EXIT_OK
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -120,3 +120,32 @@ def test_smtp_down_fails_the_run_and_the_next_run_delivers_once(prefect_harness,
     finally:
         controller.stop()
     assert len(received) == 1 and received[0].startswith("[LATE] ")
+
+
+def test_demo_serve_keeps_the_sites_up_and_writes_a_config(tmp_path):
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.Popen([sys.executable, "-m", "flows.cli", "demo", "--serve", "--port", "0", "--data-dir", str(tmp_path)],
+                            cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"})
+    try:
+        line = ""
+        while "demo sites on" not in line:
+            line = proc.stdout.readline()
+            assert line, "demo --serve ended early"
+        base_url = line.split("demo sites on ", 1)[1].split(";")[0]
+        with urllib.request.urlopen(f"{base_url}/hn/api/v1/search_by_date?query=Parcelly&hitsPerPage=5", timeout=10) as r:
+            assert len(json.load(r)["hits"]) == 5
+        with urllib.request.urlopen(f"{base_url}/trustpilot/review/parcelly.app", timeout=10) as r:
+            assert b"__NEXT_DATA__" in r.read()
+        assert base_url in (tmp_path / "monitor.yaml").read_text()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
