@@ -226,6 +226,11 @@ class PoliteSession:
             )
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise RetriableHTTPError(f"{type(exc).__name__} fetching {safe_url}", url) from None
+        except requests.TooManyRedirects:
+            raise FatalHTTPError(f"redirect loop: more than {self._session.max_redirects} redirects from {safe_url}",
+                                 url) from None
+        except requests.RequestException as exc:  # a malformed URL or answer: asking again gives the same
+            raise FatalHTTPError(f"{type(exc).__name__} fetching {safe_url}: {exc}", url) from None
         with response:
             status = response.status_code
             if status in RETRIABLE_STATUS:
@@ -257,7 +262,8 @@ class PoliteSession:
                 if size > limit:
                     raise FatalHTTPError(f"response from {safe_url} exceeds the {limit}-byte cap", safe_url)
                 chunks.append(chunk)
-        except (requests.ConnectionError, requests.Timeout) as exc:
+        except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
+            # A connection cut mid-body (IncompleteRead) is network trouble like any other.
             raise RetriableHTTPError(f"{type(exc).__name__} reading {safe_url}", safe_url) from None
         return b"".join(chunks)
 
