@@ -554,6 +554,20 @@ def pending_digests(con: Connection) -> list[dict[str, Any]]:
         "SELECT * FROM digests WHERE delivery = 'pending' ORDER BY period_start, period_key, recipient_group"))
 
 
+def mark_digest_sending(con: Connection, period_key: str, group: str) -> None:
+    """Just before the SMTP call: a run killed during the send leaves this, so nobody sends it twice blindly."""
+    con.execute("UPDATE digests SET delivery = 'sending' WHERE period_key = ? AND recipient_group = ?",
+                [period_key, group])
+
+
+def take_interrupted_digests(con: Connection) -> list[dict[str, Any]]:
+    """Digests a killed run was sending: whether they arrived is unknown. Returned once, then marked `interrupted`."""
+    with _transaction(con):
+        rows = _dicts(con.execute("SELECT * FROM digests WHERE delivery = 'sending' ORDER BY period_key, recipient_group"))
+        con.execute("UPDATE digests SET delivery = 'interrupted' WHERE delivery = 'sending'")
+    return rows
+
+
 def mark_digest_sent(con: Connection, period_key: str, group: str) -> None:
     con.execute(
         """UPDATE digests SET sent_at = ?, send_count = send_count + 1, delivery = 'sent', last_error = NULL

@@ -73,7 +73,7 @@ def _print_outcome(data: dict[str, Any], message: str | None = None) -> None:
             print(f"  FAILED {h['brand']}/{h['source']}/{h['target']}: {h['error']}")
     for d in data["digests"]:
         if d["error"]:
-            how = f"for {d['period']} written but NOT SENT ({d['error']}); the next run sends it"
+            how = f"for {d['period']} written but NOT SENT ({d['error']})"
         elif d["sent"]:
             how = f"for {d['period']} sent late" if d.get("late") else "sent"
         else:

@@ -167,8 +167,8 @@ def _run(config: MonitorConfig, period: Period, run_id: str, params: dict[str, A
         names = ", ".join(f"{h['brand']}/{h['source']}/{h['target']}" for h in failed)
         problems.append(f"{len(failed)} of {len(health)} sources failed: {names}.")
     for d in unsent:
-        problems.append(f"Digest {d['group']} for {d['period']} is written to {d['paths'].get('html')} but NOT SENT "
-                        f"({d['error']}); the next run sends it.")
+        problems.append(f"Digest {d['group']} for {d['period']} is written to {d['paths'].get('html')} but NOT SENT: "
+                        f"{d['error']}.")
     if problems:
         message = " ".join(problems + [summary])
         # A Failed state carries an exception (Prefect's runners raise it); the outcome rides on it.

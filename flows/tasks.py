@@ -361,6 +361,13 @@ def write_and_send_digests(
         store.record_digest(con, period_key, group.name, period_start, until, paths, run_id, to_send=smtp is not None)
         outcomes[(period_key, group.name)] = {"group": group.name, "period": period_key, "skipped": False,
                                               "paths": paths, "sent": False, "error": None, "subject": rendered.subject}
+    for stuck in store.take_interrupted_digests(con):
+        key = (stuck["period_key"], stuck["recipient_group"])
+        error = ("a run was stopped while sending it, so it may or may not have arrived; not sent again "
+                 "(repwatch run --resend for that period sends it again)")
+        outcomes[key] = {"group": key[1], "period": key[0], "skipped": True, "sent": False, "error": error,
+                         "paths": {"html": stuck["html_path"]}}
+        log.error("digest %s/%s: %s", *key, error)
     if smtp is not None:
         for pending in store.pending_digests(con):
             key = (pending["period_key"], pending["recipient_group"])
@@ -369,10 +376,11 @@ def write_and_send_digests(
             late = pending["run_id"] != run_id  # written by an earlier run that could not send it
             try:
                 message = mailer.load_message(pending["eml_path"])
+                store.mark_digest_sending(con, *key)
                 mailer.send_message(mailer.mark_late(message) if late else message, smtp)
             except mailer.MailError as exc:
                 store.mark_digest_unsent(con, *key, str(exc))
-                outcome["error"] = str(exc)
+                outcome["error"] = f"{exc}; the next run sends it"
                 log.error("digest %s/%s written to %s but not sent: %s", *key, pending["html_path"], exc)
                 continue
             store.mark_digest_sent(con, *key)

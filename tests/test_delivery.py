@@ -105,3 +105,23 @@ def test_a_later_period_sends_the_pending_one_first(setting):
     # The --no-email digest was written for the outbox only: it is not pending, and nothing sends it later.
     assert [m["Subject"] for m in inbox.messages] == ["[LATE] Acme digest: Tue 24 Nov 06:00", "Acme digest: Thu 26 Nov 06:00"]
     assert store.get_digest(con, "2026-11-25", "support")["delivery"] == "outbox"
+
+
+def test_a_send_cut_short_by_a_kill_is_reported_once_and_not_sent_twice(setting):
+    config, con, port, smtp = setting
+    deliver(setting, "r1", None)  # written; pretend a run had started sending it when it was killed
+    store.record_digest(con, "2026-11-24", "support", END - timedelta(days=1), END,
+                        {"html": "d.html", "text": "d.txt", "eml": "d.eml"}, "r1", to_send=True)
+    store.mark_digest_sending(con, "2026-11-24", "support")
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        (outcome,) = deliver(setting, "r2", smtp)
+        assert outcome["sent"] is False and "may or may not have arrived" in outcome["error"]
+        (again,) = deliver(setting, "r3", smtp)
+        assert again["error"] is None and again["sent"] is False  # reported once, never resent blindly
+    finally:
+        controller.stop()
+    assert inbox.messages == []
+    assert store.get_digest(con, "2026-11-24", "support")["delivery"] == "interrupted"
