@@ -296,14 +296,13 @@ def save_scores(con: Connection, rows: Sequence[dict[str, Any]]) -> int:
     if not rows:
         return 0
     table = pa.Table.from_pylist([
-        {**r, "drivers": json.dumps(r.get("drivers") or []), "rated_label": r.get("rated_label") or r["label"],
-         "scored_at": _now()}
+        {**r, "rated_label": r.get("rated_label") or r["label"], "scored_at": _now()}
         for r in rows
     ])
     with _registered(con, "incoming_scores", table):
         con.execute(
             """UPDATE mentions SET compound = s.compound, pos = s.pos, neu = s.neu, neg = s.neg,
-                      label = s.label, rated_label = s.rated_label, drivers = s.drivers, scored_at = s.scored_at
+                      label = s.label, rated_label = s.rated_label, scored_at = s.scored_at
                FROM incoming_scores s
                WHERE mentions.source = s.source AND mentions.external_id = s.external_id AND mentions.brand = s.brand"""
         )
@@ -427,7 +426,7 @@ def negative_mentions(
     """The period's negative mentions, newest first."""
     return _mention_dicts(con.execute(
         f"""SELECT brand, source, external_id, kind, published_at, url, title, author, text, rating, replied,
-                  compound, label, rated_label, drivers
+                  compound, label, rated_label
            FROM mentions
            WHERE list_contains(?, brand) AND published_at >= ? AND published_at < ? AND {LABEL} = 'negative'
            ORDER BY published_at DESC LIMIT ?""",
@@ -448,7 +447,7 @@ def awaiting_reply(
     params = [list(brands), to_db_time(start), to_db_time(end)]
     rows = _mention_dicts(con.execute(
         f"""SELECT brand, source, external_id, published_at, url, title, text, rating, author, app_version,
-                   compound, label, rated_label, drivers
+                   compound, label, rated_label
             FROM mentions WHERE {where} ORDER BY published_at, source, external_id LIMIT ?""",
         params + [limit],
     ))
@@ -513,7 +512,7 @@ def mentions_between(
     if source is not None:
         extra, params = " AND source = ?", params + [source]
     return _mention_dicts(con.execute(
-        f"""SELECT source, external_id, published_at, url, title, text, compound, label, rated_label, rating, drivers
+        f"""SELECT source, external_id, published_at, url, title, text, compound, label, rated_label, rating
             FROM mentions WHERE brand = ? AND published_at >= ? AND published_at < ?{extra}
             ORDER BY published_at""",
         params,
@@ -585,11 +584,10 @@ def mark_digest_unsent(con: Connection, period_key: str, group: str, error: str)
 
 
 def _mention_dicts(result: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    """Mention rows with aware timestamps and decoded driver words."""
+    """Mention rows with aware timestamps."""
     rows = _dicts(result)
     for r in rows:
         r["published_at"] = from_db_time(r["published_at"])
-        r["drivers"] = json.loads(r["drivers"]) if r.get("drivers") else []
     return rows
 
 

@@ -166,25 +166,36 @@ def record_health(db_path: str, run_id: str, rows: list[dict[str, Any]]) -> None
         con.close()
 
 
+def score_unscored(con: store.Connection, workers: int | None = None) -> int:
+    """VADER over every mention not scored yet, a batch at a time; the stars decide the label where there are stars.
+
+    Driver words are not computed here: only the few mentions a digest shows
+    need them (see `with_driver_words`).
+    """
+    total = 0
+    while batch := store.fetch_unscored(con, SCORE_BATCH):
+        scores = sentiment.score_texts([row[3] for row in batch], workers=workers)
+        store.save_scores(con, [
+            {"source": s, "external_id": e, "brand": b, "compound": sc.compound, "pos": sc.pos,
+             "neu": sc.neu, "neg": sc.neg, "label": sc.label, "rated_label": sentiment.rating_label(rating, sc.label)}
+            for (s, e, b, _text, rating), sc in zip(batch, scores)
+        ])
+        total += len(batch)
+    return total
+
+
+def with_driver_words(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows with the lexicon words that drove each one's score: computed for what is shown, when it is shown."""
+    return [{**r, "drivers": sentiment.driver_words(_text(r))} for r in rows]
+
+
 @task(retries=1, retry_delay_seconds=5)
 def score_new_mentions(db_path: str) -> int:
-    """VADER over every mention not scored yet, a batch at a time."""
     con = store.connect(db_path)
-    total = 0
     try:
-        while batch := store.fetch_unscored(con, SCORE_BATCH):
-            scores = sentiment.score_texts([row[3] for row in batch])
-            store.save_scores(con, [
-                {"source": s, "external_id": e, "brand": b, "compound": sc.compound, "pos": sc.pos,
-                 "neu": sc.neu, "neg": sc.neg, "label": sc.label,
-                 "rated_label": sentiment.rating_label(rating, sc.label),
-                 "drivers": sentiment.driver_words(text) if sc.label != "positive" else []}
-                for (s, e, b, text, rating), sc in zip(batch, scores)
-            ])
-            total += len(batch)
+        return score_unscored(con)
     finally:
         con.close()
-    return total
 
 
 THEME_BASELINE = timedelta(days=14)
@@ -256,7 +267,11 @@ def _alert(con: store.Connection, brand: BrandConfig, source: str, metric: str, 
 
 
 def _text(m: dict[str, Any]) -> str:
-    return f"{m['title'] or ''}. {m['text'] or ''}"
+    """Title and text, as they were scored."""
+    title, text = m.get("title") or "", m.get("text") or ""
+    if title and title not in text:
+        return f"{title}. {text}" if text else title
+    return text
 
 
 def _examples(mentions: list[dict[str, Any]], limit: int = 3, by_rating: bool = False) -> list[dict[str, Any]]:
@@ -271,8 +286,8 @@ def _examples(mentions: list[dict[str, Any]], limit: int = 3, by_rating: bool = 
         if text in seen:
             continue
         seen.add(text)
-        # The driver words the scoring task stored explain this mention's score.
-        out.append({"text": text, "url": m["url"], "source": m["source"], "drivers": m["drivers"],
+        out.append({"text": text, "url": m["url"], "source": m["source"],
+                    "drivers": sentiment.driver_words(_text(m)),
                     "published_at": m["published_at"].isoformat(), "compound": m["compound"]})
         if len(out) == limit:
             break
@@ -318,7 +333,7 @@ def build_digest(
         kpis_now=store.period_kpis(con, brand_names, period_start, until),
         kpis_before=store.period_kpis(con, brand_names, before, period_start),
         alerts=alerts,
-        negatives=store.negative_mentions(con, brand_names, period_start, until, limit=80),
+        negatives=with_driver_words(store.negative_mentions(con, brand_names, period_start, until, limit=80)),
         health=[h for h in store.source_health(con, run_id) if h["brand"] in brand_names],
         trend=trend,
         awaiting=awaiting,
