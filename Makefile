@@ -23,10 +23,11 @@ run: install   ## the nightly pipeline once, on the embedded demo
 test: install
 	$(BIN)/python -m pytest -q
 
-bench: install  ## detection quality and speed; needs ../shared/data/nab-realtweets
+bench: install  ## detection quality, detector speed, pipeline speed; needs ../shared/data/nab-realtweets
 	$(BIN)/python -m benchmarks.spikes ../shared/data/nab-realtweets
 	$(BIN)/python -m benchmarks.synthetic
 	$(BIN)/python -m benchmarks.speed
+	$(BIN)/python -m benchmarks.pipeline
 
 clean:
 	rm -rf $(VENV) data outbox .pytest_cache

@@ -6,7 +6,7 @@ import re
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Sequence
+from typing import Callable, Sequence
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
@@ -48,15 +48,62 @@ def _score_chunk(texts: Sequence[str]) -> list[Score]:
     return [score_text(t) for t in texts]
 
 
+def _score_chunk_compact(texts: Sequence[str]) -> list[tuple[float, float, float, float]]:
+    # What a worker sends back: four floats pickle far cheaper than a dataclass each.
+    analyzer = _analyzer()
+    out = []
+    for text in texts:
+        s = analyzer.polarity_scores(text or "")
+        out.append((s["neg"], s["neu"], s["pos"], s["compound"]))
+    return out
+
+
+def _from_compact(values: tuple[float, float, float, float]) -> Score:
+    neg, neu, pos, compound = values
+    return Score(compound, pos, neu, neg, label_for(compound))
+
+
+class ScoringPool:
+    """Scores batches on `workers` processes that live for the whole scoring step.
+
+    A pool per batch would start processes and load VADER's lexicon in each of
+    them every time, which costs about what a second core saves. With one
+    worker (or a small batch) texts are scored in this process.
+    """
+
+    def __init__(self, workers: int | None = None, min_parallel: int = PARALLEL_THRESHOLD) -> None:
+        self.workers = workers or os.cpu_count() or 1
+        self.min_parallel = min_parallel
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> "ScoringPool":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def score(self, texts: Sequence[str]) -> list[Score]:
+        """Scores in input order."""
+        return self.submit(texts)()
+
+    def submit(self, texts: Sequence[str]) -> Callable[[], list[Score]]:
+        """Start scoring; the returned callable waits for the scores. The caller works meanwhile (saves the last batch)."""
+        if self.workers <= 1 or len(texts) < self.min_parallel:
+            scores = _score_chunk(texts)
+            return lambda: scores
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, initializer=_analyzer)
+        size = -(-len(texts) // (self.workers * 2))
+        futures = [self._pool.submit(_score_chunk_compact, texts[i:i + size]) for i in range(0, len(texts), size)]
+        return lambda: [_from_compact(values) for f in futures for values in f.result()]
+
+
 def score_texts(texts: Sequence[str], workers: int | None = None, min_parallel: int = PARALLEL_THRESHOLD) -> list[Score]:
     """Scores in input order; spread over processes when the batch is large."""
-    workers = workers or os.cpu_count() or 1
-    if workers <= 1 or len(texts) < min_parallel:
-        return _score_chunk(texts)
-    size = -(-len(texts) // (workers * 4))
-    chunks = [texts[i:i + size] for i in range(0, len(texts), size)]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return [score for chunk in pool.map(_score_chunk, chunks) for score in chunk]
+    with ScoringPool(workers, min_parallel) as pool:
+        return pool.score(texts)
 
 
 # VADER's own negation scalar: a negated lexicon word counts this much the other way.

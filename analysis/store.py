@@ -225,9 +225,6 @@ def save_mentions(
     cols = ", ".join(MENTION_FIELDS)
     now = _now()
     with _registered(con, "incoming_mentions", table), _transaction(con):
-        new = con.execute(
-            "SELECT count(*) FROM incoming_mentions i ANTI JOIN mentions m USING (source, external_id, brand)"
-        ).fetchone()[0]
         con.execute(
             f"""INSERT INTO mentions ({cols}, first_seen_at, last_seen_at, first_run_id)
                 SELECT {cols}, ?, ?, ? FROM incoming_mentions
@@ -252,6 +249,11 @@ def save_mentions(
                                        OR mentions.rating IS DISTINCT FROM excluded.rating THEN NULL ELSE mentions.scored_at END""",
             [now, now, run_id, now],
         )
+        # New rows carry this call's timestamp: counting them reads one column of the recent rows, where an
+        # anti-join against the whole table would grow with the database.
+        new = con.execute(
+            "SELECT count(*) FROM mentions WHERE first_seen_at = ? AND brand = ? AND source = ?", [now, brand, source]
+        ).fetchone()[0]
         con.execute(
             """INSERT INTO cursors (brand, source, target, watermark, state, updated_at, run_id)
                SELECT ?, ?, ?, max(published_at), ?, ?, ? FROM incoming_mentions
@@ -280,15 +282,18 @@ def count_by_source(con: Connection) -> list[tuple[str, int]]:
 LABEL = "coalesce(rated_label, label)"
 
 
-def fetch_unscored(con: Connection, limit: int = 5000) -> list[tuple[str, str, str, str, float | None]]:
-    """(source, external_id, brand, text to score, rating) for mentions not scored yet."""
+def fetch_unscored(con: Connection, limit: int = 5000, skip: int = 0) -> list[tuple[str, str, str, str, float | None]]:
+    """(source, external_id, brand, text to score, rating) for mentions not scored yet, in a fixed order.
+
+    `skip` passes over the first rows of that order: a batch still being scored, not yet saved.
+    """
     return con.execute(
         """SELECT source, external_id, brand,
                   CASE WHEN title IS NOT NULL AND coalesce(text, '') NOT LIKE '%' || title || '%'
                        THEN title || '. ' || coalesce(text, '') ELSE coalesce(text, '') END,
                   rating
-           FROM mentions WHERE scored_at IS NULL ORDER BY published_at LIMIT ?""",
-        [limit],
+           FROM mentions WHERE scored_at IS NULL ORDER BY published_at, source, external_id, brand LIMIT ? OFFSET ?""",
+        [limit, skip],
     ).fetchall()
 
 
@@ -505,18 +510,18 @@ def aggregate_ratings(con: Connection, brands: Sequence[str]) -> list[dict[str, 
 
 
 def mentions_between(
-    con: Connection, brand: str, start: datetime, end: datetime, source: str | None = None
+    con: Connection, brand: str, start: datetime, end: datetime, source: str | None = None, sample: int | None = None,
 ) -> list[dict[str, Any]]:
+    """The brand's mentions in [start, end), oldest first; at most `sample` of them, drawn at random (seeded)."""
     params: list[Any] = [brand, to_db_time(start), to_db_time(end)]
     extra = ""
     if source is not None:
         extra, params = " AND source = ?", params + [source]
-    return _mention_dicts(con.execute(
-        f"""SELECT source, external_id, published_at, url, title, text, compound, label, rated_label, rating
-            FROM mentions WHERE brand = ? AND published_at >= ? AND published_at < ?{extra}
-            ORDER BY published_at""",
-        params,
-    ))
+    query = f"""SELECT source, external_id, published_at, url, title, text, compound, label, rated_label, rating
+                FROM mentions WHERE brand = ? AND published_at >= ? AND published_at < ?{extra}"""
+    if sample is not None:
+        query = f"SELECT * FROM ({query}) USING SAMPLE reservoir({int(sample)} ROWS) REPEATABLE (7)"
+    return _mention_dicts(con.execute(f"SELECT * FROM ({query}) ORDER BY published_at, source, external_id", params))
 
 
 # -- digests -----------------------------------------------------------------

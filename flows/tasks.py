@@ -173,14 +173,20 @@ def score_unscored(con: store.Connection, workers: int | None = None) -> int:
     need them (see `with_driver_words`).
     """
     total = 0
-    while batch := store.fetch_unscored(con, SCORE_BATCH):
-        scores = sentiment.score_texts([row[3] for row in batch], workers=workers)
-        store.save_scores(con, [
-            {"source": s, "external_id": e, "brand": b, "compound": sc.compound, "pos": sc.pos,
-             "neu": sc.neu, "neg": sc.neg, "label": sc.label, "rated_label": sentiment.rating_label(rating, sc.label)}
-            for (s, e, b, _text, rating), sc in zip(batch, scores)
-        ])
-        total += len(batch)
+    with sentiment.ScoringPool(workers) as pool:
+        batch = store.fetch_unscored(con, SCORE_BATCH)
+        pending = pool.submit([row[3] for row in batch]) if batch else None
+        while batch and pending is not None:
+            # The workers score the next batch while this process saves the current one.
+            upcoming = store.fetch_unscored(con, SCORE_BATCH, skip=len(batch))
+            upcoming_scores = pool.submit([row[3] for row in upcoming]) if upcoming else None
+            store.save_scores(con, [
+                {"source": s, "external_id": e, "brand": b, "compound": sc.compound, "pos": sc.pos,
+                 "neu": sc.neu, "neg": sc.neg, "label": sc.label, "rated_label": sentiment.rating_label(rating, sc.label)}
+                for (s, e, b, _text, rating), sc in zip(batch, pending())
+            ])
+            total += len(batch)
+            batch, pending = upcoming, upcoming_scores
     return total
 
 
@@ -199,6 +205,8 @@ def score_new_mentions(db_path: str) -> int:
 
 
 THEME_BASELINE = timedelta(days=14)
+# Word frequencies of a few thousand mentions describe "usual" as well as all of them, at a bounded cost.
+THEME_BASELINE_SAMPLE = 5000
 
 
 def detect_brand_alerts(
@@ -244,7 +252,8 @@ def _alert(con: store.Connection, brand: BrandConfig, source: str, metric: str, 
         expected = float(inc.expected / max(1, inc.end - inc.start + 1))
     only = None if source == "all" else source
     mentions = store.mentions_between(con, brand.name, inc_start, inc_end, source=only)
-    before = store.mentions_between(con, brand.name, inc_start - THEME_BASELINE, inc_start, source=only)
+    before = store.mentions_between(con, brand.name, inc_start - THEME_BASELINE, inc_start, source=only,
+                                    sample=THEME_BASELINE_SAMPLE)
     negative_now = [m for m in mentions if (m["rated_label"] or m["label"]) == "negative"] or mentions
     terms = themes.rising_terms([_text(m) for m in negative_now], [_text(m) for m in before],
                                 exclude=[brand.name, *brand.terms])

@@ -17,3 +17,15 @@ def test_scores_are_vaders_own():
 def test_parallel_batches_match_serial_in_order():
     texts = [f"Review {i}: {'great' if i % 3 else 'awful'} service" for i in range(60)]
     assert score_texts(texts, workers=2, min_parallel=1) == score_texts(texts, workers=1)
+
+
+def test_pooled_scoring_matches_vader_exactly():
+    from analysis.sentiment import ScoringPool, score_text
+
+    texts = [f"The parcel was {w} and the app is {v}" for w in ("late", "great", "lost", "fine") for v in ("awful", "ok", "superb")] * 30
+    with ScoringPool(workers=2, min_parallel=10) as pool:
+        pending = pool.submit(texts)
+        second = pool.score(texts[:50])  # a second batch while the first is in flight
+        first = pending()
+    assert first == [score_text(t) for t in texts]
+    assert second == first[:50]
