@@ -136,10 +136,14 @@ def _run(config: MonitorConfig, period: Period, run_id: str, params: dict[str, A
                "fetched": 0, "new": 0, "error": None}
         try:
             result = future.result()
-            saved = tasks.store_mentions(db, result, run_id)
-            row.update(ok=True, pages=result.pages, fetched=saved.received, new=saved.new)
+            if result.error:  # failed for good, as the fetch task reports it
+                row["error"] = result.error
+            else:
+                saved = tasks.store_mentions(db, result, run_id)
+                row.update(ok=True, pages=result.pages, fetched=saved.received, new=saved.new)
         except Exception as exc:  # one broken source never stops the others
             row["error"] = f"{type(exc).__name__}: {exc}"
+        if row["error"]:
             logger.warning("source %s failed: %s", job.label, row["error"])
         health.append(row)
     tasks.record_health(db, run_id, health)

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from prefect import get_run_logger, task
+from prefect.runtime import task_run as task_run_info
 
 from analysis import sentiment, spikes, store, themes
 from flows.config import BrandConfig, MonitorConfig, smtp_settings_from_env
@@ -45,6 +46,7 @@ class FetchResult:
     rows: list[dict[str, Any]]
     pages: int
     state: dict[str, Any]
+    error: str | None = None  # the source failed for good: why (its health row shows it)
 
 
 def plan_jobs(config: MonitorConfig, brands: list[str] | None, sources: list[str] | None) -> list[FetchJob]:
@@ -135,13 +137,24 @@ FETCH_RETRY_DELAYS = [10, 60]
 @task(retries=len(FETCH_RETRY_DELAYS), retry_delay_seconds=FETCH_RETRY_DELAYS, retry_condition_fn=_retriable,
       task_run_name="fetch {job.label}")
 def fetch_source(job: FetchJob, since: datetime, state: dict[str, Any], settings: HttpSettings) -> FetchResult:
-    """`settings.deadline` bounds every attempt together: a retry the time left cannot hold is not tried."""
+    """One source's fetch, a unit of retry.
+
+    It raises only when another attempt will follow (network trouble, a rate
+    limit, with time left in `settings.deadline`); a failure for good is
+    returned as the result's `error`, so an expected failure shows as one line
+    in the source's health, not as a traceback in the run's log.
+    """
     try:
         result = fetch_mentions(job, since, state, settings)
     except RetriableHTTPError as exc:
-        if settings.deadline is not None and time.time() + FETCH_RETRY_DELAYS[0] >= settings.deadline:
-            raise SourceTimeLimit(f"{exc}; the source's time limit leaves no room for another try", exc.url) from None
-        raise
+        out_of_time = settings.deadline is not None and time.time() + FETCH_RETRY_DELAYS[0] >= settings.deadline
+        if out_of_time:
+            exc = SourceTimeLimit(f"{exc}; the source's time limit leaves no room for another try", exc.url)
+        elif task_run_info.get_run_count() <= len(FETCH_RETRY_DELAYS):
+            raise
+        return FetchResult(job, [], 0, state, error=f"{type(exc).__name__}: {exc}")
+    except (FatalHTTPError, ParseError, ValueError) as exc:  # a refused page, an unknown shape, a bad target
+        return FetchResult(job, [], 0, state, error=f"{type(exc).__name__}: {exc}")
     get_run_logger().info("%s: %d pages, %d mentions", job.label, result.pages, len(result.rows))
     return result
 

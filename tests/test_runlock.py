@@ -60,3 +60,19 @@ def test_cli_exits_3_with_one_line_when_the_database_stays_busy(tmp_path):
     busy = [line for line in done.stderr.splitlines() if line.startswith("busy: ")]
     assert len(busy) == 1 and "in use by another repwatch run" in busy[0] and "waited 1 s" in busy[0]
     assert "Traceback" not in done.stderr + done.stdout
+
+
+def test_cli_reports_a_dead_source_in_one_line_without_a_traceback(tmp_path):
+    config = tmp_path / "monitor.yaml"
+    config.write_text(
+        "database: r.duckdb\nbrands:\n  - name: Acme\n    sources:\n"
+        "      - source: feed\n        targets: [http://127.0.0.1:9/f.xml]\n"
+        "digest:\n  sender: r@acme.example\n  groups:\n    - name: s\n      recipients: [s@acme.example]\n"
+        "http:\n  source_seconds: 3\n  max_retries: 1\n")
+    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    done = subprocess.run([sys.executable, "-m", "flows.cli", "run", "--config", str(config), "--no-email"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 1
+    failed = [line for line in done.stdout.splitlines() if line.strip().startswith("FAILED")]
+    assert len(failed) == 1 and "Acme/feed/http://127.0.0.1:9/f.xml" in failed[0] and "SourceTimeLimit" in failed[0]
+    assert "Traceback" not in done.stderr + done.stdout
