@@ -125,3 +125,20 @@ def test_a_send_cut_short_by_a_kill_is_reported_once_and_not_sent_twice(setting)
         controller.stop()
     assert inbox.messages == []
     assert store.get_digest(con, "2026-11-24", "support")["delivery"] == "interrupted"
+
+
+def test_smtp_auth_refused_keeps_the_digest_pending_with_the_reason(setting):
+    from aiosmtpd.smtp import AuthResult
+
+    config, con, port, _ = setting
+    controller = Controller(Inbox(), hostname="127.0.0.1", port=port, auth_require_tls=False,
+                            authenticator=lambda *a: AuthResult(success=False))
+    controller.start()
+    try:
+        smtp = SmtpSettings(host="127.0.0.1", port=port, security="none", username="bot", password="wrong", timeout=3)
+        (outcome,) = deliver(setting, "r1", smtp)
+    finally:
+        controller.stop()
+    assert outcome["sent"] is False and "127.0.0.1" in outcome["error"] and "wrong" not in outcome["error"]
+    (row,) = store.pending_digests(con)
+    assert row["last_error"] and "wrong" not in row["last_error"]  # the password is never recorded

@@ -76,3 +76,24 @@ def test_cli_reports_a_dead_source_in_one_line_without_a_traceback(tmp_path):
     failed = [line for line in done.stdout.splitlines() if line.strip().startswith("FAILED")]
     assert len(failed) == 1 and "Acme/feed/http://127.0.0.1:9/f.xml" in failed[0] and "SourceTimeLimit" in failed[0]
     assert "Traceback" not in done.stderr + done.stdout
+
+
+def test_two_concurrent_runs_both_end_cleanly_one_waiting(tmp_path):
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+
+    from flows import demo_data, demo_server
+    from flows.cli import write_demo_config
+
+    now, zone = datetime.now(timezone.utc), ZoneInfo("Europe/London")
+    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    with demo_server.serve(demo_data.generate(now, zone), demo_data.generate_reviews(now, zone)) as base_url:
+        config = write_demo_config(tmp_path, base_url)
+        command = [sys.executable, "-m", "flows.cli", "run", "--config", str(config), "--no-email"]
+        runs = [subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                for _ in range(2)]
+        outputs = [run.communicate(timeout=300) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], [err[-1500:] for _, err in outputs]
+    summaries = [out for out, _ in outputs]
+    assert sum("0 new" in out for out in summaries) == 1  # the one that waited found everything stored
+    assert all("Traceback" not in out + err for out, err in outputs)
