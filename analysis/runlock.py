@@ -28,9 +28,12 @@ def lock_path(database: str | Path) -> Path:
 @contextmanager
 def exclusive_run(
     database: str | Path, wait_seconds: float, *, poll_seconds: float = 0.5, owner: str = "",
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] = time.sleep, on_wait: Callable[[str], None] | None = None,
 ) -> Iterator[None]:
-    """Hold the database's run lock for the block, waiting up to `wait_seconds` for another run to finish."""
+    """Hold the database's run lock for the block, waiting up to `wait_seconds` for another run to finish.
+
+    `on_wait` is told once, when the wait begins, who holds the lock (for the run's log and the UI).
+    """
     if str(database) == ":memory:":
         yield
         return
@@ -46,6 +49,9 @@ def exclusive_run(
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     raise DatabaseBusy(_busy_message(path, database, wait_seconds)) from None
+                if on_wait is not None:
+                    on_wait(f"waiting up to {wait_seconds:.0f} s for {_holder(path)} to finish with {database}")
+                    on_wait = None
                 sleep(poll_seconds)
         handle.seek(0)
         handle.truncate()
@@ -62,10 +68,14 @@ def exclusive_run(
         handle.close()
 
 
-def _busy_message(path: Path, database: str | Path, waited: float) -> str:
+def _holder(path: Path) -> str:
     try:
         holder = json.loads(path.read_text(encoding="utf-8") or "{}")
     except (OSError, ValueError):
         holder = {}
     who = f" (pid {holder['pid']}, running since {holder['since']})" if holder.get("pid") else ""
-    return f"{database} is in use by another repwatch run{who}; waited {waited:.0f} s. Try again when it has finished."
+    return f"another repwatch run{who}"
+
+
+def _busy_message(path: Path, database: str | Path, waited: float) -> str:
+    return f"{database} is in use by {_holder(path)}; waited {waited:.0f} s. Try again when it has finished."

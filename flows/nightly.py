@@ -98,7 +98,7 @@ def nightly(
               "send_email": send_email, "resend": resend}
     try:
         # One run per database at a time; a second one waits (bounded), then says so.
-        with runlock.exclusive_run(db, config.lock_wait_seconds, owner=run_id):
+        with runlock.exclusive_run(db, config.lock_wait_seconds, owner=run_id, on_wait=logger.info):
             return _run(config, period, run_id, params, logger)
     except runlock.DatabaseBusy as exc:
         logger.error("%s", exc)

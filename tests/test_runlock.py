@@ -40,8 +40,10 @@ def test_a_second_run_proceeds_when_the_first_finishes_within_the_wait(tmp_path)
     thread = threading.Thread(target=first)
     thread.start()
     held.wait(5)
-    with exclusive_run(db, 5, poll_seconds=0.05):
+    told = []
+    with exclusive_run(db, 5, poll_seconds=0.05, on_wait=told.append):
         order.append("second in")
+    assert len(told) == 1 and told[0].startswith("waiting up to 5 s for another repwatch run (pid ")
     thread.join()
     assert order == ["first in", "first out", "second in"]
 
