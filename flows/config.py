@@ -44,7 +44,10 @@ class SourceConfig(_Strict):
 
         from scrapers.base import scraper_class
 
-        cls = scraper_class(self.source)
+        try:
+            cls = scraper_class(self.source)
+        except (ImportError, TypeError) as exc:  # a broken plugin: said as a config error, with its reason
+            raise ValueError(str(exc)) from None
         accepted = set(inspect.signature(cls).parameters) - {"self", "http", "base_url"}
         unknown = sorted(set(self.options) - accepted)
         if unknown:

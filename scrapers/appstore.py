@@ -13,7 +13,7 @@ import re
 from datetime import datetime, timezone
 from typing import Any, ClassVar, Iterable, Iterator
 
-from scrapers.base import Mention, Page, ParseError, parse_iso_datetime, register
+from scrapers.base import Mention, Page, ParseError, parse_iso_datetime
 from scrapers.http import PoliteSession
 
 DEFAULT_BASE_URL = "https://itunes.apple.com"
@@ -72,7 +72,6 @@ def _review_rows(page: Page) -> list[dict[str, Any]]:
     return rows
 
 
-@register
 class AppStoreScraper:
     """Newest first; stops at the cursor or where Apple stops serving."""
 

@@ -2,7 +2,8 @@
 
 A scraper fetches pages (IO) and parses them (pure). It knows nothing of the
 store or of Prefect: the pipeline decides which brand a mention belongs to,
-de-duplicates, and writes.
+de-duplicates, and writes. Sources are found through the `repwatch.sources`
+entry points, the built-in ones too, so an installed package adds a source.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import html
 import re
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
+from importlib.metadata import EntryPoint, entry_points
 from typing import Any, Callable, ClassVar, Iterable, Iterator, Protocol
 
 __all__ = [
@@ -18,7 +20,6 @@ __all__ = [
     "Page",
     "ParseError",
     "Scraper",
-    "register",
     "get_scraper",
     "scraper_class",
     "scraper_names",
@@ -115,24 +116,27 @@ class Scraper(Protocol):
     #   aggregate(page) -> dict | None   the overall rating the page states ({"rating", "count", ...}).
 
 
-_REGISTRY: dict[str, Callable[..., Scraper]] = {}
+ENTRY_POINT_GROUP = "repwatch.sources"
 
 
-def register(cls: type) -> type:
-    """Class decorator: make a scraper available by its `name`."""
-    name = getattr(cls, "name", None)
-    if not name:
-        raise TypeError(f"{cls.__name__} has no `name`")
-    _REGISTRY[name] = cls
-    return cls
+def _entry_points() -> dict[str, EntryPoint]:
+    # Read each time: a package installed since start-up (or a test's plugin) is found without a restart.
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
 def scraper_class(name: str) -> Callable[..., Scraper]:
-    _load_builtin_sources()
+    """The scraper registered under `name` in the `repwatch.sources` entry points (built-in sources included)."""
+    found = _entry_points()
+    if name not in found:
+        raise KeyError(f"unknown source {name!r}; known: {', '.join(sorted(found))}")
     try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise KeyError(f"unknown source {name!r}; known: {', '.join(sorted(_REGISTRY))}") from None
+        cls = found[name].load()
+    except Exception as exc:  # a broken plugin names itself, and the others still work
+        raise ImportError(f"source {name!r} ({found[name].value}) could not be loaded: {type(exc).__name__}: {exc}") from None
+    if getattr(cls, "name", None) != name:
+        raise TypeError(f"source {name!r} ({found[name].value}) has name {getattr(cls, 'name', None)!r}; "
+                        "the entry point's name and the class's `name` must agree")
+    return cls
 
 
 def get_scraper(name: str, **options: Any) -> Scraper:
@@ -140,13 +144,7 @@ def get_scraper(name: str, **options: Any) -> Scraper:
 
 
 def scraper_names() -> list[str]:
-    _load_builtin_sources()
-    return sorted(_REGISTRY)
-
-
-def _load_builtin_sources() -> None:
-    # Imported lazily so that base.py has no import cycle with the sources.
-    from scrapers import appstore, feeds, googleplay, hackernews, schemaorg, trustpilot  # noqa: F401
+    return sorted(_entry_points())
 
 
 _TAG = re.compile(r"<[^>]+>")

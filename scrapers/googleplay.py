@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, ClassVar, Iterable, Iterator
 from urllib.parse import quote
 
-from scrapers.base import Mention, Page, ParseError, register, utc_from_epoch
+from scrapers.base import Mention, Page, ParseError, utc_from_epoch
 from scrapers.http import PoliteSession
 
 DEFAULT_BASE_URL = "https://play.google.com"
@@ -93,7 +93,6 @@ def _at(node: Any, *path: int) -> Any:
     return node
 
 
-@register
 class GooglePlayScraper:
     """Pages by continuation token until a page reaches past the cursor or the token runs out."""
 

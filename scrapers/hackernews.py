@@ -5,7 +5,7 @@ import json
 from datetime import datetime
 from typing import Any, ClassVar, Iterable, Iterator
 
-from scrapers.base import Mention, Page, ParseError, html_to_text, register, utc_from_epoch
+from scrapers.base import Mention, Page, ParseError, html_to_text, utc_from_epoch
 from scrapers.http import PoliteSession
 
 DEFAULT_BASE_URL = "https://hn.algolia.com/api/v1"
@@ -22,7 +22,6 @@ def _decode(page: Page) -> dict[str, Any]:
     return data
 
 
-@register
 class HackerNewsScraper:
     """Incremental on `created_at_i`; pages with `page`/`nbPages`.
 

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from bs4 import BeautifulSoup
 
-from scrapers.base import Mention, Page, ParseError, parse_iso_datetime, register
+from scrapers.base import Mention, Page, ParseError, parse_iso_datetime
 from scrapers.http import PoliteSession
 
 DEFAULT_BASE_URL = "https://www.trustpilot.com"
@@ -51,7 +51,6 @@ def _drop_cut_title(title: str | None, text: str) -> str | None:
     return None if title.endswith("…") and text.startswith(stem) else title
 
 
-@register
 class TrustpilotScraper:
     """Newest first (`sort=recency`), page by page until older than the cursor."""
 
