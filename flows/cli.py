@@ -85,6 +85,7 @@ def _print_outcome(data: dict[str, Any], message: str | None = None) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     load_config(args.config)  # fail before Prefect starts, with the one clear message
+    _check_credentials(args.config)
     code, data = _run_flow(args.config, since=args.since, until=args.until, brands=args.brands,
                            sources=args.sources, send_email=not args.no_email, resend=args.resend)
     _print_outcome(data)
@@ -151,8 +152,18 @@ def _serve_demo(items: Any, reviews: Any, data_dir: Path, port: int) -> int:
     return EXIT_OK
 
 
+def _check_credentials(config_path: str) -> None:
+    """Missing secrets stop a run before it starts, each named with its source."""
+    from flows.config import missing_credentials
+
+    missing = missing_credentials(load_config(config_path))
+    if missing:
+        raise ConfigError("\n".join(f"{config_path}: {line}" for line in missing))
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    _check_credentials(args.config)
     targets = sum(len(s.targets) for b in config.brands for s in b.sources)
     print(f"{args.config}: OK ({len(config.brands)} brands, {targets} targets, "
           f"{len(config.digest.groups)} digest groups)")

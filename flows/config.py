@@ -11,6 +11,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
+from flows.credentials import CredentialsConfig, MissingCredentials, resolve
 from reports.mailer import SmtpSettings
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -28,6 +29,7 @@ class SourceConfig(_Strict):
     targets: list[str] = Field(min_length=1, description="queries or URLs, as the source understands them")
     base_url: str | None = Field(default=None, description="API root, for a self-hosted or test server")
     options: dict[str, Any] = Field(default_factory=dict, description="scraper-specific settings")
+    credentials: CredentialsConfig | None = Field(default=None, description="where the source's secrets come from")
 
     @field_validator("source")
     @classmethod
@@ -48,7 +50,7 @@ class SourceConfig(_Strict):
             cls = scraper_class(self.source)
         except (ImportError, TypeError) as exc:  # a broken plugin: said as a config error, with its reason
             raise ValueError(str(exc)) from None
-        accepted = set(inspect.signature(cls).parameters) - {"self", "http", "base_url"}
+        accepted = set(inspect.signature(cls).parameters) - {"self", "http", "base_url", "credentials"}
         unknown = sorted(set(self.options) - accepted)
         if unknown:
             raise ValueError(f"options for {self.source} do not include {unknown}; known: {sorted(accepted)}")
@@ -206,6 +208,20 @@ def load_config(path: str | Path) -> MonitorConfig:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ConfigError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
     return parse_config(data, str(path)).resolve(path.resolve().parent)
+
+
+def missing_credentials(config: MonitorConfig, env: dict[str, str] | None = None) -> list[str]:
+    """One line per source entry whose credentials are missing, with its key path: what `repwatch check` says."""
+    from scrapers.base import scraper_class
+
+    lines = []
+    for b, brand in enumerate(config.brands):
+        for s, src in enumerate(brand.sources):
+            try:
+                resolve(src.source, scraper_class(src.source), src.credentials, env)
+            except MissingCredentials as exc:
+                lines.append(f"brands[{b}] ({brand.name}).sources[{s}]: {exc}")
+    return lines
 
 
 def smtp_settings_from_env(env: dict[str, str] | None = None) -> SmtpSettings | None:

@@ -16,10 +16,12 @@ from prefect import get_run_logger, task
 from prefect.runtime import task_run as task_run_info
 
 from analysis import sentiment, spikes, store, themes
+from flows import credentials
 from flows.config import BrandConfig, MonitorConfig, smtp_settings_from_env
+from flows.credentials import CredentialsConfig
 from reports import digest as digest_report
 from reports import mailer
-from scrapers.base import ParseError, get_scraper, merge_mentions
+from scrapers.base import ParseError, merge_mentions, scraper_class
 from scrapers.http import FatalHTTPError, HttpSettings, PoliteSession, RetriableHTTPError, SourceTimeLimit
 
 # Re-fetch a little before the watermark: APIs index late, and the store de-duplicates.
@@ -34,6 +36,7 @@ class FetchJob:
     target: str
     base_url: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    credentials: CredentialsConfig | None = None  # where the secrets come from; never the secrets
 
     @property
     def label(self) -> str:
@@ -63,7 +66,7 @@ def plan_jobs(config: MonitorConfig, brands: list[str] | None, sources: list[str
             if sources and src.source not in sources:
                 continue
             for target in src.targets:
-                jobs.append(FetchJob(brand.name, src.source, target, src.base_url, dict(src.options)))
+                jobs.append(FetchJob(brand.name, src.source, target, src.base_url, dict(src.options), src.credentials))
     return jobs
 
 
@@ -102,8 +105,12 @@ def fetch_mentions(job: FetchJob, since: datetime, state: dict[str, Any], settin
     options = dict(job.options)
     if job.base_url:
         options["base_url"] = job.base_url
+    cls = scraper_class(job.source)
+    secrets = credentials.resolve(job.source, cls, job.credentials)  # read here, in the task: never a parameter
+    if secrets is not None:
+        options["credentials"] = secrets
     with PoliteSession(settings) as http:
-        scraper = get_scraper(job.source, http=http, **options)
+        scraper = cls(http=http, **options)
         state = dict(state)
         found, pages, overall = [], 0, None
         aggregate = getattr(scraper, "aggregate", None)  # optional: sources whose pages state an overall rating
@@ -153,7 +160,7 @@ def fetch_source(job: FetchJob, since: datetime, state: dict[str, Any], settings
         elif task_run_info.get_run_count() <= len(FETCH_RETRY_DELAYS):
             raise
         return FetchResult(job, [], 0, state, error=f"{type(exc).__name__}: {exc}")
-    except (FatalHTTPError, ParseError, ValueError) as exc:  # a refused page, an unknown shape, a bad target
+    except (FatalHTTPError, ParseError, ValueError) as exc:  # a refused page, an unknown shape, a bad target, no secrets
         return FetchResult(job, [], 0, state, error=f"{type(exc).__name__}: {exc}")
     get_run_logger().info("%s: %d pages, %d mentions", job.label, result.pages, len(result.rows))
     return result

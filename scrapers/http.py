@@ -8,6 +8,7 @@ host shared by every session in the process.
 from __future__ import annotations
 
 import email.utils
+import json
 import logging
 import random
 import threading
@@ -159,15 +160,20 @@ class PoliteSession:
         self,
         url: str,
         *,
-        data: Mapping[str, Any],
+        data: Mapping[str, Any] | None = None,
+        json_body: Any = None,
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         meta: dict[str, Any] | None = None,
     ) -> Page:
-        """POST a form (an RPC that only answers POST, such as Google Play's) under the same rules as `get`."""
+        """POST a form (`data`: an RPC such as Google Play's) or JSON (`json_body`: a login) under the rules of `get`."""
         if params:
             url = requests.Request("POST", url, params=params).prepare().url or url
-        return self._with_retries("POST", url, dict(data), headers, meta)
+        body: Any = dict(data) if data is not None else None
+        if json_body is not None:
+            body = json.dumps(json_body).encode("utf-8")
+            headers = {"Content-Type": "application/json", **(headers or {})}
+        return self._with_retries("POST", url, body, headers, meta)
 
     def _with_retries(
         self, method: str, url: str, data: dict[str, Any] | None, headers: Mapping[str, str] | None,

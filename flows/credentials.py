@@ -1,0 +1,77 @@
+"""Source credentials: from environment variables or a Prefect Secret block, never from the YAML.
+
+A source class declares what it needs (`required_credentials = ("client_id", "client_secret")`).
+By default each field comes from `<SOURCE>_<FIELD>` (REDDIT_CLIENT_ID); `credentials:
+{env_prefix: REDDIT_ACME}` reads REDDIT_ACME_CLIENT_ID instead, for a second account; and
+`credentials: {block: reddit-prod}` reads a Prefect Secret block whose value is a JSON object
+with those fields. Values are handed to the scraper and never logged or stored.
+"""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Mapping
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class CredentialsConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    env_prefix: str | None = Field(default=None, pattern=r"^[A-Z][A-Z0-9_]*$",
+                                   description="read <PREFIX>_<FIELD> from the environment")
+    block: str | None = Field(default=None, min_length=1, description="a Prefect Secret block holding a JSON object")
+
+
+class MissingCredentials(ValueError):
+    """What a source needs and did not get, said so that a user can set it."""
+
+
+def required_fields(scraper_cls: Any) -> tuple[str, ...]:
+    return tuple(getattr(scraper_cls, "required_credentials", ()) or ())
+
+
+def env_names(source: str, fields: tuple[str, ...], config: CredentialsConfig | None) -> list[str]:
+    prefix = (config.env_prefix if config and config.env_prefix else source.upper())
+    return [f"{prefix}_{field.upper()}" for field in fields]
+
+
+def resolve(source: str, scraper_cls: Any, config: CredentialsConfig | None,
+            env: Mapping[str, str] | None = None) -> dict[str, str] | None:
+    """The source's credentials, or None if it needs none; MissingCredentials naming what is missing."""
+    fields = required_fields(scraper_cls)
+    if not fields:
+        return None
+    if config and config.block:
+        return _from_block(source, config.block, fields)
+    env = os.environ if env is None else env
+    names = env_names(source, fields, config)
+    values = {field: env.get(name, "").strip() for field, name in zip(fields, names)}
+    missing = [name for field, name in zip(fields, names) if not values[field]]
+    if missing:
+        raise MissingCredentials(
+            f"{source} needs {', '.join(missing)} in the environment "
+            f"(or credentials: {{block: <a Prefect Secret block>}} in the config)")
+    return values
+
+
+def _from_block(source: str, block: str, fields: tuple[str, ...]) -> dict[str, str]:
+    from prefect.blocks.system import Secret
+
+    try:
+        value = Secret.load(block).get()
+    except Exception as exc:  # not found, no server: both mean the source cannot run
+        raise MissingCredentials(f"{source}: the Prefect Secret block {block!r} could not be read "
+                                 f"({type(exc).__name__})") from None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            value = None
+    if not isinstance(value, dict):
+        raise MissingCredentials(f"{source}: the Prefect Secret block {block!r} must hold a JSON object with "
+                                 f"{', '.join(fields)}")
+    missing = [f for f in fields if not str(value.get(f) or "").strip()]
+    if missing:
+        raise MissingCredentials(f"{source}: the Prefect Secret block {block!r} lacks {', '.join(missing)}")
+    return {f: str(value[f]) for f in fields}
