@@ -84,3 +84,20 @@ def test_review_targets_are_checked_before_any_run():
                               "'<numeric app id>@<two-letter country>' (e.g. 284882215@us)")
     data["brands"][0]["sources"][1]["targets"] = ["1234567890@us"]
     assert parse_config(data, "monitor.yaml").brands[0].sources[1].targets == ["1234567890@us"]
+
+
+def test_check_names_the_missing_credentials_before_any_run(tmp_path, monkeypatch, capsys):
+    from flows.cli import main
+
+    config = tmp_path / "monitor.yaml"
+    config.write_text(GOOD.replace("sources:\n", "sources:\n      - source: bluesky\n        targets: [Acme]\n", 1))
+    for name in ("BLUESKY_IDENTIFIER", "BLUESKY_APP_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["check", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "sources[0]: bluesky needs BLUESKY_IDENTIFIER, BLUESKY_APP_PASSWORD in the environment" in err
+    assert main(["run", "--config", str(config)]) == 2  # a run does not start either
+    monkeypatch.setenv("BLUESKY_IDENTIFIER", "acme.bsky.social")
+    monkeypatch.setenv("BLUESKY_APP_PASSWORD", "xxxx-xxxx-xxxx-xxxx")
+    assert main(["check", "--config", str(config)]) == 0
+    assert "xxxx-xxxx" not in capsys.readouterr().out

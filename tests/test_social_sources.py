@@ -1,5 +1,6 @@
 """Social sources: parsers on the project's fixtures, Link-header paging and the cursor through a real local server,
 changed shapes, and the real captured payloads when ../shared is present."""
+import json
 from datetime import datetime, timezone
 
 import pytest
@@ -71,3 +72,100 @@ def test_real_mastodon_tag_timeline():
     mentions = list(MastodonScraper().parse(page(body)))
     assert len(mentions) == 10 and len({m.external_id for m in mentions}) == 10
     assert all(m.text.startswith("Toot number") and "<" not in m.text and m.author for m in mentions)
+
+
+# -- Bluesky ------------------------------------------------------------------------
+
+from werkzeug import Response  # noqa: E402
+
+from scrapers.bluesky import BlueskyScraper, CredentialsRefused  # noqa: E402
+
+CREDS = {"identifier": "acme-monitor.bsky.social", "app_password": "abcd-efgh-ijkl-mnop"}
+
+
+def bluesky(httpserver, **kw):
+    return BlueskyScraper(base_url=httpserver.url_for("/"), http=PoliteSession(HttpSettings(pace_seconds=0, max_retries=0)),
+                          credentials=CREDS, **kw)
+
+
+def test_bluesky_post_whole():
+    (first, second) = BlueskyScraper(credentials=CREDS).parse(page(fixture_bytes("bluesky", "search-page1.json")))
+    assert first == Mention(
+        source="bluesky", external_id="at://did:plc:aaa111/app.bsky.feed.post/3mabc2",
+        published_at=datetime(2026, 11, 23, 22, 41, 5, 120000, tzinfo=UTC),
+        text="Acme app down for anyone else? Can't log in", url="https://bsky.app/profile/kim.bsky.social/post/3mabc2",
+        author="kim.bsky.social", kind="post", language="en", raw=first.raw,
+    )
+    assert second.published_at == datetime(2026, 11, 23, 21, 0, 0, 123456, tzinfo=UTC)  # "+00:00" with microseconds
+
+
+def test_bluesky_logs_in_pages_by_cursor_and_keeps_no_secret(httpserver):
+    seen = []
+
+    def search(request):
+        seen.append((request.headers.get("Authorization"), request.args.get("cursor"), request.args.get("sort")))
+        name = "search-page2.json" if request.args.get("cursor") else "search-page1.json"
+        return Response(fixture_bytes("bluesky", name), content_type="application/json")
+
+    httpserver.expect_request("/xrpc/com.atproto.server.createSession", method="POST",
+                              json={"identifier": CREDS["identifier"], "password": CREDS["app_password"]}).respond_with_data(
+        fixture_bytes("bluesky", "session.json"), content_type="application/json")
+    httpserver.expect_request("/xrpc/app.bsky.feed.searchPosts").respond_with_handler(search)
+    scraper = bluesky(httpserver)
+    state: dict = {}
+    pages = list(scraper.pages("Acme", None, state))
+    mentions = [m for p in pages for m in scraper.parse(p)]
+    assert [m.author for m in mentions] == ["kim.bsky.social", "lee.example.com", "max.bsky.social"]
+    assert seen == [("Bearer access-1", None, "latest"), ("Bearer access-1", "eyJzIjpbMTc5NTQ2Nzk5MDAwMF19", "latest")]
+    kept = repr(state) + repr(scraper) + "".join(repr(m.raw) + str(p.url) for p, m in zip(pages * 3, mentions))
+    assert "access-1" not in kept and CREDS["app_password"] not in kept
+
+
+def test_bluesky_refreshes_an_expired_token_once(httpserver):
+    tokens = []
+
+    def search(request):
+        tokens.append(request.headers.get("Authorization"))
+        if request.headers.get("Authorization") == "Bearer access-1":
+            return Response(json.dumps({"error": "ExpiredToken", "message": "Token has expired"}), status=400,
+                            content_type="application/json")
+        return Response(fixture_bytes("bluesky", "search-page2.json"), content_type="application/json")
+
+    httpserver.expect_request("/xrpc/com.atproto.server.createSession", method="POST").respond_with_data(
+        fixture_bytes("bluesky", "session.json"), content_type="application/json")
+    httpserver.expect_request("/xrpc/com.atproto.server.refreshSession", method="POST",
+                              headers={"Authorization": "Bearer refresh-1"}).respond_with_json(
+        {"accessJwt": "access-2", "refreshJwt": "refresh-2", "did": "did:plc:me", "handle": "acme-monitor.bsky.social"})
+    httpserver.expect_request("/xrpc/app.bsky.feed.searchPosts").respond_with_handler(search)
+    scraper = bluesky(httpserver)
+    assert len([m for p in scraper.pages("Acme", None, {}) for m in scraper.parse(p)]) == 1
+    assert tokens == ["Bearer access-1", "Bearer access-2"]
+
+
+def test_bluesky_refused_credentials_say_so(httpserver):
+    httpserver.expect_request("/xrpc/com.atproto.server.createSession", method="POST").respond_with_json(
+        {"error": "AuthenticationRequired", "message": "Invalid identifier or password"}, status=401)
+    with pytest.raises(CredentialsRefused, match="credentials refused"):
+        list(bluesky(httpserver).pages("Acme", None, {}))
+    with pytest.raises(ValueError, match="needs credentials"):
+        BlueskyScraper()
+
+
+def test_bluesky_stops_at_the_cursor_and_rejects_changed_shapes(httpserver):
+    httpserver.expect_request("/xrpc/com.atproto.server.createSession", method="POST").respond_with_data(
+        fixture_bytes("bluesky", "session.json"), content_type="application/json")
+    httpserver.expect_request("/xrpc/app.bsky.feed.searchPosts").respond_with_data(
+        fixture_bytes("bluesky", "search-page1.json"), content_type="application/json")
+    scraper = bluesky(httpserver)
+    assert len(list(scraper.pages("Acme", datetime(2026, 11, 23, 21, 30, tzinfo=UTC), {}))) == 1
+    with pytest.raises(ParseError, match="no `posts` list"):
+        list(scraper.parse(page(b'{"feed": []}')))
+    with pytest.raises(ParseError, match="at:// uri"):
+        list(scraper.parse(page(b'{"posts": [{"uri": "x", "record": {}}]}')))
+
+
+def test_real_bluesky_search():
+    body = (shared_dir("real-payloads", "bluesky") / "searchPosts-limit3-2026-08.json").read_bytes()
+    mentions = list(BlueskyScraper(credentials=CREDS).parse(page(body)))
+    assert len(mentions) == 3 and all(m.url.startswith("https://bsky.app/profile/") for m in mentions)
+    assert [m.published_at.year for m in mentions] == [2026] * 3
