@@ -16,14 +16,10 @@ from typing import Any, ClassVar, Iterable, Iterator
 from urllib.parse import quote
 
 from scrapers.base import Mention, Page, ParseError, parse_iso_datetime
-from scrapers.http import FatalHTTPError, PoliteSession
+from scrapers.http import CredentialsRefused, FatalHTTPError, PoliteSession
 
 DEFAULT_BASE_URL = "https://bsky.social"
 WEB_URL = "https://bsky.app"
-
-
-class CredentialsRefused(FatalHTTPError):
-    """The site said no to our credentials: fixing them is the user's job, retrying will not help."""
 
 
 def _json(page: Page, what: str) -> dict[str, Any]:

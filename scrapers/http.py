@@ -46,6 +46,10 @@ class FatalHTTPError(HTTPError):
     """Trying again will not help (4xx, too large, robots.txt says no)."""
 
 
+class CredentialsRefused(FatalHTTPError):
+    """The site said no to our credentials: fixing them is the user's job, retrying will not help."""
+
+
 class SourceTimeLimit(FatalHTTPError):
     """The source's whole fetch ran out of its time: a dead or crawling site must not hold the run."""
 
@@ -195,6 +199,13 @@ class PoliteSession:
                 self._check_deadline(url, delay, after=str(exc))
                 log.info("retrying %s in %.1fs after: %s", redact_url(url), delay, exc)
                 self._sleep(delay)
+
+    def pause(self, seconds: float, url: str, why: str) -> None:
+        """Wait as a site asks (a rate-limit reset); a wait longer than we keep a fetch open is left to the task's retry."""
+        if seconds > self.settings.backoff_max:
+            raise RetriableHTTPError(f"{why}: {redact_url(url)} asks to wait {seconds:.0f} s", url)
+        self._check_deadline(url, seconds, after=why)
+        self._sleep(seconds)
 
     def _check_deadline(self, url: str, wait: float, after: str = "") -> None:
         deadline = self.settings.deadline

@@ -126,7 +126,7 @@ def test_html_to_text():
 
 def test_registry_knows_the_sources():
     assert isinstance(get_scraper("feed"), FeedScraper)
-    with pytest.raises(KeyError, match="known: appstore, bluesky, feed, googleplay, hackernews, mastodon, schemaorg, trustpilot"):
+    with pytest.raises(KeyError, match="known: appstore, bluesky, feed, googleplay, hackernews, mastodon, reddit, schemaorg, trustpilot"):
         get_scraper("myspace")
 
 

@@ -169,3 +169,108 @@ def test_real_bluesky_search():
     mentions = list(BlueskyScraper(credentials=CREDS).parse(page(body)))
     assert len(mentions) == 3 and all(m.url.startswith("https://bsky.app/profile/") for m in mentions)
     assert [m.published_at.year for m in mentions] == [2026] * 3
+
+
+# -- Reddit -------------------------------------------------------------------------
+
+import base64  # noqa: E402
+
+from scrapers.http import CredentialsRefused as Refused, RetriableHTTPError  # noqa: E402
+from scrapers.reddit import RedditScraper, parse_target  # noqa: E402
+
+REDDIT = {"client_id": "cid", "client_secret": "csecret"}
+BASIC = "Basic " + base64.b64encode(b"cid:csecret").decode()
+
+
+def reddit(httpserver, sleeps=None, **kw):
+    http = PoliteSession(HttpSettings(pace_seconds=0, max_retries=0), sleep=(sleeps.append if sleeps is not None else None) or (lambda s: None))
+    return RedditScraper(base_url=httpserver.url_for("/api"), auth_url=httpserver.url_for("/auth"), http=http,
+                         credentials=REDDIT, **kw)
+
+
+def token_endpoint(httpserver, body="token.json"):
+    httpserver.expect_request("/auth/api/v1/access_token", method="POST", headers={"Authorization": BASIC},
+                              data="grant_type=client_credentials").respond_with_data(
+        fixture_bytes("reddit", body), content_type="application/json")
+
+
+def test_reddit_post_whole_and_targets():
+    (first, _) = RedditScraper(credentials=REDDIT).parse(page(fixture_bytes("reddit", "new-page1.json")))
+    assert first == Mention(
+        source="reddit", external_id="t3_1x03", published_at=datetime(2026, 11, 23, 21, 0, tzinfo=UTC),
+        text="Can't log in since last night & no reply from support.", title="Acme app down?",
+        url="https://www.reddit.com/r/acme/comments/1x03/slug/", author="kim", kind="post", raw=first.raw)
+    (comment,) = RedditScraper(credentials=REDDIT).parse(page(fixture_bytes("reddit", "comments.json")))
+    assert (comment.kind, comment.title, comment.text) == ("comment", "Acme outage megathread", "Same here, refund still pending")
+    assert parse_target("r/acme") == ("acme", None) and parse_target("r/acme: login down") == ("acme", "login down")
+    assert parse_target("acme outage") == (None, "acme outage")
+    with pytest.raises(ValueError):
+        parse_target("r/")
+
+
+def test_reddit_token_then_pages_by_after_with_comments(httpserver):
+    token_endpoint(httpserver)
+    seen = []
+
+    def listing(request):
+        seen.append((request.path, request.args.get("after"), request.headers.get("Authorization")))
+        if request.path.endswith("/comments"):
+            return Response(fixture_bytes("reddit", "comments.json"), content_type="application/json")
+        name = "new-page2.json" if request.args.get("after") else "new-page1.json"
+        return Response(fixture_bytes("reddit", name), content_type="application/json",
+                        headers={"X-Ratelimit-Remaining": "598.0", "X-Ratelimit-Reset": "300"})
+
+    httpserver.expect_request("/api/r/acme/new").respond_with_handler(listing)
+    httpserver.expect_request("/api/r/acme/comments").respond_with_handler(listing)
+    scraper = reddit(httpserver, comments=True)
+    got = [m.external_id for p in scraper.pages("r/acme", None, {}) for m in scraper.parse(p)]
+    assert got == ["t3_1x03", "t3_1x02", "t3_1x01", "t1_c9"]
+    assert seen == [("/api/r/acme/new", None, "bearer tok-1"), ("/api/r/acme/new", "t3_1x02", "bearer tok-1"),
+                    ("/api/r/acme/comments", None, "bearer tok-1")]
+    assert "tok-1" not in repr(scraper) and "csecret" not in repr(scraper)
+
+
+def test_reddit_asks_for_a_new_token_once_on_401(httpserver):
+    tokens = iter(["tok-1", "tok-2"])
+    httpserver.expect_request("/auth/api/v1/access_token", method="POST").respond_with_handler(
+        lambda r: Response(json.dumps({"access_token": next(tokens)}), content_type="application/json"))
+    httpserver.expect_request("/api/search", headers={"Authorization": "bearer tok-1"}).respond_with_data("", status=401)
+    httpserver.expect_request("/api/search", headers={"Authorization": "bearer tok-2"}).respond_with_data(
+        fixture_bytes("reddit", "new-page2.json"), content_type="application/json")
+    scraper = reddit(httpserver)
+    assert [m.external_id for p in scraper.pages("acme outage", None, {}) for m in scraper.parse(p)] == ["t3_1x01"]
+
+
+def test_reddit_waits_for_the_rate_limit_reset_or_leaves_it_to_the_retry(httpserver):
+    token_endpoint(httpserver)
+    resets = iter(["7", "900"])
+    httpserver.expect_request("/api/r/acme/new").respond_with_handler(
+        lambda r: Response(fixture_bytes("reddit", "new-page2.json"), content_type="application/json",
+                           headers={"X-Ratelimit-Remaining": "0", "X-Ratelimit-Reset": next(resets)}))
+    sleeps = []
+    scraper = reddit(httpserver, sleeps=sleeps)
+    assert len(list(scraper.pages("r/acme", None, {}))) == 1 and sleeps == [7.0]
+    with pytest.raises(RetriableHTTPError, match="asks to wait 900 s"):
+        list(scraper.pages("r/acme", None, {}))
+
+
+def test_reddit_refused_credentials_and_changed_shape(httpserver):
+    httpserver.expect_request("/auth/api/v1/access_token", method="POST").respond_with_data("", status=401)
+    with pytest.raises(Refused, match="credentials refused"):
+        list(reddit(httpserver).pages("r/acme", None, {}))
+    with pytest.raises(ParseError, match="not a Listing"):
+        list(RedditScraper(credentials=REDDIT).parse(page(b'{"message": "Forbidden", "error": 403}')))
+
+
+def test_reddit_stops_at_the_cursor(httpserver):
+    token_endpoint(httpserver)
+    httpserver.expect_request("/api/r/acme/new").respond_with_data(fixture_bytes("reddit", "new-page1.json"))
+    scraper = reddit(httpserver)
+    assert len(list(scraper.pages("r/acme", datetime(2026, 11, 23, 20, tzinfo=UTC), {}))) == 1
+
+
+def test_real_reddit_listing():
+    body = (shared_dir("real-payloads", "reddit") / "askreddit-new-limit100-2016.json").read_bytes()
+    mentions = list(RedditScraper(credentials=REDDIT).parse(page(body)))
+    assert len(mentions) == 100 and all(m.external_id.startswith("t3_") and m.title for m in mentions)
+    assert all(m.url.startswith("https://www.reddit.com/r/AskReddit/comments/") for m in mentions)
