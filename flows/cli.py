@@ -108,6 +108,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     # Seeded by today's date: the same data all day, so a rerun stores nothing twice.
     now, zone = datetime.now(timezone.utc), ZoneInfo("Europe/London")
     items, reviews = demo_data.generate(now, zone), demo_data.generate_reviews(now, zone)
+    os.environ.update(demo_data.DEMO_CREDENTIALS)  # the demo config reads REPWATCH_DEMO_*: never real accounts
     print(f"demo: {len(items)} mentions and {len(reviews)} reviews over {demo_data.HISTORY_DAYS} days for "
           f"{demo_data.BRAND} and {demo_data.COMPETITOR}, served from 127.0.0.1")
     if args.serve:
@@ -133,13 +134,14 @@ def _serve_demo(items: Any, reviews: Any, data_dir: Path, port: int) -> int:
     import signal
     import threading
 
-    from flows import demo_server
+    from flows import demo_data, demo_server
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with demo_server.serve(items, reviews, port=port) as base_url:
         config_path = write_demo_config(data_dir, base_url)
         print(f"demo sites on {base_url}; config written to {config_path}", flush=True)
+        print("  credentials:     " + " ".join(f"{k}={v}" for k, v in demo_data.DEMO_CREDENTIALS.items()))
         print(f"  run once:        .venv/bin/repwatch run --config {config_path} --no-email")
         print(f"  a past period:   .venv/bin/repwatch run --config {config_path} --since <date> --until <date> --no-email")
         print(f"  deployments:     set config_path={config_path} in a custom run of `rerun` in the Prefect UI")

@@ -46,17 +46,23 @@ INCIDENT = [
     "Cannot log in to {b} since last night, the error keeps coming back. Furious, refund please.",
 ]
 NEWS_PUBLISHERS = ["The Courier Times", "Logistics Weekly", "Retail Daily", "TechNews"]
+SOCIAL_RATES = {"reddit": 2.5, "mastodon": 1.5, "bluesky": 2.5}  # posts per day for the brand (70% for the competitor)
+# The demo's own credentials, under a prefix of their own: real REDDIT_*/BLUESKY_* variables are never used by it.
+DEMO_CREDENTIALS = {
+    "REPWATCH_DEMO_REDDIT_CLIENT_ID": "demo-client", "REPWATCH_DEMO_REDDIT_CLIENT_SECRET": "demo-secret",
+    "REPWATCH_DEMO_BLUESKY_IDENTIFIER": "repwatch-demo.bsky.social", "REPWATCH_DEMO_BLUESKY_APP_PASSWORD": "demo-app-pass",
+}
 
 
 @dataclass(frozen=True)
 class DemoItem:
     """One generated mention, as neutral data; the server renders each source's format."""
 
-    source: str  # hackernews or feed
+    source: str  # hackernews, feed, reddit, mastodon or bluesky
     brand: str
     item_id: int
     created: datetime
-    kind: str  # story, comment, article
+    kind: str  # story, comment, article, post
     title: str
     text: str
     author: str
@@ -118,6 +124,12 @@ def generate(now: datetime, tz: tzinfo) -> list[DemoItem]:
                 text = rng.choice(pool).format(b=brand)
                 created = hour_start + timedelta(seconds=rng.randrange(3600))
                 add("feed", brand, created, "article", text.split(". ")[0][:100], text)
+            for source, per_day in SOCIAL_RATES.items():
+                for _ in range(_poisson(rng, _hourly_rate(per_day * (1.0 if brand == BRAND else 0.7), hour_start, tz))):
+                    pool = rng.choices([POSITIVE, NEUTRAL, NEGATIVE], weights=[4, 4, 2])[0]
+                    text = rng.choice(pool).format(b=brand)
+                    created = hour_start + timedelta(seconds=rng.randrange(3600))
+                    add(source, brand, created, "post", text.split(". ")[0][:90] if source == "reddit" else "", text)
 
     lo, hi = (anchor + timedelta(hours=h) for h in INCIDENT_HOURS)
     span = int((hi - lo).total_seconds())
@@ -128,6 +140,9 @@ def generate(now: datetime, tz: tzinfo) -> list[DemoItem]:
         if i % 8 == 0:
             add("feed", BRAND, created, "article", f"{BRAND} customers report app outage and double charges",
                 f"Users of {BRAND} said they could not log in overnight; some report being charged twice. " + text)
+        elif i % 4 == 1:  # the outage is on social media too
+            add(("reddit", "mastodon", "bluesky")[i % 3], BRAND, created, "post", f"{BRAND} is down" if i % 3 == 0 else "",
+                text)
         else:
             add("hackernews", BRAND, created, "comment", f"{BRAND} is down", text)
     items.sort(key=lambda it: it.created, reverse=True)

@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 from xml.sax.saxutils import escape as xml_escape
 
 from flows import demo_review_pages as review_pages
+from flows import demo_social_pages as social_pages
 from flows.demo_data import NEWS_PUBLISHERS, DemoItem, DemoReview
 
 ALGOLIA_PAGING_LIMIT = 1000
@@ -210,6 +211,44 @@ def _handler(items: Sequence[DemoItem], reviews: Sequence[DemoReview]) -> type[B
                         self._send(404, b"<html>no such shop</html>", "text/html")
                     else:
                         self._feed(review_pages.shop_page(reviews, brand), "text/html; charset=utf-8")
+                elif parts.path.startswith("/reddit/api/"):
+                    if self.headers.get("Authorization") != f"bearer {social_pages.REDDIT_TOKEN}":
+                        self._send(401, b'{"message": "Unauthorized", "error": 401}', "application/json")
+                        return
+                    rest = parts.path[len("/reddit/api"):]
+                    query = params.get("q", [""])[0] if rest == "/search" else rest.split("/")[2] if rest.startswith("/r/") else None
+                    if query is None:
+                        self._send(404, b'{"message": "Not Found", "error": 404}', "application/json")
+                        return
+                    listing = social_pages.reddit_listing(items, query, int(params.get("limit", ["25"])[0]),
+                                                          params.get("after", [None])[0])
+                    body = json.dumps(listing).encode()
+                    self.send_response(200)
+                    for name, value in (("Content-Type", "application/json; charset=UTF-8"),
+                                        ("Content-Length", str(len(body))), ("X-Ratelimit-Remaining", "598.0"),
+                                        ("X-Ratelimit-Used", "2"), ("X-Ratelimit-Reset", "420")):
+                        self.send_header(name, value)
+                    self.end_headers()
+                    self.wfile.write(body)
+                elif parts.path.startswith("/mastodon/api/v1/timelines/tag/"):
+                    tag = parts.path.rsplit("/", 1)[1]
+                    statuses, link = social_pages.mastodon_tag(items, tag, int(params.get("limit", ["20"])[0]),
+                                                               params.get("max_id", [None])[0], base, parts.path)
+                    body = json.dumps(statuses).encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json; charset=utf-8")
+                    self.send_header("Content-Length", str(len(body)))
+                    if link:
+                        self.send_header("Link", link)
+                    self.end_headers()
+                    self.wfile.write(body)
+                elif parts.path == "/bluesky/xrpc/app.bsky.feed.searchPosts":
+                    if self.headers.get("Authorization") != f"Bearer {social_pages.BLUESKY_ACCESS}":
+                        self._send(401, b'{"error": "AuthenticationRequired"}', "application/json")
+                        return
+                    found = social_pages.bluesky_search(items, params.get("q", [""])[0],
+                                                        int(params.get("limit", ["25"])[0]), params.get("cursor", [None])[0])
+                    self._send(200, json.dumps(found).encode(), "application/json; charset=utf-8")
                 elif parts.path == "/hn/item":
                     wanted = params.get("id", [""])[0]
                     it = next((i for i in items if str(i.item_id) == wanted), None)
@@ -226,7 +265,16 @@ def _handler(items: Sequence[DemoItem], reviews: Sequence[DemoReview]) -> type[B
         def do_POST(self) -> None:  # noqa: N802
             parts = urlsplit(self.path)
             length = int(self.headers.get("Content-Length") or 0)
-            form = parse_qs(self.rfile.read(length).decode("utf-8"))
+            raw = self.rfile.read(length)
+            answers = {
+                "/reddit/auth/api/v1/access_token": lambda: social_pages.reddit_token(self.headers.get("Authorization", "")),
+                "/bluesky/xrpc/com.atproto.server.createSession": lambda: social_pages.bluesky_session(raw),
+            }
+            if parts.path in answers:
+                status, answer = answers[parts.path]()
+                self._send(status, json.dumps(answer).encode(), "application/json; charset=utf-8")
+                return
+            form = parse_qs(raw.decode("utf-8"))
             if parts.path != "/play/_/PlayStoreUi/data/batchexecute":
                 self._send(404, b"not found", "text/plain")
                 return

@@ -12,6 +12,9 @@ from flows.cli import write_demo_config
 
 @pytest.fixture(scope="module")
 def demo_site():
+    import os
+
+    os.environ.update(demo_data.DEMO_CREDENTIALS)  # as `repwatch demo` does
     now, zone = datetime.now(timezone.utc), ZoneInfo("Europe/London")
     items = demo_data.generate(now, zone)
     with demo_server.serve(items, demo_data.generate_reviews(now, zone)) as base_url:
@@ -33,7 +36,7 @@ def test_nightly_end_to_end_then_rerun_is_idempotent(prefect_harness, demo_site,
     config = write_demo_config(tmp_path, base_url)
     state, data = run(config)
     assert state.is_completed(), state.message
-    assert all(h["ok"] for h in data["health"]) and len(data["health"]) == 14
+    assert all(h["ok"] for h in data["health"]) and len(data["health"]) == 20
     con = store.connect(data["database"])
     stored = store.count_mentions(con)
     reviews = con.execute(
@@ -43,7 +46,8 @@ def test_nightly_end_to_end_then_rerun_is_idempotent(prefect_harness, demo_site,
     sources = {r[0] for r in con.execute("SELECT DISTINCT source FROM mentions").fetchall()}
     unscored = len(store.fetch_unscored(con))
     con.close()
-    assert sources == {"hackernews", "feed", "trustpilot", "appstore", "googleplay", "schemaorg"} and unscored == 0
+    assert sources == {"hackernews", "feed", "trustpilot", "appstore", "googleplay", "schemaorg", "reddit", "mastodon",
+                       "bluesky"} and unscored == 0
     assert stored > 1500
     for source, n, rated, replied, waiting, dated_replies in reviews:
         assert n > 20 and rated == n, source
@@ -76,7 +80,7 @@ def test_a_broken_source_is_reported_and_the_run_goes_on(prefect_harness, demo_s
     config.write_text(config.read_text().replace("alerts/feeds/parcelly.xml", "alerts/feeds/gone.xml"))
     state, data = run(config, brands=["Parcelly"])
     assert state.is_failed()
-    assert "1 of 7 sources failed: Parcelly/feed/alerts/feeds/gone.xml" in state.message
+    assert "1 of 10 sources failed: Parcelly/feed/alerts/feeds/gone.xml" in state.message
     broken = [h for h in data["health"] if not h["ok"]]
     assert [(h["source"], h["error"].split(":")[0]) for h in broken] == [("feed", "FatalHTTPError")]
     html = open(data["digests"][0]["paths"]["html"], encoding="utf-8").read()
