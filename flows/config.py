@@ -218,7 +218,7 @@ def missing_credentials(config: MonitorConfig, env: dict[str, str] | None = None
     for b, brand in enumerate(config.brands):
         for s, src in enumerate(brand.sources):
             try:
-                resolve(src.source, scraper_class(src.source), src.credentials, env)
+                resolve(src.source, scraper_class(src.source), src.credentials, env, tuple(src.targets))
             except MissingCredentials as exc:
                 lines.append(f"brands[{b}] ({brand.name}).sources[{s}]: {exc}")
     return lines

@@ -27,7 +27,11 @@ class MissingCredentials(ValueError):
     """What a source needs and did not get, said so that a user can set it."""
 
 
-def required_fields(scraper_cls: Any) -> tuple[str, ...]:
+def required_fields(scraper_cls: Any, targets: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """What the source needs for these targets: `credentials_for(targets)` where a source's needs vary by target."""
+    per_target = getattr(scraper_cls, "credentials_for", None)
+    if per_target is not None:
+        return tuple(per_target(targets))
     return tuple(getattr(scraper_cls, "required_credentials", ()) or ())
 
 
@@ -37,9 +41,9 @@ def env_names(source: str, fields: tuple[str, ...], config: CredentialsConfig | 
 
 
 def resolve(source: str, scraper_cls: Any, config: CredentialsConfig | None,
-            env: Mapping[str, str] | None = None) -> dict[str, str] | None:
-    """The source's credentials, or None if it needs none; MissingCredentials naming what is missing."""
-    fields = required_fields(scraper_cls)
+            env: Mapping[str, str] | None = None, targets: tuple[str, ...] = ()) -> dict[str, str] | None:
+    """The source's credentials for these targets, or None if it needs none; MissingCredentials naming what is missing."""
+    fields = required_fields(scraper_cls, targets)
     if not fields:
         return None
     if config and config.block:

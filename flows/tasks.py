@@ -106,7 +106,7 @@ def fetch_mentions(job: FetchJob, since: datetime, state: dict[str, Any], settin
     if job.base_url:
         options["base_url"] = job.base_url
     cls = scraper_class(job.source)
-    secrets = credentials.resolve(job.source, cls, job.credentials)  # read here, in the task: never a parameter
+    secrets = credentials.resolve(job.source, cls, job.credentials, targets=(job.target,))  # in the task: never a parameter
     if secrets is not None:
         options["credentials"] = secrets
     with PoliteSession(settings) as http:

@@ -1,6 +1,9 @@
-"""Mastodon: a hashtag's public timeline on any instance (no token), newest first, paged by the Link header.
+"""Mastodon: a hashtag's public timeline (no token) or a full-text search (a token), newest first.
 
-A target is `#tag`. The instance is the base URL (`https://mastodon.social`).
+A target is `#tag` (the tag timeline, paged by the Link header) or a query
+(`/api/v2/search` for statuses, paged by `max_id`; it needs MASTODON_ACCESS_TOKEN,
+a token of an account on that instance with the read:search scope). The
+instance is the base URL (`https://mastodon.social`).
 A thin client on the polite session rather than Mastodon.py: that library
 paces and retries by its own rules and hides the raw payload, where every
 source here follows one set (the polite session's) and keeps what the site sent.
@@ -49,32 +52,56 @@ class MastodonScraper:
     name: ClassVar[str] = "mastodon"
 
     def __init__(self, base_url: str = DEFAULT_BASE_URL, http: PoliteSession | None = None, limit: int = 40,
-                 max_pages: int = 25) -> None:
+                 max_pages: int = 25, credentials: dict[str, str] | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.http = http or PoliteSession()
         self.limit = limit
         self.max_pages = max_pages
+        self._token = (credentials or {}).get("access_token")
+
+    def __repr__(self) -> str:  # never the token
+        return f"MastodonScraper(base_url={self.base_url!r})"
+
+    @staticmethod
+    def credentials_for(targets: Iterable[str]) -> tuple[str, ...]:
+        """Hashtags need nothing; a search needs a token."""
+        return ("access_token",) if any(not t.strip().startswith("#") for t in targets) else ()
 
     @staticmethod
     def check_target(target: str) -> str:
-        match = _TAG.match(target.strip())
+        target = target.strip()
+        if not target.startswith("#"):
+            if not target:
+                raise ValueError("mastodon target is empty: a hashtag (#acme) or a search query")
+            return target
+        match = _TAG.match(target)
         if not match:
             raise ValueError(f"mastodon target {target!r} is not a hashtag such as #acme")
         return match.group(1)
 
     def pages(self, target: str, since: datetime | None, state: dict[str, Any]) -> Iterator[Page]:
-        tag = self.check_target(target)
-        url: str | None = f"{self.base_url}/api/v1/timelines/tag/{quote(tag)}?limit={self.limit}"
+        term = self.check_target(target)
+        search = not target.strip().startswith("#")
+        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
+        if search and not self._token:
+            raise ValueError("mastodon: a search needs MASTODON_ACCESS_TOKEN; hashtags (#acme) need none")
+        url: str | None = (f"{self.base_url}/api/v2/search?type=statuses&resolve=false&limit={self.limit}&q={quote(term)}"
+                           if search else f"{self.base_url}/api/v1/timelines/tag/{quote(term)}?limit={self.limit}")
         for number in range(self.max_pages):
             if url is None:
                 return
-            page = self.http.get(url, meta={"page": number})
+            page = self.http.get(url, headers=headers, meta={"page": number})
             yield page
+            statuses = _statuses(page)
             mentions = list(self.parse(page))
             oldest = min((m.published_at for m in mentions), default=None)
             if not mentions or (since and oldest and oldest < since):
                 return
-            url = next_link(page)
+            if search:  # search pages by the last status's id; the answer has no Link header
+                url = (f"{self.base_url}/api/v2/search?type=statuses&resolve=false&limit={self.limit}&q={quote(term)}"
+                       f"&max_id={quote(str(statuses[-1].get('id')))}") if len(statuses) >= self.limit else None
+            else:
+                url = next_link(page)
 
     def parse(self, page: Page) -> Iterable[Mention]:
         return [self._mention(status, page) for status in _statuses(page)]

@@ -153,3 +153,15 @@ def test_demo_serve_keeps_the_sites_up_and_writes_a_config(tmp_path):
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
+
+
+def test_refused_credentials_fail_that_source_only(prefect_harness, demo_site, tmp_path, monkeypatch):
+    base_url, _ = demo_site
+    config = write_demo_config(tmp_path, base_url)
+    monkeypatch.setenv("REPWATCH_DEMO_REDDIT_CLIENT_SECRET", "not-the-secret")
+    state, data = run(config, brands=["ShipSwift"])
+    assert state.is_failed()
+    (broken,) = [h for h in data["health"] if not h["ok"]]
+    assert broken["source"] == "reddit" and "credentials refused" in broken["error"]
+    assert "not-the-secret" not in state.message + broken["error"]
+    assert sum(h["ok"] for h in data["health"]) == 9

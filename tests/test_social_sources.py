@@ -53,7 +53,7 @@ def test_mastodon_stops_at_the_cursor(httpserver):
         fixture_bytes("mastodon", "tag-timeline-page1.json"),
         headers={"Link": f'<{httpserver.url_for("/api/v1/timelines/tag/acme")}?max_id=1>; rel="next"'})
     scraper = MastodonScraper(base_url=httpserver.url_for("/"), http=PoliteSession(HttpSettings(pace_seconds=0)))
-    assert len(list(scraper.pages("acme", datetime(2026, 11, 23, 21, tzinfo=UTC), {}))) == 1
+    assert len(list(scraper.pages("#acme", datetime(2026, 11, 23, 21, tzinfo=UTC), {}))) == 1
     assert len(httpserver.log) == 1
 
 
@@ -63,7 +63,7 @@ def test_mastodon_changed_answers_and_targets():
     with pytest.raises(ParseError, match="lacks uri"):
         list(MastodonScraper().parse(page(b'[{"id": "1"}]')))
     with pytest.raises(ValueError, match="not a hashtag"):
-        MastodonScraper.check_target("acme app")
+        MastodonScraper.check_target("#acme app")
     assert MastodonScraper.check_target("#Acme") == "Acme"
 
 
@@ -274,3 +274,23 @@ def test_real_reddit_listing():
     mentions = list(RedditScraper(credentials=REDDIT).parse(page(body)))
     assert len(mentions) == 100 and all(m.external_id.startswith("t3_") and m.title for m in mentions)
     assert all(m.url.startswith("https://www.reddit.com/r/AskReddit/comments/") for m in mentions)
+
+
+def test_mastodon_search_uses_the_token_and_pages_by_max_id(httpserver):
+    seen = []
+
+    def search(request):
+        seen.append((request.headers.get("Authorization"), request.args.get("q"), request.args.get("max_id")))
+        body = fixture_bytes("mastodon", "tag-timeline-page2.json" if request.args.get("max_id") else "tag-timeline-page1.json")
+        return Response(json.dumps({"accounts": [], "hashtags": [], "statuses": json.loads(body)}),
+                        content_type="application/json")
+
+    httpserver.expect_request("/api/v2/search").respond_with_handler(search)
+    scraper = MastodonScraper(base_url=httpserver.url_for("/"), http=PoliteSession(HttpSettings(pace_seconds=0)), limit=3,
+                              credentials={"access_token": "tok-m"})
+    got = [m for p in scraper.pages("acme outage", None, {}) for m in scraper.parse(p)]
+    assert len(got) == 4 and "tok-m" not in repr(scraper)
+    assert seen == [("Bearer tok-m", "acme outage", None), ("Bearer tok-m", "acme outage", "113000000000000002")]
+    with pytest.raises(ValueError, match="needs MASTODON_ACCESS_TOKEN"):
+        list(MastodonScraper(base_url=httpserver.url_for("/")).pages("acme outage", None, {}))
+    assert MastodonScraper.credentials_for(["#acme"]) == () and MastodonScraper.credentials_for(["#acme", "q"]) == ("access_token",)
