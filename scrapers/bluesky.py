@@ -11,6 +11,7 @@ brings its own HTTP client, retry rules and models for three calls.
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime
 from typing import Any, ClassVar, Iterable, Iterator
 from urllib.parse import quote
@@ -91,9 +92,11 @@ class BlueskyScraper:
             self._login()
         for attempt in range(3):
             try:
-                return self.http.get(f"{self.base_url}/xrpc/app.bsky.feed.searchPosts", params=params,
+                page = self.http.get(f"{self.base_url}/xrpc/app.bsky.feed.searchPosts", params=params,
                                      headers={"Authorization": f"Bearer {self._session['accessJwt']}"},  # type: ignore[index]
                                      meta={"cursor": params.get("cursor")})
+                self._respect_rate_limit(page)
+                return page
             except FatalHTTPError as exc:
                 # An expired token answers 400 ExpiredToken (or 401): refresh once, then log in anew.
                 if exc.status not in (400, 401) or attempt == 2:
@@ -101,6 +104,17 @@ class BlueskyScraper:
                 if attempt == 1 or not self._refresh():
                     self._login()
         raise AssertionError("unreachable")
+
+    def _respect_rate_limit(self, page: Page) -> None:
+        """No requests left: wait for RateLimit-Reset (epoch seconds), or leave a long wait to the task's retry."""
+        try:
+            remaining = float(page.headers.get("ratelimit-remaining", "1"))
+            reset = float(page.headers.get("ratelimit-reset", "0"))
+        except ValueError:
+            return
+        wait = reset - time.time()
+        if remaining < 1 and wait > 0:
+            self.http.pause(wait, page.url, "Bluesky's rate limit is used up")
 
     # -- the seam -----------------------------------------------------------------
 

@@ -90,12 +90,16 @@ def test_check_names_the_missing_credentials_before_any_run(tmp_path, monkeypatc
     from flows.cli import main
 
     config = tmp_path / "monitor.yaml"
-    config.write_text(GOOD.replace("sources:\n", "sources:\n      - source: bluesky\n        targets: [Acme]\n", 1))
-    for name in ("BLUESKY_IDENTIFIER", "BLUESKY_APP_PASSWORD"):
+    config.write_text(GOOD.replace("sources:\n", "sources:\n      - source: bluesky\n        targets: [Acme]\n"
+                                                "      - source: reddit\n        targets: [r/acme]\n", 1))
+    for name in ("BLUESKY_IDENTIFIER", "BLUESKY_APP_PASSWORD", "REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET"):
         monkeypatch.delenv(name, raising=False)
     assert main(["check", "--config", str(config)]) == 2
     err = capsys.readouterr().err
     assert "sources[0]: bluesky needs BLUESKY_IDENTIFIER, BLUESKY_APP_PASSWORD in the environment" in err
+    assert "sources[1]: reddit needs REDDIT_CLIENT_ID, REDDIT_CLIENT_SECRET in the environment" in err
+    monkeypatch.setenv("REDDIT_CLIENT_ID", "cid")
+    monkeypatch.setenv("REDDIT_CLIENT_SECRET", "csecret")
     assert main(["run", "--config", str(config)]) == 2  # a run does not start either
     monkeypatch.setenv("BLUESKY_IDENTIFIER", "acme.bsky.social")
     monkeypatch.setenv("BLUESKY_APP_PASSWORD", "xxxx-xxxx-xxxx-xxxx")

@@ -294,3 +294,42 @@ def test_mastodon_search_uses_the_token_and_pages_by_max_id(httpserver):
     with pytest.raises(ValueError, match="needs MASTODON_ACCESS_TOKEN"):
         list(MastodonScraper(base_url=httpserver.url_for("/")).pages("acme outage", None, {}))
     assert MastodonScraper.credentials_for(["#acme"]) == () and MastodonScraper.credentials_for(["#acme", "q"]) == ("access_token",)
+
+
+def test_mastodon_and_bluesky_wait_for_their_rate_limit_reset(httpserver):
+    import time
+    from datetime import timedelta
+
+    sleeps = []
+    http = PoliteSession(HttpSettings(pace_seconds=0, max_retries=0), sleep=sleeps.append)
+    reset = (datetime.now(UTC) + timedelta(seconds=30)).isoformat()
+    httpserver.expect_request("/api/v1/timelines/tag/acme").respond_with_data(
+        fixture_bytes("mastodon", "tag-timeline-page2.json"),
+        headers={"X-RateLimit-Limit": "300", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset})
+    list(MastodonScraper(base_url=httpserver.url_for("/"), http=http).pages("#acme", None, {}))
+    assert len(sleeps) == 1 and 25 < sleeps[0] <= 30
+
+    httpserver.expect_request("/xrpc/com.atproto.server.createSession", method="POST").respond_with_data(
+        fixture_bytes("bluesky", "session.json"), content_type="application/json")
+    httpserver.expect_request("/xrpc/app.bsky.feed.searchPosts").respond_with_data(
+        fixture_bytes("bluesky", "search-page2.json"), content_type="application/json",
+        headers={"RateLimit-Limit": "3000", "RateLimit-Remaining": "0", "RateLimit-Reset": str(int(time.time()) + 20)})
+    scraper = BlueskyScraper(base_url=httpserver.url_for("/"), http=http, credentials=CREDS)
+    list(scraper.pages("Acme", None, {}))
+    assert len(sleeps) == 2 and 15 < sleeps[1] <= 20
+
+
+def test_credentials_from_a_prefect_secret_block(prefect_harness):
+    import json as json_
+
+    from prefect.blocks.system import Secret
+
+    from flows.credentials import CredentialsConfig, MissingCredentials, resolve
+
+    Secret(value=json_.dumps({"client_id": "cid", "client_secret": "csecret"})).save("reddit-test", overwrite=True)
+    assert resolve("reddit", RedditScraper, CredentialsConfig(block="reddit-test")) == REDDIT
+    Secret(value=json_.dumps({"client_id": "cid"})).save("reddit-half", overwrite=True)
+    with pytest.raises(MissingCredentials, match="'reddit-half' lacks client_secret"):
+        resolve("reddit", RedditScraper, CredentialsConfig(block="reddit-half"))
+    with pytest.raises(MissingCredentials, match="'nope' could not be read"):
+        resolve("reddit", RedditScraper, CredentialsConfig(block="nope"))
