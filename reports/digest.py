@@ -20,14 +20,23 @@ METRIC_LABELS = {
 }
 
 
+def about(expected: float) -> str:
+    """An expectation as a person says it: 'about 0.4', 'about 2.5', 'about 48', or 'almost none'."""
+    if expected < 0.1:
+        return "almost none"
+    if expected < 10:
+        return "about " + f"{expected:.1f}".removesuffix(".0")
+    return f"about {expected:.0f}"
+
+
 def describe_alert(metric: str, observed: float, expected: float) -> str:
-    """'48 mentions where about 2 were expected', in the metric's own unit."""
+    """'48 mentions where about 0.4 were expected', in the metric's own unit."""
     if metric == "rating":
         return f"mean rating {observed:.1f}★ where it is usually {expected:.1f}★"
     if metric == "negative_share":
-        return f"{observed:.0f} negative mentions where about {expected:.0f} were expected at the usual share"
+        return f"{observed:.0f} negative mentions where {about(expected)} were expected at the usual share"
     noun = "mentions" if metric == "mentions" else "negative mentions"
-    return f"{observed:.0f} {noun} where about {expected:.0f} were expected"
+    return f"{observed:.0f} {noun} where {about(expected)} were expected"
 
 
 def safe_url(value: Any) -> str | None:

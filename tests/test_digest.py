@@ -141,3 +141,12 @@ def test_reply_tiles_and_competitor_reply_rates():
     assert (rival["reply_rate"], rival["median_reply"]) == (0.25, "2 days")
     html = render_digest(ctx).html
     assert "in 2 days" in html and "Rival 4.1★ on trustpilot (2,100 reviews)" in html
+
+
+def test_expected_reads_as_a_person_says_it():
+    from reports.digest import describe_alert
+
+    assert describe_alert("mentions", 48, 0.4) == "48 mentions where about 0.4 were expected"
+    assert describe_alert("negative", 30, 2.0) == "30 negative mentions where about 2 were expected"
+    assert describe_alert("mentions", 12, 0.02) == "12 mentions where almost none were expected"
+    assert describe_alert("mentions", 300, 48.4) == "300 mentions where about 48 were expected"
