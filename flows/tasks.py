@@ -6,7 +6,6 @@ Nothing here is per mention.
 from __future__ import annotations
 
 import dataclasses
-import math
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -15,7 +14,7 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.runtime import task_run as task_run_info
 
-from analysis import sentiment, spikes, store, themes
+from analysis import alerts, sentiment, spikes, store
 from flows import credentials
 from flows.config import BrandConfig, MonitorConfig, smtp_settings_from_env
 from flows.credentials import CredentialsConfig
@@ -212,7 +211,7 @@ def score_unscored(con: store.Connection, workers: int | None = None) -> int:
 
 def with_driver_words(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The rows with the lexicon words that drove each one's score: computed for what is shown, when it is shown."""
-    return [{**r, "drivers": sentiment.driver_words(_text(r))} for r in rows]
+    return [{**r, "drivers": sentiment.driver_words(alerts.scored_text(r))} for r in rows]
 
 
 @task(retries=1, retry_delay_seconds=5)
@@ -224,9 +223,6 @@ def score_new_mentions(db_path: str) -> int:
         con.close()
 
 
-THEME_BASELINE = timedelta(days=14)
-# Word frequencies of a few thousand mentions describe "usual" as well as all of them, at a bounded cost.
-THEME_BASELINE_SAMPLE = 5000
 
 
 def detect_brand_alerts(
@@ -247,8 +243,8 @@ def detect_brand_alerts(
         return [i for i in incs if spikes.bucket_start(start, i.end + 1, bucket) > period_start]
 
     found = {metric: in_period(incs) for metric, incs in spikes.brand_incidents(series, bucket, params).items()}
-    alerts = [_alert(con, brand, "all", metric, inc, series, start, bucket)
-              for metric, incs in found.items() for inc in incs]
+    found_alerts = [_alert(con, brand, "all", metric, inc, series, start, bucket)
+                    for metric, incs in found.items() for inc in incs]
     sources = store.brand_sources(con, brand.name)
     if len(sources) > 1:  # a source-level incident the brand-wide series did not show (drowned in the total)
         brand_wide = [i for incs in found.values() for i in incs]
@@ -257,79 +253,31 @@ def detect_brand_alerts(
             for metric, incs in spikes.brand_incidents(source_series, bucket, params).items():
                 for inc in in_period(incs):
                     if not any(inc.overlaps(b) for b in brand_wide):
-                        alerts.append(_alert(con, brand, source, metric, inc, source_series, start, bucket))
-    return alerts
+                        found_alerts.append(_alert(con, brand, source, metric, inc, source_series, start, bucket))
+    return found_alerts
 
 
 def _alert(con: store.Connection, brand: BrandConfig, source: str, metric: str, inc: spikes.Incident,
            series: dict[str, Any], origin: datetime, bucket: int) -> dict[str, Any]:
-    inc_start = spikes.bucket_start(origin, inc.start, bucket)
-    inc_end = spikes.bucket_start(origin, inc.end + 1, bucket)
-    observed, expected = inc.observed, inc.expected
-    if metric == "rating":  # observed/expected are mean stars in the incident vs before it
-        n = series["rated"][inc.start:inc.end + 1].sum()
-        observed = float(series["rating_sum"][inc.start:inc.end + 1].sum() / n) if n else 0.0
-        expected = float(inc.expected / max(1, inc.end - inc.start + 1))
+    """Read what the incident's window and its baseline hold; analysis.alerts makes the alert of them."""
+    window = alerts.incident_window(origin, inc, bucket)
     only = None if source == "all" else source
-    mentions = store.mentions_between(con, brand.name, inc_start, inc_end, source=only)
-    before = store.mentions_between(con, brand.name, inc_start - THEME_BASELINE, inc_start, source=only,
-                                    sample=THEME_BASELINE_SAMPLE)
-    negative_now = [m for m in mentions if (m["rated_label"] or m["label"]) == "negative"] or mentions
-    terms = themes.rising_terms([_text(m) for m in negative_now], [_text(m) for m in before],
-                                exclude=[brand.name, *brand.terms])
-    return {
-        "alert_id": f"{brand.name}|{source}|{metric}|{inc_start.isoformat()}",
-        "brand": brand.name, "source": source, "metric": metric, "bucket_seconds": bucket,
-        "incident_start": inc_start, "last_bucket": spikes.bucket_start(origin, inc.end, bucket),
-        "observed": observed, "expected": expected,
-        "significance": min(300.0, -math.log10(max(inc.pvalue, 1e-300))),
-        "severity": inc.severity, "ongoing": inc.ongoing,
-        "details": {
-            "negative": float(series["negative"][inc.start:inc.end + 1].sum()) if metric == "mentions" else None,
-            "mentions": len(mentions),
-            "terms": [t.term for t in terms],
-            # A rating drop is explained by the reviews that drew it down, not by the loudest posts.
-            "examples": _examples([m for m in mentions if m["rating"] is not None] if metric == "rating" else mentions,
-                                  by_rating=metric == "rating"),
-        },
-    }
-
-
-def _text(m: dict[str, Any]) -> str:
-    """Title and text, as they were scored."""
-    title, text = m.get("title") or "", m.get("text") or ""
-    if title and title not in text:
-        return f"{title}. {text}" if text else title
-    return text
-
-
-def _examples(mentions: list[dict[str, Any]], limit: int = 3, by_rating: bool = False) -> list[dict[str, Any]]:
-    """The most negative mentions of an incident (the lowest-rated first when `by_rating`), one of each text."""
-    def order(m: dict[str, Any]) -> tuple[float, ...]:
-        return (m["rating"], m["compound"]) if by_rating else (m["compound"],)
-
-    scored = sorted((m for m in mentions if m["compound"] is not None), key=order)
-    out, seen = [], set()
-    for m in scored:
-        text = m["text"] or m["title"] or ""
-        if text in seen:
-            continue
-        seen.add(text)
-        out.append({"text": text, "url": m["url"], "source": m["source"],
-                    "drivers": sentiment.driver_words(_text(m)),
-                    "published_at": m["published_at"].isoformat(), "compound": m["compound"]})
-        if len(out) == limit:
-            break
-    return out
+    return alerts.assemble_alert(
+        brand=brand.name, exclude_terms=brand.terms, source=source, metric=metric, incident=inc, series=series,
+        origin=origin, bucket_seconds=bucket,
+        mentions=store.mentions_between(con, brand.name, window.start, window.end, source=only),
+        baseline=store.mentions_between(con, brand.name, window.start - alerts.THEME_BASELINE, window.start,
+                                        source=only, sample=alerts.THEME_BASELINE_SAMPLE),
+    )
 
 
 @task
 def detect_alerts(db_path: str, brands: list[str], period_start: datetime, until: datetime, config: MonitorConfig, run_id: str) -> list[str]:
     con = store.connect(db_path)
     try:
-        alerts = [a for b in config.brands if b.name in brands
-                  for a in detect_brand_alerts(con, b, period_start, until, config)]
-        return store.save_alerts(con, alerts, run_id)
+        found = [a for b in config.brands if b.name in brands
+                 for a in detect_brand_alerts(con, b, period_start, until, config)]
+        return store.save_alerts(con, found, run_id)
     finally:
         con.close()
 
@@ -340,13 +288,14 @@ def build_digest(
     length = until - period_start
     before = period_start - length
     brands = [{"name": b.name, "competitor": b.competitor} for b in config.brands if b.name in brand_names]
-    alerts = store.alerts_between(con, brand_names, period_start, until)
+    period_alerts = store.alerts_between(con, brand_names, period_start, until)
     # The trend is the first own brand's (the one the digest is about), per day over two weeks.
     days = 14
     name = next((b["name"] for b in brands if not b["competitor"]), brand_names[0])
     trend_start = until - timedelta(days=days)
     daily = store.bucket_series(con, name, trend_start, until, 86400)["count"]
-    alert_days = {int((a["last_bucket"] - trend_start).total_seconds() // 86400) for a in alerts if a["brand"] == name}
+    alert_days = {int((a["last_bucket"] - trend_start).total_seconds() // 86400)
+                  for a in period_alerts if a["brand"] == name}
     trend = [{"label": (trend_start + timedelta(days=i + 1)).astimezone(config.tz).strftime("%a %d %b"),
               "count": int(count), "alert": i in alert_days}
              for i, count in enumerate(daily)]
@@ -361,7 +310,7 @@ def build_digest(
         brands=brands,
         kpis_now=store.period_kpis(con, brand_names, period_start, until),
         kpis_before=store.period_kpis(con, brand_names, before, period_start),
-        alerts=alerts,
+        alerts=period_alerts,
         negatives=with_driver_words(store.negative_mentions(con, brand_names, period_start, until, limit=80)),
         health=[h for h in store.source_health(con, run_id) if h["brand"] in brand_names],
         trend=trend,

@@ -53,7 +53,7 @@ def test_quiet_month_raises_nothing():
 
 
 def test_a_rating_alert_is_explained_by_its_lowest_rated_reviews():
-    from flows.tasks import _examples
+    from analysis.alerts import examples as _examples
 
     def m(text, compound, rating):
         return {"text": text, "title": None, "compound": compound, "rating": rating, "url": None, "source": "appstore",

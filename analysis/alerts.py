@@ -1,0 +1,96 @@
+"""An alert from an incident: its window, what was observed against what was expected, what people say, examples.
+
+Pure: it takes the incident, the series it came from and the mentions the
+caller read for its window (and a baseline before it); the flow does the reading.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Sequence
+
+from analysis import sentiment, spikes, themes
+
+# The "usual" that an incident's words are compared with, and how much of it is read.
+THEME_BASELINE = timedelta(days=14)
+# Word frequencies of a few thousand mentions describe "usual" as well as all of them, at a bounded cost.
+THEME_BASELINE_SAMPLE = 5000
+
+
+@dataclass(frozen=True)
+class IncidentWindow:
+    start: datetime  # the first bucket's start
+    end: datetime  # the end of the last bucket
+    last_bucket: datetime  # the last bucket's start
+
+
+def incident_window(origin: datetime, incident: spikes.Incident, bucket_seconds: int) -> IncidentWindow:
+    return IncidentWindow(
+        start=spikes.bucket_start(origin, incident.start, bucket_seconds),
+        end=spikes.bucket_start(origin, incident.end + 1, bucket_seconds),
+        last_bucket=spikes.bucket_start(origin, incident.end, bucket_seconds),
+    )
+
+
+def scored_text(mention: dict[str, Any]) -> str:
+    """Title and text, as they were scored."""
+    title, text = mention.get("title") or "", mention.get("text") or ""
+    if title and title not in text:
+        return f"{title}. {text}" if text else title
+    return text
+
+
+def examples(mentions: Sequence[dict[str, Any]], limit: int = 3, by_rating: bool = False) -> list[dict[str, Any]]:
+    """The most negative mentions of an incident (the lowest-rated first when `by_rating`), one of each text,
+    with the words that drove each one's score."""
+    def order(m: dict[str, Any]) -> tuple[float, ...]:
+        return (m["rating"], m["compound"]) if by_rating else (m["compound"],)
+
+    scored = sorted((m for m in mentions if m["compound"] is not None), key=order)
+    out, seen = [], set()
+    for m in scored:
+        text = m["text"] or m["title"] or ""
+        if text in seen:
+            continue
+        seen.add(text)
+        out.append({"text": text, "url": m["url"], "source": m["source"],
+                    "drivers": sentiment.driver_words(scored_text(m)),
+                    "published_at": m["published_at"].isoformat(), "compound": m["compound"]})
+        if len(out) == limit:
+            break
+    return out
+
+
+def assemble_alert(
+    *, brand: str, exclude_terms: Sequence[str], source: str, metric: str, incident: spikes.Incident,
+    series: dict[str, Any], origin: datetime, bucket_seconds: int,
+    mentions: Sequence[dict[str, Any]], baseline: Sequence[dict[str, Any]],
+) -> dict[str, Any]:
+    """The alert for one incident, ready for the store; `mentions` are its window's, `baseline` the two weeks before."""
+    window = incident_window(origin, incident, bucket_seconds)
+    span = slice(incident.start, incident.end + 1)
+    observed, expected = incident.observed, incident.expected
+    if metric == "rating":  # observed/expected are mean stars in the incident vs before it
+        n = series["rated"][span].sum()
+        observed = float(series["rating_sum"][span].sum() / n) if n else 0.0
+        expected = float(incident.expected / max(1, incident.end - incident.start + 1))
+    negative_now = [m for m in mentions if (m["rated_label"] or m["label"]) == "negative"] or list(mentions)
+    terms = themes.rising_terms([scored_text(m) for m in negative_now], [scored_text(m) for m in baseline],
+                                exclude=[brand, *exclude_terms])
+    # A rating drop is explained by the reviews that drew it down, not by the loudest posts.
+    shown = [m for m in mentions if m["rating"] is not None] if metric == "rating" else list(mentions)
+    return {
+        "alert_id": f"{brand}|{source}|{metric}|{window.start.isoformat()}",
+        "brand": brand, "source": source, "metric": metric, "bucket_seconds": bucket_seconds,
+        "incident_start": window.start, "last_bucket": window.last_bucket,
+        "observed": observed, "expected": expected,
+        "significance": min(300.0, -math.log10(max(incident.pvalue, 1e-300))),
+        "severity": incident.severity, "ongoing": incident.ongoing,
+        "details": {
+            "negative": float(series["negative"][span].sum()) if metric == "mentions" else None,
+            "mentions": len(mentions),
+            "terms": [t.term for t in terms],
+            "examples": examples(shown, by_rating=metric == "rating"),
+        },
+    }
