@@ -11,7 +11,6 @@ brings its own HTTP client, retry rules and models for three calls.
 from __future__ import annotations
 
 import json
-import time
 from datetime import datetime
 from typing import Any, ClassVar, Iterable, Iterator
 from urllib.parse import quote
@@ -95,7 +94,8 @@ class BlueskyScraper:
                 page = self.http.get(f"{self.base_url}/xrpc/app.bsky.feed.searchPosts", params=params,
                                      headers={"Authorization": f"Bearer {self._session['accessJwt']}"},  # type: ignore[index]
                                      meta={"cursor": params.get("cursor")})
-                self._respect_rate_limit(page)
+                self.http.respect_rate_limit(page, "RateLimit-Remaining", "RateLimit-Reset", "epoch",
+                                             "Bluesky's rate limit is used up")
                 return page
             except FatalHTTPError as exc:
                 # An expired token answers 400 ExpiredToken (or 401): refresh once, then log in anew.
@@ -104,17 +104,6 @@ class BlueskyScraper:
                 if attempt == 1 or not self._refresh():
                     self._login()
         raise AssertionError("unreachable")
-
-    def _respect_rate_limit(self, page: Page) -> None:
-        """No requests left: wait for RateLimit-Reset (epoch seconds), or leave a long wait to the task's retry."""
-        try:
-            remaining = float(page.headers.get("ratelimit-remaining", "1"))
-            reset = float(page.headers.get("ratelimit-reset", "0"))
-        except ValueError:
-            return
-        wait = reset - time.time()
-        if remaining < 1 and wait > 0:
-            self.http.pause(wait, page.url, "Bluesky's rate limit is used up")
 
     # -- the seam -----------------------------------------------------------------
 

@@ -14,6 +14,7 @@ import random
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Callable, Mapping
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from urllib.robotparser import RobotFileParser
@@ -199,6 +200,29 @@ class PoliteSession:
                 self._check_deadline(url, delay, after=str(exc))
                 log.info("retrying %s in %.1fs after: %s", redact_url(url), delay, exc)
                 self._sleep(delay)
+
+    def respect_rate_limit(self, page: Page, remaining: str, reset: str, reset_is: str, why: str) -> None:
+        """When a site's rate-limit headers say no requests are left, wait for the reset (see `pause`).
+
+        `reset_is` says how the site writes the reset: "seconds" from now (Reddit),
+        "epoch" seconds (Bluesky) or an "iso" time (Mastodon). Missing or odd headers change nothing.
+        """
+        left, when = page.headers.get(remaining.lower()), page.headers.get(reset.lower())
+        try:
+            if left is None or when is None or float(left) >= 1:
+                return
+            if reset_is == "seconds":
+                wait = float(when)
+            elif reset_is == "epoch":
+                wait = float(when) - time.time()
+            else:
+                moment = email.utils.parsedate_to_datetime(when) if not when[:4].isdigit() else None
+                moment = moment or datetime.fromisoformat(when.replace("Z", "+00:00"))
+                wait = moment.timestamp() - time.time()
+        except (TypeError, ValueError):
+            return
+        if wait > 0:
+            self.pause(wait, page.url, why)
 
     def pause(self, seconds: float, url: str, why: str) -> None:
         """Wait as a site asks (a rate-limit reset); a wait longer than we keep a fetch open is left to the task's retry."""

@@ -91,7 +91,8 @@ class MastodonScraper:
             if url is None:
                 return
             page = self.http.get(url, headers=headers, meta={"page": number})
-            self._respect_rate_limit(page)
+            self.http.respect_rate_limit(page, "X-RateLimit-Remaining", "X-RateLimit-Reset", "iso",
+                                         "the instance's rate limit is used up")
             yield page
             statuses = _statuses(page)
             mentions = list(self.parse(page))
@@ -103,18 +104,6 @@ class MastodonScraper:
                        f"&max_id={quote(str(statuses[-1].get('id')))}") if len(statuses) >= self.limit else None
             else:
                 url = next_link(page)
-
-    def _respect_rate_limit(self, page: Page) -> None:
-        """No requests left: wait for X-RateLimit-Reset (an ISO time), or leave a long wait to the task's retry."""
-        if page.headers.get("x-ratelimit-remaining", "1").strip() not in ("0", "0.0"):
-            return
-        try:
-            reset = parse_iso_datetime(page.headers.get("x-ratelimit-reset", ""), "mastodon: X-RateLimit-Reset")
-        except ParseError:
-            return
-        wait = (reset - datetime.now(reset.tzinfo)).total_seconds()
-        if wait > 0:
-            self.http.pause(wait, page.url, "the instance's rate limit is used up")
 
     def parse(self, page: Page) -> Iterable[Mention]:
         return [self._mention(status, page) for status in _statuses(page)]

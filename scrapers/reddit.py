@@ -107,18 +107,10 @@ class RedditScraper:
                     raise
                 self._new_token()  # expired or revoked: one new token, then give up
                 continue
-            self._respect_rate_limit(page)
+            self.http.respect_rate_limit(page, "X-Ratelimit-Remaining", "X-Ratelimit-Reset", "seconds",
+                                         "Reddit's rate limit is used up")
             return page
         raise AssertionError("unreachable")
-
-    def _respect_rate_limit(self, page: Page) -> None:
-        try:
-            remaining = float(page.headers.get("x-ratelimit-remaining", "1"))
-            reset = float(page.headers.get("x-ratelimit-reset", "0"))
-        except ValueError:
-            return
-        if remaining < 1 and reset > 0:
-            self.http.pause(reset, page.url, "Reddit's rate limit is used up")
 
     # -- the seam ---------------------------------------------------------------------
 
