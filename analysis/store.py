@@ -280,6 +280,8 @@ def count_by_source(con: Connection) -> list[tuple[str, int]]:
 
 # The label the signals use: the stars where a review has them, VADER's text label otherwise.
 LABEL = "coalesce(rated_label, label)"
+# A negative review its site shows unanswered: what the digest lists and what the nightly fetch reaches back for.
+AWAITING_REPLY = f"kind = 'review' AND replied = false AND {LABEL} = 'negative'"
 
 
 def fetch_unscored(con: Connection, limit: int = 5000, skip: int = 0) -> list[tuple[str, str, str, str, float | None]]:
@@ -447,8 +449,7 @@ def awaiting_reply(
     Negative by the stars where there are stars. A review whose source does
     not say whether it was answered (replied NULL) is never listed.
     """
-    where = f"""list_contains(?, brand) AND kind = 'review' AND replied = false AND {LABEL} = 'negative'
-                AND published_at >= ? AND published_at < ?"""
+    where = f"list_contains(?, brand) AND {AWAITING_REPLY} AND published_at >= ? AND published_at < ?"
     params = [list(brands), to_db_time(start), to_db_time(end)]
     rows = _mention_dicts(con.execute(
         f"""SELECT brand, source, external_id, published_at, url, title, text, rating, author, app_version,
@@ -464,8 +465,7 @@ def oldest_awaiting_reply(con: Connection, brand: str, source: str, target: str,
     """The oldest negative review of one target, published since `horizon`, that was unanswered when last fetched."""
     value = con.execute(
         f"""SELECT min(published_at) FROM mentions
-            WHERE brand = ? AND source = ? AND target = ? AND kind = 'review' AND replied = false
-              AND {LABEL} = 'negative' AND published_at >= ?""",
+            WHERE brand = ? AND source = ? AND target = ? AND {AWAITING_REPLY} AND published_at >= ?""",
         [brand, source, target, to_db_time(horizon)],
     ).fetchone()[0]
     return from_db_time(value)

@@ -71,21 +71,17 @@ def _print_outcome(data: dict[str, Any], message: str | None = None) -> None:
     for h in data["health"]:
         if not h["ok"]:
             print(f"  FAILED {h['brand']}/{h['source']}/{h['target']}: {h['error']}")
+    from flows.tasks import describe_delivery
+
     for d in data["digests"]:
-        if d["error"]:
-            how = f"for {d['period']} written but NOT SENT ({d['error']})"
-        elif d["sent"]:
-            how = f"for {d['period']} sent late" if d.get("late") else "sent"
-        else:
-            how = "already written for this period (use --resend to send it again)" if d["skipped"] else (
-                "written to the outbox")
-        print(f"digest [{d['group']}] {how}: {d['paths'].get('html')}")
+        hint = " (use --resend to send it again)" if d["skipped"] and not (d["sent"] or d["error"]) else ""
+        print(f"digest [{d['group']}] for {d['period']}: {describe_delivery(d)}{hint}: {d['paths'].get('html')}")
     print(f"database: {data['database']}")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    load_config(args.config)  # fail before Prefect starts, with the one clear message
-    _check_credentials(args.config)
+    # Fail before Prefect starts, with the one clear message.
+    _check_credentials(load_config(args.config), args.config)
     code, data = _run_flow(args.config, since=args.since, until=args.until, brands=args.brands,
                            sources=args.sources, send_email=not args.no_email, resend=args.resend)
     _print_outcome(data)
@@ -154,18 +150,18 @@ def _serve_demo(items: Any, reviews: Any, data_dir: Path, port: int) -> int:
     return EXIT_OK
 
 
-def _check_credentials(config_path: str) -> None:
+def _check_credentials(config: Any, config_path: str) -> None:
     """Missing secrets stop a run before it starts, each named with its source."""
     from flows.config import missing_credentials
 
-    missing = missing_credentials(load_config(config_path))
+    missing = missing_credentials(config)
     if missing:
         raise ConfigError("\n".join(f"{config_path}: {line}" for line in missing))
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    _check_credentials(args.config)
+    _check_credentials(config, args.config)
     targets = sum(len(s.targets) for b in config.brands for s in b.sources)
     print(f"{args.config}: OK ({len(config.brands)} brands, {targets} targets, "
           f"{len(config.digest.groups)} digest groups)")

@@ -191,9 +191,7 @@ def _publish_artifact(period: Period, health: list[dict[str, Any]], alerts: list
                      f"{h['fetched']} | {h['new']} |")
     lines += ["", f"New alerts: {len(alerts)}", ""]
     for d in digests:
-        how = ("NOT SENT: " + d["error"] if d["error"] else "sent late" if d.get("late") else "sent" if d["sent"]
-               else "already written" if d["skipped"] else "outbox only")
-        lines.append(f"- digest `{d['group']}` ({d['period']}): {d['paths'].get('html')} ({how})")
+        lines.append(f"- digest `{d['group']}` ({d['period']}): {d['paths'].get('html')} ({tasks.describe_delivery(d)})")
     create_markdown_artifact("\n".join(lines), key="repwatch-run", description="repwatch nightly summary")
 
 

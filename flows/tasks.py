@@ -124,24 +124,11 @@ def fetch_mentions(job: FetchJob, since: datetime, state: dict[str, Any], settin
     return FetchResult(job, rows, pages, state)
 
 
-def _retriable(task_: Any, task_run: Any, state: Any) -> bool:
-    """Retry network trouble and rate limits; a 4xx or an unknown page will not mend itself."""
-    try:
-        state.result()
-    except RetriableHTTPError:
-        return True
-    except (FatalHTTPError, ParseError):
-        return False
-    except Exception:
-        return True
-    return False
-
-
 FETCH_RETRY_DELAYS = [10, 60]
 
 
-@task(retries=len(FETCH_RETRY_DELAYS), retry_delay_seconds=FETCH_RETRY_DELAYS, retry_condition_fn=_retriable,
-      task_run_name="fetch {job.label}")
+# Every exception the fetch task raises is worth another try: failures for good are returned, not raised.
+@task(retries=len(FETCH_RETRY_DELAYS), retry_delay_seconds=FETCH_RETRY_DELAYS, task_run_name="fetch {job.label}")
 def fetch_source(job: FetchJob, since: datetime, state: dict[str, Any], settings: HttpSettings) -> FetchResult:
     """One source's fetch, a unit of retry.
 
@@ -194,11 +181,11 @@ def score_unscored(con: store.Connection, workers: int | None = None) -> int:
     total = 0
     with sentiment.ScoringPool(workers) as pool:
         batch = store.fetch_unscored(con, SCORE_BATCH)
-        pending = pool.submit([row[3] for row in batch]) if batch else None
-        while batch and pending is not None:
+        pending = pool.submit([row[3] for row in batch])
+        while batch:
             # The workers score the next batch while this process saves the current one.
             upcoming = store.fetch_unscored(con, SCORE_BATCH, skip=len(batch))
-            upcoming_scores = pool.submit([row[3] for row in upcoming]) if upcoming else None
+            upcoming_scores = pool.submit([row[3] for row in upcoming])
             store.save_scores(con, [
                 {"source": s, "external_id": e, "brand": b, "compound": sc.compound, "pos": sc.pos,
                  "neu": sc.neu, "neg": sc.neg, "label": sc.label, "rated_label": sentiment.rating_label(rating, sc.label)}
@@ -221,8 +208,6 @@ def score_new_mentions(db_path: str) -> int:
         return score_unscored(con)
     finally:
         con.close()
-
-
 
 
 def detect_brand_alerts(
@@ -324,6 +309,21 @@ def build_digest(
     return digest_report.render_digest(context)
 
 
+def _outcome(period_key: str, group: str, html_path: str | None, *, written: bool, **extra: Any) -> dict[str, Any]:
+    """What became of one digest in this run; `written`: rendered by this run (not an earlier one's)."""
+    return {"group": group, "period": period_key, "skipped": not written, "paths": {"html": html_path},
+            "sent": False, "late": False, "error": None, **extra}
+
+
+def describe_delivery(outcome: dict[str, Any]) -> str:
+    """How a digest went, in a few words: for the CLI and the run's artifact."""
+    if outcome["error"]:
+        return f"NOT SENT: {outcome['error']}"
+    if outcome["sent"]:
+        return "sent late" if outcome["late"] else "sent"
+    return "already written for this period" if outcome["skipped"] else "written to the outbox"
+
+
 def write_and_send_digests(
     con: store.Connection, config: MonitorConfig, period_key: str, period_start: datetime, until: datetime,
     run_id: str, smtp: mailer.SmtpSettings | None, resend: bool, log: Any,
@@ -343,8 +343,7 @@ def write_and_send_digests(
         if existing and not resend:
             log.info("digest %s/%s already written at %s; not writing it again", period_key, group.name,
                      existing["rendered_at"])
-            outcomes[(period_key, group.name)] = {"group": group.name, "period": period_key, "skipped": True,
-                                                  "paths": {"html": existing["html_path"]}, "sent": False, "error": None}
+            outcomes[(period_key, group.name)] = _outcome(period_key, group.name, existing["html_path"], written=False)
             continue
         rendered = build_digest(con, config, names, period_start, until, run_id)
         message = mailer.build_message(rendered.subject, config.digest.sender, group.recipients, rendered.html,
@@ -352,20 +351,18 @@ def write_and_send_digests(
         stem = f"digest-{period_key}-{group.name}".replace(":", "").replace("/", "-")
         paths = mailer.write_outbox(config.outbox, stem, rendered.html, rendered.text, message)
         store.record_digest(con, period_key, group.name, period_start, until, paths, run_id, to_send=smtp is not None)
-        outcomes[(period_key, group.name)] = {"group": group.name, "period": period_key, "skipped": False,
-                                              "paths": paths, "sent": False, "error": None, "subject": rendered.subject}
+        outcomes[(period_key, group.name)] = _outcome(period_key, group.name, paths["html"], written=True,
+                                                      subject=rendered.subject)
     for stuck in store.take_interrupted_digests(con):
         key = (stuck["period_key"], stuck["recipient_group"])
         error = ("a run was stopped while sending it, so it may or may not have arrived; not sent again "
                  "(repwatch run --resend for that period sends it again)")
-        outcomes[key] = {"group": key[1], "period": key[0], "skipped": True, "sent": False, "error": error,
-                         "paths": {"html": stuck["html_path"]}}
+        outcomes[key] = _outcome(*key, stuck["html_path"], written=False, error=error)
         log.error("digest %s/%s: %s", *key, error)
     if smtp is not None:
         for pending in store.pending_digests(con):
             key = (pending["period_key"], pending["recipient_group"])
-            outcome = outcomes.setdefault(key, {"group": key[1], "period": key[0], "skipped": True, "sent": False,
-                                                "paths": {"html": pending["html_path"]}, "error": None})
+            outcome = outcomes.setdefault(key, _outcome(*key, pending["html_path"], written=False))
             late = pending["run_id"] != run_id  # written by an earlier run that could not send it
             try:
                 message = mailer.load_message(pending["eml_path"])

@@ -234,6 +234,7 @@ def build_context(
     comparison = []
     for b in brands:
         k = kpis_now[b["name"]]
+        replies = replies_now.get(b["name"], {})
         comparison.append({
             "brand": b["name"],
             "competitor": bool(b.get("competitor")),
@@ -242,9 +243,9 @@ def build_context(
             "mean_sentiment": k["mean_sentiment"],
             "negative_share": (k["negative"] / k["scored"]) if k.get("scored") else None,
             "mean_rating": k["mean_rating"],
-            "reply_rate": reply_rate(replies_now.get(b["name"], {})),
-            "median_reply": (humanize_duration(replies_now[b["name"]]["median_reply_seconds"])
-                             if replies_now.get(b["name"], {}).get("median_reply_seconds") is not None else None),
+            "reply_rate": reply_rate(replies),
+            "median_reply": (humanize_duration(replies["median_reply_seconds"])
+                             if replies.get("median_reply_seconds") is not None else None),
             "stated": [r for r in overall_ratings if r["brand"] == b["name"]],
         })
     trend_max = max((row["count"] for row in trend), default=0) or 1

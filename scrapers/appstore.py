@@ -13,7 +13,7 @@ import re
 from datetime import datetime, timezone
 from typing import Any, ClassVar, Iterable, Iterator
 
-from scrapers.base import Mention, Page, ParseError, parse_iso_datetime
+from scrapers.base import Mention, Page, ParseError, parse_iso_datetime, passed_cursor
 from scrapers.http import PoliteSession
 
 DEFAULT_BASE_URL = "https://itunes.apple.com"
@@ -105,8 +105,7 @@ class AppStoreScraper:
                                             "fetched_at": datetime.now(timezone.utc).isoformat()})
             yield page
             mentions = list(self.parse(page))
-            dated = [m.published_at for m in mentions if not m.date_estimated]
-            if not mentions or not _has_next(page) or (since and dated and min(dated) < since):
+            if not mentions or not _has_next(page) or passed_cursor(mentions, since):
                 return
 
     def _reply_pages(self, app: str, country: str, since: datetime | None) -> Iterator[Page]:
@@ -121,9 +120,8 @@ class AppStoreScraper:
                 meta={"kind": "replies", "app": app, "country": country, "page": number},
             )
             yield page
-            rows = _review_rows(page)
-            oldest = min((m.published_at for m in self.parse(page)), default=None)
-            if len(rows) < step or (since and oldest and oldest < since):
+            mentions = list(self.parse(page))  # one per row; a row it cannot read raises
+            if len(mentions) < step or passed_cursor(mentions, since):
                 return
 
     def parse(self, page: Page) -> Iterable[Mention]:

@@ -28,6 +28,7 @@ __all__ = [
     "parse_iso_datetime",
     "merge_mentions",
     "stable_id",
+    "passed_cursor",
 ]
 
 
@@ -114,6 +115,9 @@ class Scraper(Protocol):
     #   check_target(target) -> Any      (staticmethod) ValueError on a target the source cannot use;
     #                                    `repwatch check` calls it, so a typo fails before any run.
     #   aggregate(page) -> dict | None   the overall rating the page states ({"rating", "count", ...}).
+    #   required_credentials: tuple      the secrets it needs (read by flows/credentials.py, handed in
+    #                                    as `credentials=`), or credentials_for(targets) where they
+    #                                    depend on the target.
 
 
 ENTRY_POINT_GROUP = "repwatch.sources"
@@ -185,6 +189,14 @@ def stable_id(*parts: Any) -> str:
     """An id from content, for reviews the page gives none: the same review gives the same id on every fetch."""
     joined = "\x1f".join(" ".join(str(p or "").split()).lower() for p in parts)
     return "h:" + hashlib.sha1(joined.encode("utf-8")).hexdigest()[:20]
+
+
+def passed_cursor(mentions: Iterable[Mention], since: datetime | None) -> bool:
+    """Whether a page (newest first) reaches back past the cursor: then there is no need for an older page.
+
+    Dates a source did not give (estimated at first sight) say nothing about how far back a page goes.
+    """
+    return since is not None and any(m.published_at < since for m in mentions if not m.date_estimated)
 
 
 def merge_mentions(mentions: Iterable[Mention]) -> list[Mention]:

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, ClassVar, Iterable, Iterator
 from urllib.parse import quote
 
-from scrapers.base import Mention, Page, ParseError, parse_iso_datetime
+from scrapers.base import Mention, Page, ParseError, parse_iso_datetime, passed_cursor
 from scrapers.http import CredentialsRefused, FatalHTTPError, PoliteSession
 
 DEFAULT_BASE_URL = "https://bsky.social"
@@ -117,9 +117,8 @@ class BlueskyScraper:
             yield page
             data = _json(page, "searchPosts")
             mentions = list(self.parse(page))
-            oldest = min((m.published_at for m in mentions), default=None)
             cursor = data.get("cursor")
-            if not mentions or not cursor or (since and oldest and oldest < since):
+            if not mentions or not cursor or passed_cursor(mentions, since):
                 return
 
     def parse(self, page: Page) -> Iterable[Mention]:

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, ClassVar, Iterable, Iterator
 from urllib.parse import quote
 
-from scrapers.base import Mention, Page, ParseError, utc_from_epoch
+from scrapers.base import Mention, Page, ParseError, passed_cursor, utc_from_epoch
 from scrapers.http import PoliteSession
 
 DEFAULT_BASE_URL = "https://play.google.com"
@@ -134,8 +134,7 @@ class GooglePlayScraper:
             )
             yield page
             reviews, token = decode_rpc(page)
-            oldest = min((m.published_at for m in self.parse(page)), default=None)
-            if not reviews or token is None or (since and oldest and oldest < since):
+            if not reviews or token is None or passed_cursor(self.parse(page), since):
                 return
 
     def parse(self, page: Page) -> Iterable[Mention]:

@@ -14,14 +14,13 @@ import random
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Callable, Mapping
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from urllib.robotparser import RobotFileParser
 
 import requests
 
-from scrapers.base import Page
+from scrapers.base import Page, parse_iso_datetime
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +180,7 @@ class PoliteSession:
         return self._with_retries("POST", url, body, headers, meta)
 
     def _with_retries(
-        self, method: str, url: str, data: dict[str, Any] | None, headers: Mapping[str, str] | None,
+        self, method: str, url: str, data: dict[str, Any] | bytes | None, headers: Mapping[str, str] | None,
         meta: dict[str, Any] | None,
     ) -> Page:
         attempt = 0
@@ -216,10 +215,8 @@ class PoliteSession:
             elif reset_is == "epoch":
                 wait = float(when) - time.time()
             else:
-                moment = email.utils.parsedate_to_datetime(when) if not when[:4].isdigit() else None
-                moment = moment or datetime.fromisoformat(when.replace("Z", "+00:00"))
-                wait = moment.timestamp() - time.time()
-        except (TypeError, ValueError):
+                wait = parse_iso_datetime(when, f"{reset} from {redact_url(page.url)}").timestamp() - time.time()
+        except (TypeError, ValueError):  # ParseError is a ValueError: an odd header changes nothing
             return
         if wait > 0:
             self.pause(wait, page.url, why)
@@ -251,7 +248,7 @@ class PoliteSession:
 
     def _send_once(
         self, url: str, headers: Mapping[str, str] | None, meta: dict[str, Any], *, method: str = "GET",
-        data: dict[str, Any] | None = None,
+        data: dict[str, Any] | bytes | None = None,
     ) -> Page:
         host = urlsplit(url).netloc
         _PACER.wait(host, self.settings.pace_seconds, self._sleep)

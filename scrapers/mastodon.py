@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any, ClassVar, Iterable, Iterator
 from urllib.parse import quote
 
-from scrapers.base import Mention, Page, ParseError, html_to_text, parse_iso_datetime
+from scrapers.base import Mention, Page, ParseError, html_to_text, parse_iso_datetime, passed_cursor
 from scrapers.http import PoliteSession
 
 DEFAULT_BASE_URL = "https://mastodon.social"
@@ -96,8 +96,7 @@ class MastodonScraper:
             yield page
             statuses = _statuses(page)
             mentions = list(self.parse(page))
-            oldest = min((m.published_at for m in mentions), default=None)
-            if not mentions or (since and oldest and oldest < since):
+            if not mentions or passed_cursor(mentions, since):
                 return
             if search:  # search pages by the last status's id; the answer has no Link header
                 url = (f"{self.base_url}/api/v2/search?type=statuses&resolve=false&limit={self.limit}&q={quote(term)}"

@@ -19,7 +19,7 @@ import re
 from datetime import datetime
 from typing import Any, ClassVar, Iterable, Iterator
 
-from scrapers.base import Mention, Page, ParseError, utc_from_epoch
+from scrapers.base import Mention, Page, ParseError, passed_cursor, utc_from_epoch
 from scrapers.http import CredentialsRefused, FatalHTTPError, PoliteSession
 
 DEFAULT_BASE_URL = "https://oauth.reddit.com"
@@ -131,9 +131,8 @@ class RedditScraper:
                 page = self._get(path, {**params, **({"after": after} if after else {})})
                 yield page
                 mentions = list(self.parse(page))
-                oldest = min((m.published_at for m in mentions), default=None)
                 after = _listing(page).get("after")
-                if not mentions or not after or (since and oldest and oldest < since):
+                if not mentions or not after or passed_cursor(mentions, since):
                     break
 
     def parse(self, page: Page) -> Iterable[Mention]:

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from bs4 import BeautifulSoup
 
-from scrapers.base import Mention, Page, ParseError, parse_iso_datetime
+from scrapers.base import Mention, Page, ParseError, parse_iso_datetime, passed_cursor
 from scrapers.http import PoliteSession
 
 DEFAULT_BASE_URL = "https://www.trustpilot.com"
@@ -86,8 +86,8 @@ class TrustpilotScraper:
             yield page
             props = _page_props(page.body, page.url)
             current, total = _pagination(props)
-            oldest = min((m.published_at for m in self.parse(page)), default=None)
-            if oldest is None or current >= total or (since and oldest < since):
+            mentions = list(self.parse(page))
+            if not mentions or current >= total or passed_cursor(mentions, since):
                 return
 
     def parse(self, page: Page) -> Iterable[Mention]:
