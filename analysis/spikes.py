@@ -5,17 +5,27 @@ nightly run would see them, so appending the future never changes a past
 decision.
 
 The model, for each test window (the bucket's last hour and last three hours):
-- expected: the median of the same window at the same time of day over the
-  previous week (and its neighbours), so past incidents do not inflate it;
+- expected: the mean of the same window at the same time of day over the
+  previous week (and its neighbours), its top fifth capped so that a past
+  incident does not inflate it; in the first days, before there is a week,
+  whatever days there are, and before a day, the recent level;
 - spread: negative binomial, with an over-dispersion pooled over the last
-  week of the series (robust: the median of the excess relative variance);
-- a bucket is anomalous when the window's count is improbable under that
-  (tail < alpha), at least `min_ratio` times and `min_excess` above what was
-  expected (so 2 reviews instead of 1 is no crisis), and more surprising than
-  anything the series did in the previous few days (heavy tails beyond the
-  model make routine bursts look improbable; this calibrates to each series);
-- anomalous buckets closer than the cooldown are one incident, which fires
-  once, at its first bucket.
+  week (the median squared residual, scaled to a mean);
+- surprise: -log10 of the window's tail probability under that.
+
+Which surprise is an incident comes from principles a user can read, not from
+fitting labelled data:
+- a minimum size: at least `min_ratio` times and `min_excess` mentions above
+  what was expected (2 reviews instead of 1 is no crisis);
+- a false-alarm budget: real series have heavier tails than any model, so the
+  threshold is what this series' own ordinary days exceed about
+  `false_alarms_per_month` times a month (a robust Gumbel fit of its daily
+  peaks over four weeks, so a few incidents among them barely move it), never
+  below what the model alone would allow for that budget; in the first days,
+  with a margin;
+- one incident, one alert: an incident lasts while the volume stays up (above
+  half the rise that opened it) and ends after `quiet_seconds` back down; a new
+  rise after that is a new incident, however soon it comes.
 """
 from __future__ import annotations
 
@@ -26,7 +36,6 @@ from datetime import datetime, timedelta
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import special
-from scipy.ndimage import maximum_filter1d
 
 HOUR = 3600
 DAY = 86400
@@ -35,20 +44,21 @@ WEEK = 7 * DAY
 
 @dataclass(frozen=True)
 class SpikeParams:
-    alpha: float = 1e-6  # tail probability under which a window is improbable
-    min_ratio: float = 3.0  # observed / expected at least this
-    min_excess: float = 10.0  # observed - expected at least this many mentions
+    false_alarms_per_month: float = 2.0  # budget: how often a quiet series may alert, per series
+    min_ratio: float = 2.0  # an incident is at least this many times the expected volume ...
+    min_excess: float = 5.0  # ... and at least this many mentions above it
     window_seconds: tuple[int, ...] = (HOUR, 3 * HOUR)  # spans tested, ending at each bucket
     baseline_days: int = 7  # same time of day over this many previous days
     dispersion_days: int = 7  # over-dispersion pooled over this many previous days
-    calibration_days: float = 5.0  # must beat the most surprising bucket of these days (0: off)
-    cooldown_seconds: int = DAY  # after an incident fires, no new one for this long
+    calibration_days: int = 28  # the series' own daily surprise peaks, fitted over this many days
+    warmup_days: int = 3  # with less history than this the threshold carries a margin (x2 on day one)
+    quiet_seconds: int = 3 * HOUR  # back to normal this long: the incident is over, a new rise is new
 
 
 SENSITIVITY: dict[str, SpikeParams] = {
-    "low": SpikeParams(alpha=1e-9, min_ratio=4.0, min_excess=20.0),
+    "low": SpikeParams(false_alarms_per_month=0.5, min_ratio=3.0, min_excess=10.0),
     "medium": SpikeParams(),
-    "high": SpikeParams(alpha=1e-4, min_ratio=2.0, min_excess=5.0, calibration_days=2.0),
+    "high": SpikeParams(false_alarms_per_month=4.0, min_ratio=1.5, min_excess=3.0),
 }
 
 
@@ -61,6 +71,7 @@ class Detection:
     anomalous: np.ndarray  # bucket clears the statistical rules (an incident's extent)
     fired: np.ndarray  # first anomalous bucket of an incident: what alerts
     window: np.ndarray  # buckets in the test window that was most significant
+    threshold: np.ndarray | None = None  # surprise (-log10 p) a bucket had to exceed to start an incident
 
 
 @dataclass(frozen=True)
@@ -111,27 +122,47 @@ def _row_medians(rows: np.ndarray, min_count: int = 1) -> np.ndarray:
     return np.where(count >= max(min_count, 1), med, np.nan)
 
 
+def _row_capped_means(rows: np.ndarray, cap_quantile: float, min_count: int) -> np.ndarray:
+    """Mean of each row with values above its `cap_quantile` lowered to it, ignoring NaN; NaN under `min_count`."""
+    ordered = np.sort(np.where(np.isnan(rows), np.inf, rows), axis=1)
+    count = np.isfinite(ordered).sum(axis=1)
+    r = np.arange(len(rows))
+    cap = ordered[r, np.floor(cap_quantile * np.maximum(count - 1, 0)).astype(int)]
+    capped = np.where(np.isfinite(ordered), np.minimum(ordered, cap[:, None]), 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = capped.sum(axis=1) / count
+    return np.where(count >= max(min_count, 1), out, np.nan)
+
+
+BASELINE_CAP = 0.8  # same-slot values above this quantile count as it: a past incident does not inflate the baseline
+
+
 def seasonal_baseline(sums: np.ndarray, period: int, periods: int, neighbour: int) -> np.ndarray:
-    """Median of the same slot (and +/- `neighbour` buckets) over the previous `periods` periods."""
+    """Capped mean of the same slot (and +/- `neighbour` buckets) over the previous `periods` periods.
+
+    A mean with its top fifth capped rather than a median: the median of a
+    sparse count is 0 (a brand mentioned every other hour would "expect"
+    nothing), while this stays near the real rate and still ignores a past
+    incident or two.
+    """
     lags = sorted({k * period + d for k in range(1, periods + 1) for d in (-neighbour, 0, neighbour) if k * period + d > 0})
-    n, full = len(sums), max(lags)
-    # (n, lags), contiguous per bucket, so the median partitions short rows.
+    n = len(sums)
     stack = np.full((n, len(lags)), np.nan)
     for j, lag in enumerate(lags):
         if lag < n:
             stack[lag:, j] = sums[: n - lag]
     out = np.full(n, np.nan)
+    full = min(n, max(lags))  # from here on every row is complete: a partition finds the cap, no sort
+    out[:full] = _row_capped_means(stack[:full], BASELINE_CAP, min_count=3)
     if n > full:
         body = stack[full:]
-        m = len(lags)
-        if m % 2:
-            out[full:] = np.partition(body, m // 2, axis=1)[:, m // 2]
-        else:
-            parts = np.partition(body, [m // 2 - 1, m // 2], axis=1)
-            out[full:] = (parts[:, m // 2 - 1] + parts[:, m // 2]) / 2
-    head = min(full, n)
-    out[:head] = _row_medians(stack[:head], min_count=3)  # warm-up: whatever history there is
+        k = int(np.floor(BASELINE_CAP * (len(lags) - 1)))
+        cap = np.partition(body, k, axis=1)[:, k]
+        out[full:] = np.minimum(body, cap[:, None]).mean(axis=1)
     return out
+
+
+CHI2_1_MEDIAN = 0.4549364231195724
 
 
 def pooled_dispersion(sums: np.ndarray, expected: np.ndarray, step: int, span_steps: int) -> np.ndarray:
@@ -142,10 +173,10 @@ def pooled_dispersion(sums: np.ndarray, expected: np.ndarray, step: int, span_st
     """
     n = len(sums)
     with np.errstate(all="ignore"):
-        # The median of the excess relative variance: robust to past incidents, and on the low side
-        # for skewed residuals (an unbiased version needs a looser alpha; measured worse on NAB and
-        # noisier on quiet Poisson series, see benchmarks), which the strict default alpha pairs with.
-        z = np.where(expected > 0, ((sums - expected) ** 2 - expected) / expected**2, np.nan)
+        # The median of the excess relative variance, robust to past incidents. A squared normal
+        # residual's median is 0.455 of its mean (chi-square, one degree), hence the factor: without
+        # it the spread is half what it is and every ordinary day looks improbable.
+        z = np.where(expected > 0, ((sums - expected) ** 2 / CHI2_1_MEDIAN - expected) / expected**2, np.nan)
     steps = n // step + 1
     padded = np.full(steps * step, np.nan)
     padded[:n] = z
@@ -188,6 +219,58 @@ def _periodicity(bucket_seconds: int) -> tuple[int, int, int]:
     return max(1, DAY // bucket_seconds), 0, max(1, DAY // bucket_seconds)
 
 
+WARMUP_DISPERSION = 0.3  # before a day of history: a wide prior spread (sd 55% of the mean)
+
+
+def trailing_level(sums: np.ndarray, width: int, span: int) -> np.ndarray:
+    """Median of the window sums that ended before the current window, over the last `span` buckets.
+
+    The short baseline for the first days, before there is a same-time-of-day
+    history to compare with. NaN with fewer than two earlier windows.
+    """
+    n = len(sums)
+    out = np.full(n, np.nan)
+    for i in range(n):
+        hi = i - width + 1  # sums[hi - 1] is the last window that does not overlap the current one
+        lo = max(0, hi - span)
+        if hi - lo >= 2 * width:
+            out[i] = np.median(sums[lo:hi])
+    return out
+
+
+GUMBEL_Q50, GUMBEL_IQR = -np.log(np.log(2.0)), -np.log(-np.log(0.75)) + np.log(-np.log(0.25))
+
+
+def budget_threshold(surprise: np.ndarray, block: int, blocks_per_alarm: float, calibration_blocks: int,
+                     warmup_blocks: int, floor: float) -> np.ndarray:
+    """Per bucket, the surprise a quiet stretch of this series exceeds once per `blocks_per_alarm` blocks.
+
+    Each block's (a day's) peak surprise is an extreme of many buckets, so the
+    peaks follow a Gumbel law; it is fitted robustly (median and quartiles) on
+    the previous blocks, so a few incidents among them barely move it. Never
+    below `floor` (the model's own threshold for the budget); with less than
+    `warmup_blocks` of history, a margin that shrinks as history grows.
+    """
+    n = len(surprise)
+    blocks = -(-n // block)
+    padded = np.zeros(blocks * block)
+    padded[:n] = surprise
+    peaks = padded.reshape(blocks, block).max(axis=1)
+    y = -np.log(-np.log(1.0 - 1.0 / max(blocks_per_alarm, 1.01)))
+    quartiles = np.full((blocks, 3), np.nan)
+    for b in range(3, min(blocks, calibration_blocks)):  # the first weeks: the blocks there are
+        quartiles[b] = np.percentile(peaks[:b], [25, 50, 75])
+    if blocks > calibration_blocks:  # then a sliding window, at once
+        windows = sliding_window_view(peaks[:-1], calibration_blocks)
+        quartiles[calibration_blocks:] = np.percentile(windows, [25, 50, 75], axis=1).T
+    scale = (quartiles[:, 2] - quartiles[:, 0]) / GUMBEL_IQR
+    fitted = quartiles[:, 1] + (y - GUMBEL_Q50) * scale
+    level = np.where(np.isnan(fitted), floor, np.maximum(floor, fitted))
+    history = np.arange(blocks)
+    margin = 1.0 + np.clip(1.0 - history / max(warmup_blocks, 1), 0.0, 1.0)  # x2 on the first day, x1 after warm-up
+    return np.repeat(level * margin, block)[:n]
+
+
 def detect_spikes(counts: np.ndarray, bucket_seconds: int, params: SpikeParams | None = None) -> Detection:
     """One causal pass: which buckets are anomalous, and which start an incident."""
     p = params or SpikeParams()
@@ -199,39 +282,56 @@ def detect_spikes(counts: np.ndarray, bucket_seconds: int, params: SpikeParams |
     widths = sorted({max(1, round(w / bucket_seconds)) for w in p.window_seconds})
 
     best_p, best_w = np.ones(n), np.full(n, widths[0])
-    anomalous = np.zeros(n, dtype=bool)
     # The seasonal median is taken once, for the shortest window; a longer window
     # expects the sum of the shorter ones it spans (NaN until they all exist).
     base = widths[0]
-    base_expected = seasonal_baseline(window_sums(x, base), period, periods, neighbour=base if period > 1 else 0)
+    base_sums = window_sums(x, base)
+    base_expected = seasonal_baseline(base_sums, period, periods, neighbour=base if period > 1 else 0)
+    short = np.isnan(base_expected)
+    if short.any():  # the first days: the recent level, without time of day
+        level = trailing_level(base_sums[: np.flatnonzero(short)[-1] + 1], base, period)
+        base_expected[: len(level)] = np.where(short[: len(level)], level, base_expected[: len(level)])
     expected_single = base_expected / base
+    rules_any = np.zeros(n, dtype=bool)
+    best_any = np.ones(n)
+    still_up = np.zeros(n, dtype=bool)
     for width in widths:
         sums = window_sums(x, width)
         offsets = range(0, width, base)  # the base windows that tile this one, newest first
         expected = sum(_shifted(base_expected, o) for o in offsets) * (width / (base * len(offsets)))
         c2 = pooled_dispersion(sums, expected, step, span_steps)
+        c2 = np.where(np.isnan(c2), WARMUP_DISPERSION, c2)
+        known = ~np.isnan(expected)
         mu = np.maximum(np.nan_to_num(expected, nan=np.inf), 0.5)
-        rules = (~np.isnan(c2)) & (sums >= p.min_ratio * mu) & (sums - mu >= p.min_excess)
+        rules = known & (sums >= p.min_ratio * mu) & (sums - mu >= p.min_excess)
+        # Every rise is scored, not only those that pass the rules: the calibration reads how
+        # surprising this series' ordinary days are, where the model's tails are too thin.
+        # (Only a rise of more than one standard deviation can be a day's peak: the rest stay at p = 1.)
+        above = known & (sums - mu > np.sqrt(mu + c2 * mu**2))
         pv = np.ones(n)
-        if rules.any():
-            pv[rules] = tail_probability(sums[rules], mu[rules], c2[rules])
+        if above.any():
+            pv[above] = tail_probability(sums[above], mu[above], c2[above])
         pv = np.minimum(1.0, pv * len(widths))  # Bonferroni over the windows tried
-        better = pv < best_p
-        best_p[better], best_w[better] = pv[better], width
-        anomalous |= rules & (pv < p.alpha)
+        pv_rules = np.where(rules, pv, 1.0)
+        better = pv_rules < best_p
+        best_p[better], best_w[better] = pv_rules[better], width
+        best_any = np.minimum(best_any, pv)
+        rules_any |= rules
+        # Hysteresis: an incident lasts until the volume is back under half the rise that opened it.
+        still_up |= known & (sums >= (1 + (p.min_ratio - 1) / 2) * mu) & (sums - mu >= p.min_excess / 2)
 
-    if p.calibration_days > 0:
-        surprise = -np.log10(np.maximum(best_p, 1e-300))
-        span = max(1, int(p.calibration_days * DAY // bucket_seconds))
-        reference = _trailing_max(surprise, span)
-        reference[:span] = np.inf  # no verdict before a full calibration span
-        may_fire = anomalous & (surprise > reference)
-    else:
-        may_fire = anomalous
-    # Calibration gates the firing only: the incident's extent is every anomalous bucket after it.
-    fired = _first_of_incidents(may_fire, max(1, p.cooldown_seconds // bucket_seconds))
-    return Detection(expected=np.nan_to_num(expected_single, nan=0.0), pvalue=best_p, anomalous=anomalous,
-                     fired=fired, window=best_w)
+    surprise = -np.log10(np.maximum(best_p, 1e-300))
+    block = max(1, DAY // bucket_seconds)
+    month = 30 * DAY / bucket_seconds
+    floor = float(np.log10(month / p.false_alarms_per_month))  # the budget, were the model exact
+    threshold = budget_threshold(-np.log10(np.maximum(best_any, 1e-300)), block, 30 * DAY / (block * bucket_seconds) / p.false_alarms_per_month,
+                                 max(3, p.calibration_days * DAY // (block * bucket_seconds)),
+                                 max(1, p.warmup_days * DAY // (block * bucket_seconds)), floor)
+    hot = rules_any & (surprise > threshold)
+    elevated = hot | (still_up & (surprise > floor))
+    fired = _incident_starts(hot, still_up | hot, max(1, p.quiet_seconds // bucket_seconds))
+    return Detection(expected=np.nan_to_num(expected_single, nan=0.0), pvalue=best_p, anomalous=elevated,
+                     fired=fired, window=best_w, threshold=threshold)
 
 
 @dataclass(frozen=True)
@@ -245,7 +345,7 @@ class ShiftParams:
     min_drop: float = 0.75  # stars below the usual mean rating, after shrinkage
     prior_weight: float = 5.0  # pseudo-ratings at the usual mean: small samples move less
     rating_sd: float = 1.3  # spread of single 1-5 star ratings (J-shaped review distributions sit near 1.2-1.5)
-    cooldown_seconds: int = DAY
+    quiet_seconds: int = 3 * HOUR  # back to normal this long: the shift is over, a new one is new
 
 
 def _past_totals(x: np.ndarray, width: int, span: int) -> np.ndarray:
@@ -279,7 +379,7 @@ def detect_share_shift(
         pv[rules] = special.betainc(k[rules], n[rules] - k[rules] + 1, p0[rules])
     anomalous = rules & (pv < p.alpha)
     anomalous[: min(len(anomalous), span // 4)] = False  # a few days of history first
-    fired = _first_of_incidents(anomalous, max(1, p.cooldown_seconds // bucket_seconds))
+    fired = _incident_starts(anomalous, anomalous, max(1, p.quiet_seconds // bucket_seconds))
     return Detection(expected=n_all * p0, pvalue=pv, anomalous=anomalous, fired=fired, window=np.full(len(k), width))
 
 
@@ -306,34 +406,32 @@ def detect_rating_drop(
     rules = (w_n >= p.min_n) & (past_n >= 3 * p.min_n) & (usual - shrunk >= p.min_drop)
     pv = np.where(rules, special.ndtr(-np.nan_to_num(z)), 1.0)
     anomalous = rules & (pv < p.alpha)
-    fired = _first_of_incidents(anomalous, max(1, p.cooldown_seconds // bucket_seconds))
+    fired = _incident_starts(anomalous, anomalous, max(1, p.quiet_seconds // bucket_seconds))
     return Detection(expected=np.nan_to_num(usual), pvalue=pv, anomalous=anomalous, fired=fired,
                      window=np.full(len(total), width))
 
 
-def _trailing_max(x: np.ndarray, span: int) -> np.ndarray:
-    """out[i] = max(x[i - span .. i - 1]): only earlier buckets, O(n)."""
-    # origin shifts the filter left so that it covers x[i - span + 1 .. i]; then move it one bucket on.
-    inclusive = maximum_filter1d(x, size=span, origin=(span - 1) // 2, mode="nearest")
-    out = np.full(len(x), np.inf)
-    out[1:] = inclusive[:-1]
-    return out
+def _incident_starts(hot: np.ndarray, elevated: np.ndarray, quiet: int) -> np.ndarray:
+    """The first hot bucket of each episode of elevated volume; an episode ends after `quiet` calm buckets.
 
-
-def _first_of_incidents(anomalous: np.ndarray, cooldown: int) -> np.ndarray:
-    fired = np.zeros_like(anomalous)
-    last = -cooldown - 1
-    for i in np.flatnonzero(anomalous):
-        if i - last > cooldown:
-            fired[i] = True
-            last = i
+    One incident fires once, however long it lasts; once it has ended it
+    never silences the next rise, however soon that comes.
+    """
+    fired = np.zeros(len(hot), dtype=bool)
+    last_elevated, episode_fired = -quiet - 1, False
+    for i in np.flatnonzero(elevated | hot):
+        if i - last_elevated > quiet:
+            episode_fired = False
+        if hot[i] and not episode_fired:
+            fired[i] = episode_fired = True
+        last_elevated = i
     return fired
 
 
 def incidents(counts: np.ndarray, detection: Detection, bucket_seconds: int, params: SpikeParams | None = None) -> list[Incident]:
-    """One incident per fired bucket: the chain of anomalous buckets after it, with gaps under a quarter of the cooldown."""
+    """One incident per fired bucket: the chain of anomalous buckets after it, with no quiet gap between them."""
     p = params or SpikeParams()
-    gap = max(1, p.cooldown_seconds // bucket_seconds // 4)
+    gap = max(1, p.quiet_seconds // bucket_seconds)
     x = np.asarray(counts, dtype=np.float64)
     n = len(x)
     anomalous_idx = np.flatnonzero(detection.anomalous)

@@ -271,6 +271,16 @@ def count_mentions(con: Connection, brand: str | None = None) -> int:
     return con.execute("SELECT count(*) FROM mentions WHERE brand = ?", [brand]).fetchone()[0]
 
 
+def history_starts(con: Connection, brands: Sequence[str]) -> dict[str, datetime]:
+    """The earliest mention stored for each brand: how much history its baseline has."""
+    if not brands:
+        return {}
+    rows = con.execute(
+        f"SELECT brand, min(published_at) FROM mentions WHERE brand IN ({', '.join('?' * len(brands))}) GROUP BY brand",
+        list(brands)).fetchall()
+    return {brand: from_db_time(first) for brand, first in rows if first is not None}
+
+
 def count_by_source(con: Connection) -> list[tuple[str, int]]:
     return [(r[0], int(r[1])) for r in con.execute(
         "SELECT source, count(*) FROM mentions GROUP BY source ORDER BY count(*) DESC, source").fetchall()]

@@ -304,6 +304,8 @@ def build_digest(
         replies_now=store.reply_kpis(con, brand_names, period_start, until),
         replies_before=store.reply_kpis(con, brand_names, before, period_start),
         overall_ratings=store.aggregate_ratings(con, brand_names),
+        learning=digest_report.learning_notes(store.history_starts(con, brand_names), brand_names, until,
+                                              spikes.with_sensitivity(config.detection.sensitivity).baseline_days),
         now=until,
     )
     return digest_report.render_digest(context)

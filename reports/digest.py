@@ -140,6 +140,20 @@ def kpi_tiles(now: Mapping[str, Any], before: Mapping[str, Any], replies_now: Ma
     return [{"detail": None, **tile} for tile in tiles]
 
 
+def learning_notes(history_starts: Mapping[str, datetime], brands: Sequence[str], now: datetime,
+                   full_days: int) -> list[str]:
+    """One line per brand whose baseline has less than `full_days` of history: its alerts need a larger rise."""
+    notes = []
+    for name in brands:
+        first = history_starts.get(name)
+        days = 0 if first is None else int((now - first).total_seconds() // 86400)
+        if days < full_days:
+            history = "no history yet" if first is None else f"{days} day{'s' if days != 1 else ''} of history"
+            notes.append(f"{name}: baseline still learning, {history}. Until it has {full_days} days, "
+                         f"an alert needs a larger rise than usual.")
+    return notes
+
+
 def status_line(alerts: Sequence[Mapping[str, Any]], broken: int, total_sources: int, mentions: int,
                 waiting: int = 0) -> dict[str, str]:
     """The one line that says whether anything is on fire (and, on a quiet day, what is waiting for an answer)."""
@@ -202,6 +216,7 @@ def build_context(
     replies_now: Mapping[str, Mapping[str, Any]] | None = None,
     replies_before: Mapping[str, Mapping[str, Any]] | None = None,
     overall_ratings: Sequence[Mapping[str, Any]] = (),
+    learning: Sequence[str] = (),
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Everything the templates show, as plain values, from plain inputs."""
@@ -257,6 +272,7 @@ def build_context(
             "zone": str(tz),
         },
         "status": status_line(alert_rows, broken, len(health), total_mentions, awaiting_total),
+        "learning": list(learning),
         "tiles": [{"brand": b["name"], "metrics": kpi_tiles(kpis_now[b["name"]], kpis_before[b["name"]],
                                                             replies_now.get(b["name"]), replies_before.get(b["name"]))}
                   for b in own],

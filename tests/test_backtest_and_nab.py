@@ -59,3 +59,26 @@ def test_backtest_finds_the_incident_at_every_sensitivity_but_fewer_when_low():
     mentions = {r["sensitivity"]: r["alerts"] for r in result if r["metric"] == "mentions"}
     assert [a["at"] for a in mentions["medium"]] == [start + timedelta(hours=35 * 24 + 4)]
     assert len(mentions["low"]) <= len(mentions["medium"]) <= len(mentions["high"])
+
+
+def test_leave_one_out_scores_each_series_with_a_setting_chosen_on_the_others():
+    from benchmarks.nab import Series
+    from benchmarks.spikes import LOO_GRID, detections_for, leave_one_out, nab_score
+    from analysis.spikes import SpikeParams
+    from dataclasses import replace
+    rng = np.random.default_rng(3)
+    start = datetime(2026, 1, 1)
+    series = []
+    for k in range(3):
+        values = rng.poisson(4.0, 24 * 40).astype(float)
+        at = 30 * 24 + 5 * k
+        values[at:at + 3] = 60
+        stamps = [start + timedelta(hours=i) for i in range(len(values))]
+        series.append(Series(f"s{k}.csv", stamps, values, [(at - 10, at + 10)]))
+    folds = leave_one_out(series, SpikeParams(), STANDARD)
+    assert [f[0] for f in folds] == ["s0.csv", "s1.csv", "s2.csv"]
+    for (name, score, chosen), held in zip(folds, series):
+        assert chosen["false_alarms_per_month"] in LOO_GRID["false_alarms_per_month"]
+        found = detections_for([held], replace(SpikeParams(), **chosen))
+        assert score == pytest.approx(nab_score([held], found, STANDARD))
+        assert score > 50  # a 15x burst is caught, whatever budget the others chose

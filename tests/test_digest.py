@@ -150,3 +150,18 @@ def test_expected_reads_as_a_person_says_it():
     assert describe_alert("negative", 30, 2.0) == "30 negative mentions where about 2 were expected"
     assert describe_alert("mentions", 12, 0.02) == "12 mentions where almost none were expected"
     assert describe_alert("mentions", 300, 48.4) == "300 mentions where about 48 were expected"
+
+
+def test_a_young_baseline_says_it_is_still_learning():
+    from reports.digest import learning_notes
+    starts = {"Acme": END - timedelta(days=4, hours=3), "Rival": END - timedelta(days=30)}
+    notes = learning_notes(starts, ["Acme", "Rival", "Newco"], END, 7)
+    assert notes == [
+        "Acme: baseline still learning, 4 days of history. Until it has 7 days, an alert needs a larger rise than usual.",
+        "Newco: baseline still learning, no history yet. Until it has 7 days, an alert needs a larger rise than usual.",
+    ]
+    digest = render_digest(context(learning=notes))
+    assert "Acme: baseline still learning, 4 days of history" in digest.html
+    assert digest.html.index("still learning") < digest.html.index(">Alerts</div>")
+    assert "Acme: baseline still learning" in digest.text
+    assert "still learning" not in render_digest(context()).html

@@ -186,3 +186,11 @@ def test_stated_ratings_come_from_the_cursor_state(con):
                         state={"aggregate": {"rating": 4.2, "count": 1234, "best": 5}})
     (stated,) = store.aggregate_ratings(con, ["Acme"])
     assert (stated["source"], stated["target"], stated["rating"], stated["count"]) == ("trustpilot", "acme.example", 4.2, 1234)
+
+
+def test_history_starts_is_each_brands_earliest_mention(con):
+    store.save_mentions(con, "Acme", "hackernews", "Acme", [row("1", 90), row("2", -600), row("3", 30)], run_id="r1")
+    store.save_mentions(con, "Rival", "hackernews", "Rival", [row("9", 5)], run_id="r1")
+    assert store.history_starts(con, ["Acme", "Rival", "Nobody"]) == {
+        "Acme": T0 - timedelta(minutes=600), "Rival": T0 + timedelta(minutes=5)}
+    assert store.history_starts(con, []) == {}
