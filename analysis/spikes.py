@@ -29,7 +29,6 @@ fitting labelled data:
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -321,12 +320,13 @@ def detect_spikes(counts: np.ndarray, bucket_seconds: int, params: SpikeParams |
         still_up |= known & (sums >= (1 + (p.min_ratio - 1) / 2) * mu) & (sums - mu >= p.min_excess / 2)
 
     surprise = -np.log10(np.maximum(best_p, 1e-300))
-    block = max(1, DAY // bucket_seconds)
-    month = 30 * DAY / bucket_seconds
-    floor = float(np.log10(month / p.false_alarms_per_month))  # the budget, were the model exact
-    threshold = budget_threshold(-np.log10(np.maximum(best_any, 1e-300)), block, 30 * DAY / (block * bucket_seconds) / p.false_alarms_per_month,
-                                 max(3, p.calibration_days * DAY // (block * bucket_seconds)),
-                                 max(1, p.warmup_days * DAY // (block * bucket_seconds)), floor)
+    block = max(1, DAY // bucket_seconds)  # buckets per calibration block (a day, or one daily bucket)
+    block_days = block * bucket_seconds / DAY
+    floor = float(np.log10(30 * block / block_days / p.false_alarms_per_month))  # the budget, were the model exact
+    threshold = budget_threshold(-np.log10(np.maximum(best_any, 1e-300)), block,
+                                 blocks_per_alarm=30 / block_days / p.false_alarms_per_month,
+                                 calibration_blocks=max(3, int(p.calibration_days / block_days)),
+                                 warmup_blocks=max(1, int(p.warmup_days / block_days)), floor=floor)
     hot = rules_any & (surprise > threshold)
     elevated = hot | (still_up & (surprise > floor))
     fired = _incident_starts(hot, still_up | hot, max(1, p.quiet_seconds // bucket_seconds))
