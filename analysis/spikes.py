@@ -7,8 +7,10 @@ decision.
 The model, for each test window (the bucket's last hour and last three hours):
 - expected: the mean of the same window at the same time of day over the
   previous week (and its neighbours), its top fifth capped so that a past
-  incident does not inflate it; in the first days, before there is a week,
-  whatever days there are, and before a day, the recent level;
+  incident does not inflate it, each day scaled by how busy its day of the
+  week usually is (once three weeks show it: quiet weekends); in the first
+  days, before there is a week, whatever days there are, and before a day,
+  the recent level;
 - spread: negative binomial, with an over-dispersion pooled over the last
   week (the median squared residual, scaled to a mean);
 - surprise: -log10 of the window's tail probability under that.
@@ -20,9 +22,10 @@ fitting labelled data:
 - a false-alarm budget: real series have heavier tails than any model, so the
   threshold is what this series' own ordinary days exceed about
   `false_alarms_per_month` times a month (a robust Gumbel fit of its daily
-  peaks over four weeks, so a few incidents among them barely move it), never
-  below what the model alone would allow for that budget; in the first days,
-  with a margin;
+  peaks over four weeks, so a few incidents among them barely move it, and
+  trusted in proportion to how many of those weeks there are), never below
+  what the model alone would allow for that budget; in the first days, with a
+  margin;
 - one incident, one alert: an incident lasts while the volume stays up (above
   half the rise that opened it) and ends after `quiet_seconds` back down; a new
   rise after that is a new incident, however soon it comes.
@@ -136,7 +139,41 @@ def _row_capped_means(rows: np.ndarray, cap_quantile: float, min_count: int) -> 
 BASELINE_CAP = 0.8  # same-slot values above this quantile count as it: a past incident does not inflate the baseline
 
 
-def seasonal_baseline(sums: np.ndarray, period: int, periods: int, neighbour: int) -> np.ndarray:
+WEEKDAY_WEEKS = 4  # the weekly rhythm is read from this many past weeks ...
+WEEKDAY_MIN_WEEKS = 3  # ... and only once there are this many
+
+
+def weekday_factors(x: np.ndarray, period: int) -> np.ndarray:
+    """Per bucket, how busy this time of the week usually is relative to an average day (1 until known).
+
+    The day around the same moment (the 24 hours centred on it) in each of the
+    past weeks, over the same day-around-this-time in each of the past four
+    weeks' days, medians both: weekends at a third of weekdays make a
+    same-time-yesterday baseline wrong on Saturday and on Monday. Rolling days,
+    so no calendar day boundary is assumed.
+    """
+    n = len(x)
+    start = WEEKDAY_MIN_WEEKS * 7 * period
+    factor = np.ones(n)
+    if n <= start:
+        return factor
+    day = window_sums(x, period)  # the day ending at each bucket
+    half = period // 2
+    rows = np.arange(start, n)
+
+    def centred_days(lags: list[int]) -> np.ndarray:  # (rows, lags): the day centred `lag` buckets back
+        idx = rows[:, None] - np.asarray(lags)[None, :] + half
+        return np.where(idx >= period - 1, day[np.clip(idx, 0, n - 1)], np.nan)
+
+    same = _row_medians(centred_days([7 * k * period for k in range(1, WEEKDAY_WEEKS + 1)]))
+    usual = _row_medians(centred_days([d * period for d in range(1, 7 * WEEKDAY_WEEKS + 1)]))
+    with np.errstate(all="ignore"):
+        factor[start:] = np.where(usual > 0, np.clip(same / usual, 0.2, 5.0), 1.0)
+    return factor
+
+
+def seasonal_baseline(sums: np.ndarray, period: int, periods: int, neighbour: int,
+                      factor: np.ndarray | None = None) -> np.ndarray:
     """Capped mean of the same slot (and +/- `neighbour` buckets) over the previous `periods` periods.
 
     A mean with its top fifth capped rather than a median: the median of a
@@ -146,10 +183,11 @@ def seasonal_baseline(sums: np.ndarray, period: int, periods: int, neighbour: in
     """
     lags = sorted({k * period + d for k in range(1, periods + 1) for d in (-neighbour, 0, neighbour) if k * period + d > 0})
     n = len(sums)
+    level = sums if factor is None else sums / factor  # each past day brought to an average day
     stack = np.full((n, len(lags)), np.nan)
     for j, lag in enumerate(lags):
         if lag < n:
-            stack[lag:, j] = sums[: n - lag]
+            stack[lag:, j] = level[: n - lag]
     out = np.full(n, np.nan)
     full = min(n, max(lags))  # from here on every row is complete: a partition finds the cap, no sort
     out[:full] = _row_capped_means(stack[:full], BASELINE_CAP, min_count=3)
@@ -158,19 +196,24 @@ def seasonal_baseline(sums: np.ndarray, period: int, periods: int, neighbour: in
         k = int(np.floor(BASELINE_CAP * (len(lags) - 1)))
         cap = np.partition(body, k, axis=1)[:, k]
         out[full:] = np.minimum(body, cap[:, None]).mean(axis=1)
-    return out
+    return out if factor is None else out * factor
 
 
 CHI2_1_MEDIAN = 0.4549364231195724
 
 
-def pooled_dispersion(sums: np.ndarray, expected: np.ndarray, step: int, span_steps: int) -> np.ndarray:
+def pooled_dispersion(sums: np.ndarray, expected: np.ndarray, step: int, span_steps: int,
+                      usable: np.ndarray | None = None) -> np.ndarray:
     """Over-dispersion c^2 (variance = mu + c^2 mu^2) per bucket, from the previous `span_steps` steps.
 
     Re-estimated once per step (a day) as the median excess relative
-    variance over the previous steps; NaN until there is enough history.
+    variance over the previous steps, on the buckets marked `usable` (those
+    whose expectation came from the model being measured); NaN until there is
+    such history.
     """
     n = len(sums)
+    usable = np.ones(n, dtype=bool) if usable is None else usable
+    expected = np.where(usable, expected, np.nan)
     with np.errstate(all="ignore"):
         # The median of the excess relative variance, robust to past incidents. A squared normal
         # residual's median is 0.455 of its mean (chi-square, one degree), hence the factor: without
@@ -187,8 +230,11 @@ def pooled_dispersion(sums: np.ndarray, expected: np.ndarray, step: int, span_st
         windows = sliding_window_view(per_step, span_steps, axis=0)  # (steps - span + 1, step, span)
         c2[span_steps:] = _row_medians(windows.reshape(windows.shape[0], -1), min_count=10)[: steps - span_steps]
     # A sparse series (expected mostly 0) has nothing to measure over-dispersion on: Poisson,
-    # once it has a step of history at all.
-    c2[1:] = np.where(np.isnan(c2[1:]), 0.0, c2[1:])
+    # once it has a step of usable history at all.
+    padded_usable = np.zeros(steps * step, dtype=bool)
+    padded_usable[:n] = usable
+    seen = np.concatenate([[False], np.cumsum(padded_usable.reshape(steps, step).any(axis=1))[:-1] > 0])
+    c2 = np.where(np.isnan(c2) & seen, 0.0, c2)
     c2 = np.maximum(c2, 1e-4)  # NaN (no history yet) stays NaN
     return np.repeat(c2, step)[:n]
 
@@ -264,6 +310,10 @@ def budget_threshold(surprise: np.ndarray, block: int, blocks_per_alarm: float, 
         quartiles[calibration_blocks:] = np.percentile(windows, [25, 50, 75], axis=1).T
     scale = (quartiles[:, 2] - quartiles[:, 0]) / GUMBEL_IQR
     fitted = quartiles[:, 1] + (y - GUMBEL_Q50) * scale
+    # A fit on a few days' peaks is mostly noise (and the first days' peaks are inflated by the
+    # cruder warm-up baseline): what the series' own tail adds to the model's threshold counts
+    # in proportion to how much of the calibration span there is.
+    fitted = floor + (fitted - floor) * np.minimum(1.0, np.arange(blocks) / calibration_blocks)
     level = np.where(np.isnan(fitted), floor, np.maximum(floor, fitted))
     history = np.arange(blocks)
     margin = 1.0 + np.clip(1.0 - history / max(warmup_blocks, 1), 0.0, 1.0)  # x2 on the first day, x1 after warm-up
@@ -285,8 +335,10 @@ def detect_spikes(counts: np.ndarray, bucket_seconds: int, params: SpikeParams |
     # expects the sum of the shorter ones it spans (NaN until they all exist).
     base = widths[0]
     base_sums = window_sums(x, base)
-    base_expected = seasonal_baseline(base_sums, period, periods, neighbour=base if period > 1 else 0)
+    factor = weekday_factors(x, period) if bucket_seconds < DAY else None  # daily buckets: the baseline is weekly already
+    base_expected = seasonal_baseline(base_sums, period, periods, neighbour=base if period > 1 else 0, factor=factor)
     short = np.isnan(base_expected)
+    seasonal = (~short).astype(float)
     if short.any():  # the first days: the recent level, without time of day
         level = trailing_level(base_sums[: np.flatnonzero(short)[-1] + 1], base, period)
         base_expected[: len(level)] = np.where(short[: len(level)], level, base_expected[: len(level)])
@@ -298,7 +350,10 @@ def detect_spikes(counts: np.ndarray, bucket_seconds: int, params: SpikeParams |
         sums = window_sums(x, width)
         offsets = range(0, width, base)  # the base windows that tile this one, newest first
         expected = sum(_shifted(base_expected, o) for o in offsets) * (width / (base * len(offsets)))
-        c2 = pooled_dispersion(sums, expected, step, span_steps)
+        # The first day's recent-level expectation ignores time of day: its residuals are not the
+        # spread of the seasonal model used afterwards.
+        usable = sum(_shifted(seasonal, o) for o in offsets) == len(offsets)
+        c2 = pooled_dispersion(sums, expected, step, span_steps, usable)
         c2 = np.where(np.isnan(c2), WARMUP_DISPERSION, c2)
         known = ~np.isnan(expected)
         mu = np.maximum(np.nan_to_num(expected, nan=np.inf), 0.5)

@@ -77,6 +77,20 @@ def test_incident_in_the_first_week_fires(day):
     assert detection.threshold[30] > detection.threshold[-1]
 
 
+def test_weekend_baseline_follows_the_weekly_rhythm():
+    rng = np.random.default_rng(7)
+    h = np.arange(49 * 24)
+    mu = 20 * (1 + 0.6 * np.sin(2 * np.pi * ((h % 24) - 8) / 24)) * np.where((h // 24) % 7 >= 5, 0.3, 1.0)
+    counts = rng.poisson(mu).astype(float)
+    saturday, monday = 47 * 24 + 12, 49 * 24 - 7 * 24 + 12  # weeks 7 and 6: the weekly rhythm is known by then
+    expected = detect_spikes(counts, HOUR).expected
+    for at in (saturday, monday):  # a same-time-yesterday baseline would be 2-3x off on both
+        assert expected[at - 2:at + 3].sum() == pytest.approx(mu[at - 2:at + 3].sum(), rel=0.25)
+    counts[saturday:saturday + 3] = rng.poisson(3 * mu[saturday:saturday + 3])  # a weekday's level, x3 the weekend's
+    fired = np.flatnonzero(detect_spikes(counts, HOUR).fired)
+    assert ((fired >= saturday) & (fired <= saturday + 2)).any()
+
+
 def test_decisions_are_causal():
     counts, mu = seasonal(45, 6.0, 3)
     counts[40 * 24 + 10:40 * 24 + 14] *= 6
