@@ -25,6 +25,7 @@ test: install
 
 bench: install  ## detection quality, detector speed, pipeline speed; needs ../shared/data/nab-realtweets
 	$(BIN)/python -m benchmarks.spikes ../shared/data/nab-realtweets --loo
+	$(BIN)/python -m benchmarks.real_stress ../shared/data/nab-realtweets
 	$(BIN)/python -m benchmarks.synthetic
 	$(BIN)/python -m benchmarks.speed
 	$(BIN)/python -m benchmarks.pipeline

@@ -82,3 +82,29 @@ def test_leave_one_out_scores_each_series_with_a_setting_chosen_on_the_others():
         found = detections_for([held], replace(SpikeParams(), **chosen))
         assert score == pytest.approx(nab_score([held], found, STANDARD))
         assert score > 50  # a 15x burst is caught, whatever budget the others chose
+
+
+def test_real_stress_cases_cut_copy_and_thin_around_the_labelled_windows():
+    from benchmarks.nab import Series
+    from benchmarks.real_stress import first_week_cases, near_zero_cases, repeated_cases
+    per_day = 24
+    values = np.full(24 * 40, 10.0)
+    values[30 * 24:30 * 24 + 3] = 100.0
+    stamps = [datetime(2026, 1, 1) + timedelta(hours=i) for i in range(len(values))]
+    window = (30 * 24 - 2, 30 * 24 + 5)
+    s = Series("s.csv", stamps, values, [window])
+
+    cuts = list(first_week_cases(s, per_day))
+    assert [c.targets[0][0] for c in cuts] == [3 * 24, 4 * 24, 5 * 24, 6 * 24]  # the window 3 to 6 days in
+    assert all(c.values[c.targets[0][0] + 2] == 100.0 for c in cuts)
+
+    copies = list(repeated_cases(s, per_day))
+    assert [c.targets[0][0] - window[1] for c in copies] == [24, 48, 72]
+    for c in copies:
+        start = c.targets[0][0]
+        assert c.values[start + 2] == 10.0 + 90.0  # the rise over the day before, added again
+        assert window in c.windows and c.values[window[0] + 2] == 100.0  # the original untouched
+
+    thinned = list(near_zero_cases(s))
+    assert len(thinned) == 6 and all(np.median(c.values) < 2 for c in thinned)
+    assert all(c.values.sum() < values.sum() / 3 for c in thinned)
