@@ -159,14 +159,17 @@ def weekday_factors(x: np.ndarray, period: int) -> np.ndarray:
         return factor
     day = window_sums(x, period)  # the day ending at each bucket
     half = period // 2
-    rows = np.arange(start, n)
 
-    def centred_days(lags: list[int]) -> np.ndarray:  # (rows, lags): the day centred `lag` buckets back
+    def centred_days(rows: np.ndarray, lags: list[int]) -> np.ndarray:  # (rows, lags): the day centred `lag` back
         idx = rows[:, None] - np.asarray(lags)[None, :] + half
         return np.where(idx >= period - 1, day[np.clip(idx, 0, n - 1)], np.nan)
 
-    same = _row_medians(centred_days([7 * k * period for k in range(1, WEEKDAY_WEEKS + 1)]))
-    usual = _row_medians(centred_days([d * period for d in range(1, 7 * WEEKDAY_WEEKS + 1)]))
+    rows = np.arange(start, n)
+    same = _row_medians(centred_days(rows, [7 * k * period for k in range(1, WEEKDAY_WEEKS + 1)]))
+    # The usual day moves slowly: taken every quarter of a day (from earlier data only) and held.
+    stride = max(1, period // 4)
+    usual = np.repeat(_row_medians(centred_days(rows[::stride], [d * period for d in range(1, 7 * WEEKDAY_WEEKS + 1)])),
+                      stride)[: len(rows)]
     with np.errstate(all="ignore"):
         factor[start:] = np.where(usual > 0, np.clip(same / usual, 0.2, 5.0), 1.0)
     return factor
