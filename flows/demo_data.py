@@ -69,10 +69,15 @@ class DemoItem:
 
 
 def demo_anchor(now: datetime, tz: tzinfo) -> datetime:
-    """06:00 today in `tz` (yesterday's if it is not yet 06:00): the end of the demo's data."""
+    """06:00 in `tz` after the night whose incident is over: today's from 03:00 on, yesterday's before.
+
+    From 03:00 to 06:00 the anchor is still ahead: the data stops at `now`.
+    Taking yesterday's then would put the incident more than a day back,
+    outside the 24 hours a run reports on.
+    """
     local = now.astimezone(tz)
     anchor = datetime.combine(local.date(), time(6, 0), tzinfo=tz)
-    if local < anchor:
+    if local < anchor + timedelta(hours=INCIDENT_HOURS[1]):
         anchor -= timedelta(days=1)
     return anchor.astimezone(timezone.utc)
 
@@ -145,6 +150,7 @@ def generate(now: datetime, tz: tzinfo) -> list[DemoItem]:
                 text)
         else:
             add("hackernews", BRAND, created, "comment", f"{BRAND} is down", text)
+    items = [it for it in items if it.created <= now]  # nothing from the future (after 03:00, the anchor is ahead)
     items.sort(key=lambda it: it.created, reverse=True)
     return items
 
@@ -231,7 +237,7 @@ def generate_reviews(now: datetime, tz: tzinfo) -> list[DemoReview]:
         delay = _reply_delay(rng, rating, competitor)
         replied_at = created + delay if delay is not None else None
         reply = None
-        if replied_at is not None and replied_at <= anchor:
+        if replied_at is not None and replied_at <= min(anchor, now):
             mood = "negative" if rating <= 2 else "neutral" if rating == 3 else "positive"
             reply = REPLY_TEXTS[mood].format(a="there", b=brand, d=BRAND_DOMAINS[brand])
         else:
@@ -262,5 +268,6 @@ def generate_reviews(now: datetime, tz: tzinfo) -> list[DemoReview]:
             created = lo + timedelta(seconds=rng.randrange(int((hi - lo).total_seconds())))
             title, text = rng.choice(INCIDENT_REVIEW_TEXTS)
             add(source, BRAND, created, 1, title, text)
+    reviews = [r for r in reviews if r.created <= now]
     reviews.sort(key=lambda r: r.created, reverse=True)
     return reviews

@@ -2,6 +2,8 @@
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from reports.digest import build_context, kpi_tiles, render_digest, safe_url
 
 UTC = timezone.utc
@@ -165,3 +167,17 @@ def test_a_young_baseline_says_it_is_still_learning():
     assert digest.html.index("still learning") < digest.html.index(">Alerts</div>")
     assert "Acme: baseline still learning" in digest.text
     assert "still learning" not in render_digest(context()).html
+
+
+@pytest.mark.parametrize("hour", range(24))
+def test_demo_incident_is_in_the_reported_day_at_any_hour(hour):
+    from flows import demo_data
+    zone = ZoneInfo("Europe/London")
+    now = datetime(2026, 12, 2, hour, 30, tzinfo=zone).astimezone(timezone.utc)
+    period_end = now.replace(minute=0)  # the default run: the 24 hours up to the last full hour
+    incident = [it.created for it in demo_data.generate(now, zone)
+                if it.brand == demo_data.BRAND and "is down" in it.title + it.text]
+    assert incident and max(incident) <= now
+    assert period_end - timedelta(days=1) < max(incident)  # the run that reports on it sees it end
+    assert all(r.created <= now and (r.replied_at is None or r.replied_at <= now)
+               for r in demo_data.generate_reviews(now, zone))
