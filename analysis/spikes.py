@@ -53,7 +53,7 @@ class SpikeParams:
     baseline_days: int = 7  # same time of day over this many previous days
     dispersion_days: int = 7  # over-dispersion pooled over this many previous days
     calibration_days: int = 28  # the series' own daily surprise peaks, fitted over this many days
-    warmup_days: int = 3  # with less history than this the threshold carries a margin (x2 on day one)
+    warmup_days: int = 7  # until the baseline has its week the threshold carries a margin (x2 on day one)
     quiet_seconds: int = 3 * HOUR  # back to normal this long: the incident is over, a new rise is new
 
 
@@ -380,7 +380,10 @@ def detect_spikes(counts: np.ndarray, bucket_seconds: int, params: SpikeParams |
     surprise = -np.log10(np.maximum(best_p, 1e-300))
     block = max(1, DAY // bucket_seconds)  # buckets per calibration block (a day, or one daily bucket)
     block_days = block * bucket_seconds / DAY
-    floor = float(np.log10(30 * block / block_days / p.false_alarms_per_month))  # the budget, were the model exact
+    # The budget, were the model exact: a month holds this many separate shortest windows (overlapping
+    # windows ending at each bucket are not separate chances to alert).
+    windows_per_month = 30 * block / block_days / widths[0]
+    floor = float(np.log10(windows_per_month / p.false_alarms_per_month))
     threshold = budget_threshold(-np.log10(np.maximum(best_any, 1e-300)), block,
                                  blocks_per_alarm=30 / block_days / p.false_alarms_per_month,
                                  calibration_blocks=max(3, int(p.calibration_days / block_days)),
