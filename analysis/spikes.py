@@ -397,7 +397,7 @@ def detect_spikes(counts: np.ndarray, bucket_seconds: int, params: SpikeParams |
 
 @dataclass(frozen=True)
 class ShiftParams:
-    alpha: float = 1e-6
+    alpha: float = 1e-5  # a negative share this improbable (quiet series: about 0.01 false shifts per 60 days)
     window_seconds: int = 6 * HOUR  # the recent span compared with the past
     baseline_days: int = 28  # the past it is compared with (the window itself excluded)
     min_n: int = 8  # mentions (or ratings) in the window before anything is judged
