@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from analysis.spikes import (
-    SpikeParams, detect_rating_drop, detect_share_shift, detect_spikes, incidents, tail_probability,
+    Detection, SpikeParams, detect_rating_drop, detect_share_shift, detect_spikes, incidents, tail_probability,
     with_sensitivity,
 )
 
@@ -117,6 +117,19 @@ def test_one_incident_fires_once_and_is_reported_whole():
     (inc,) = [i for i in incidents(counts, detection, HOUR) if i.end >= start]
     assert inc.start <= start + 1 and inc.end >= start + 6
     assert inc.observed > 4 * inc.expected and inc.severity == "high" and not inc.ongoing
+
+
+def test_an_incident_starts_where_the_volume_rose_not_where_its_window_began():
+    counts, expected = np.full(48, 2.0), np.full(48, 2.0)
+    counts[20:26] = 12.0
+    fired = np.zeros(48, dtype=bool)
+    fired[22] = True  # judged on a five-bucket window (18..22) whose first two buckets were normal
+    anomalous = np.zeros(48, dtype=bool)
+    anomalous[20:26] = True
+    detection = Detection(expected=expected, pvalue=np.full(48, 1e-9), anomalous=anomalous, fired=fired,
+                          window=np.full(48, 5))
+    (found,) = incidents(counts, detection, HOUR)
+    assert (found.start, found.end, found.observed, found.expected) == (20, 25, 72.0, 12.0)
 
 
 def test_incident_in_the_last_buckets_is_ongoing():
