@@ -504,8 +504,8 @@ def incidents(counts: np.ndarray, detection: Detection, bucket_seconds: int, par
                 break
             end = int(i)
         first = int(max(0, s - detection.window[s] + 1))  # the window that fired may begin earlier (a ramp) ...
-        rising = np.flatnonzero(x[first:s + 1] > detection.expected[first:s + 1])
-        first += int(rising[0]) if len(rising) else 0  # ... but not before the volume rose
+        excess = x[first:s + 1] - detection.expected[first:s + 1]
+        first += int(np.argmax(excess >= excess.mean()))  # ... from its first bucket with its share of the rise
         span = np.arange(first, end + 1)
         out.append(Incident(
             start=first,

@@ -121,6 +121,7 @@ def test_one_incident_fires_once_and_is_reported_whole():
 
 def test_an_incident_starts_where_the_volume_rose_not_where_its_window_began():
     counts, expected = np.full(48, 2.0), np.full(48, 2.0)
+    counts[18] = 4.0  # a little above normal: chance, not yet the incident
     counts[20:26] = 12.0
     fired = np.zeros(48, dtype=bool)
     fired[22] = True  # judged on a five-bucket window (18..22) whose first two buckets were normal
