@@ -78,8 +78,10 @@ def assemble_alert(
     negative_now = [m for m in mentions if (m["rated_label"] or m["label"]) == "negative"] or list(mentions)
     terms = themes.rising_terms([scored_text(m) for m in negative_now], [scored_text(m) for m in baseline],
                                 exclude=[brand, *exclude_terms])
-    # A rating drop is explained by the reviews that drew it down, not by the loudest posts.
-    shown = [m for m in mentions if m["rating"] is not None] if metric == "rating" else list(mentions)
+    # A rating drop is explained by the reviews that drew it down (below the usual mean), not by the
+    # loudest posts, nor by the five-star review that happened to come in the same hours.
+    shown = ([m for m in mentions if m["rating"] is not None and m["rating"] < expected] if metric == "rating"
+             else list(mentions))
     return {
         "alert_id": f"{brand}|{source}|{metric}|{window.start.isoformat()}",
         "brand": brand, "source": source, "metric": metric, "bucket_seconds": bucket_seconds,

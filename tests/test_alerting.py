@@ -64,3 +64,24 @@ def test_a_rating_alert_is_explained_by_its_lowest_rated_reviews():
     assert [e["text"] for e in _examples(mentions)] == ["angry post", "crash at login", "meh review"]
     rated = [x for x in mentions if x["rating"] is not None]
     assert [e["text"] for e in _examples(rated, by_rating=True)] == ["crash at login", "slow", "meh review"]
+
+
+def test_a_rating_alert_shows_only_reviews_below_the_usual_rating():
+    from analysis.alerts import assemble_alert
+    from analysis.spikes import Incident
+
+    def review(text, rating, minute):
+        return {"text": text, "title": None, "compound": -0.5 if rating <= 2 else 0.8, "rating": rating,
+                "rated_label": "negative" if rating <= 2 else "positive", "label": None, "url": None,
+                "source": "appstore", "published_at": UNTIL - timedelta(minutes=minute)}
+
+    reviews = [review("crash at login", 1, 50), review("charged twice", 1, 40), review("painless, love it", 5, 30)]
+    rated, stars = np.zeros(24), np.zeros(24)
+    rated[20], stars[20] = 3, 7  # a mean of 2.3 stars where it is usually 4
+    series = {"rated": rated, "rating_sum": stars, "negative": np.zeros(24)}
+    incident = Incident(start=20, end=20, peak=20, observed=7 / 3, expected=4.0, pvalue=1e-4, ongoing=True, fired=20)
+    alert = assemble_alert(brand="Acme", exclude_terms=[], source="all", metric="rating", incident=incident,
+                           series=series, origin=UNTIL - timedelta(hours=24), bucket_seconds=3600,
+                           mentions=reviews, baseline=[])
+    assert (alert["observed"], alert["expected"]) == (7 / 3, 4.0)
+    assert [e["text"] for e in alert["details"]["examples"]] == ["crash at login", "charged twice"]
