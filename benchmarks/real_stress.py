@@ -26,9 +26,9 @@ from typing import Iterator
 
 import numpy as np
 
-from analysis.spikes import SpikeParams, detect_spikes, with_sensitivity
+from analysis.spikes import SpikeParams, detect_spikes
 from benchmarks.nab import Profile, Series, load_profiles, load_series, normalised, probation_rows, score_series
-from benchmarks.spikes import bucket_seconds, parse_setting
+from benchmarks.spikes import add_detector_options, bucket_seconds, detector_params, is_labelled_folder
 
 FIRST_WEEK_DAYS = (3, 4, 5, 6)
 REPEAT_GAP_DAYS = (1, 2, 3)
@@ -117,14 +117,11 @@ def evaluate(cases: Iterator[Case], seconds: int, params: SpikeParams, profile: 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.real_stress", description=__doc__.splitlines()[0])
     p.add_argument("data_dir", type=Path)
-    p.add_argument("--sensitivity", default="medium", choices=["low", "medium", "high"])
-    p.add_argument("--set", type=parse_setting, action="append", default=[], metavar="NAME=VALUE",
-                   help="override one detector setting (repeatable)")
+    add_detector_options(p)
     args = p.parse_args(argv)
-    if not (args.data_dir / "windows.json").exists():
-        print(f"{args.data_dir}: no windows.json: not a labelled series folder", file=sys.stderr)
+    if not is_labelled_folder(args.data_dir):
         return 2
-    params = with_sensitivity(args.sensitivity, **dict(args.set))
+    params = detector_params(args)
     series = load_series(args.data_dir)
     profile = load_profiles(args.data_dir)[0]
     print(f"{len(series)} real series, sensitivity {args.sensitivity}; the windows scored are the class's own")

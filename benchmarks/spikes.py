@@ -74,19 +74,35 @@ def parse_setting(text: str) -> tuple[str, float]:
         raise argparse.ArgumentTypeError(f"{text!r}: the value must be a number") from None
 
 
+def add_detector_options(parser: argparse.ArgumentParser) -> None:
+    """--sensitivity and --set, the same in every detection benchmark."""
+    parser.add_argument("--sensitivity", default="medium", choices=["low", "medium", "high"])
+    parser.add_argument("--set", type=parse_setting, action="append", default=[], metavar="NAME=VALUE",
+                        help="override one detector setting (repeatable)")
+
+
+def detector_params(args: argparse.Namespace) -> SpikeParams:
+    return with_sensitivity(args.sensitivity, **dict(args.set))
+
+
+def is_labelled_folder(folder: Path) -> bool:
+    """True if `folder` holds labelled series; if not, says so on stderr."""
+    if (folder / "windows.json").exists():
+        return True
+    print(f"{folder}: no windows.json: not a labelled series folder", file=sys.stderr)
+    return False
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.spikes", description=__doc__.splitlines()[0])
     p.add_argument("data_dir", type=Path)
     p.add_argument("--dump", type=Path, help="write per-series CSVs of timestamp,detection")
-    p.add_argument("--sensitivity", default="medium", choices=["low", "medium", "high"])
-    p.add_argument("--set", type=parse_setting, action="append", default=[], metavar="NAME=VALUE",
-                   help="override one detector setting (repeatable)")
+    add_detector_options(p)
     p.add_argument("--loo", action="store_true", help="also report leave-one-series-out")
     args = p.parse_args(argv)
-    if not (args.data_dir / "windows.json").exists():
-        print(f"{args.data_dir}: no windows.json: not a labelled series folder", file=sys.stderr)
+    if not is_labelled_folder(args.data_dir):
         return 2
-    params = with_sensitivity(args.sensitivity, **dict(args.set))
+    params = detector_params(args)
     series = load_series(args.data_dir)
     profiles = load_profiles(args.data_dir)
     started = time.perf_counter()

@@ -1,6 +1,6 @@
 """Detector recall, lead time and false alarms on synthetic series with injected incidents.
 
-    python -m benchmarks.synthetic [--series 100] [--days 90] [--seed 1] [--sensitivity medium]
+    python -m benchmarks.synthetic [--series 100] [--days 90] [--seed 1] [--sensitivity medium] [--set NAME=VALUE ...]
 
 Each series: hourly negative-binomial counts (over-dispersion drawn per
 series) with a daily rhythm and a weekly one (weekends at 30% to 90% of
@@ -34,7 +34,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from analysis.spikes import SpikeParams, detect_share_shift, detect_spikes, with_sensitivity
+from analysis.spikes import SpikeParams, detect_share_shift, detect_spikes
+from benchmarks.spikes import add_detector_options, detector_params
 
 KINDS = ("burst", "repeated", "near_zero", "first_week", "ramp", "share", "bump", "level_shift", "holiday_dip", "quiet")
 NOT_INCIDENTS = ("bump", "holiday_dip", "quiet")
@@ -151,11 +152,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--series", type=int, default=100, help="series per kind")
     p.add_argument("--days", type=int, default=90)
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--sensitivity", default="medium", choices=["low", "medium", "high"])
+    add_detector_options(p)
     args = p.parse_args(argv)
     rng = np.random.default_rng(args.seed)
     series = [make_series(rng, kind, args.days) for kind in KINDS for _ in range(args.series)]
-    summary = evaluate(series, with_sensitivity(args.sensitivity))
+    summary = evaluate(series, detector_params(args))
     print(f"{len(series)} synthetic series of {args.days} days (hourly), seed {args.seed}, sensitivity {args.sensitivity}")
     print(f"{'kind':12s} {'incidents':>9s} {'recall':>7s} {'median lead (h)':>16s} {'false alarms':>13s} "
           f"{'per 60 quiet days':>18s}")
