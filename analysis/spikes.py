@@ -124,6 +124,18 @@ def _row_medians(rows: np.ndarray, min_count: int = 1) -> np.ndarray:
     return np.where(count >= max(min_count, 1), med, np.nan)
 
 
+def _nan_row_medians(rows: np.ndarray) -> np.ndarray:
+    """Median of each row ignoring NaN, where NaN only fill the first rows (a history still growing)."""
+    incomplete = np.isnan(rows).any(axis=1)
+    complete = len(rows) - int(np.argmax(incomplete[::-1])) if incomplete.any() else 0  # first row from which all are complete
+    out = np.empty(len(rows))
+    out[:complete] = _row_medians(rows[:complete])
+    ordered = np.sort(rows[complete:], axis=1)  # a sort is faster than np.median's partition on short rows
+    m = rows.shape[1]
+    out[complete:] = (ordered[:, (m - 1) // 2] + ordered[:, m // 2]) / 2
+    return out
+
+
 def _row_capped_means(rows: np.ndarray, cap_quantile: float, min_count: int) -> np.ndarray:
     """Mean of each row with values above its `cap_quantile` lowered to it, ignoring NaN; NaN under `min_count`."""
     ordered = np.sort(np.where(np.isnan(rows), np.inf, rows), axis=1)
@@ -158,18 +170,21 @@ def weekday_factors(x: np.ndarray, period: int) -> np.ndarray:
     if n <= start:
         return factor
     day = window_sums(x, period)  # the day ending at each bucket
+    centred = np.full(n, np.nan)  # the day centred on each bucket (NaN where it is not all in the past yet)
     half = period // 2
+    centred[max(0, period - 1 - half): n - half] = day[max(period - 1, half): n]
 
-    def centred_days(rows: np.ndarray, lags: list[int]) -> np.ndarray:  # (rows, lags): the day centred `lag` back
-        idx = rows[:, None] - np.asarray(lags)[None, :] + half
-        return np.where(idx >= period - 1, day[np.clip(idx, 0, n - 1)], np.nan)
+    reach = 7 * WEEKDAY_WEEKS * period
+    centred = np.concatenate([np.full(reach, np.nan), centred])  # so that a lag past the first bucket reads NaN
 
-    rows = np.arange(start, n)
-    same = _row_medians(centred_days(rows, [7 * k * period for k in range(1, WEEKDAY_WEEKS + 1)]))
+    def lagged(lags: list[int], stride: int) -> np.ndarray:  # (rows from `start`, lags): centred, `lag` back
+        return np.column_stack([centred[reach + start - lag: reach + n - lag: stride] for lag in lags])
+
+    same = _nan_row_medians(lagged([7 * k * period for k in range(1, WEEKDAY_WEEKS + 1)], 1))
     # The usual day moves slowly: taken every quarter of a day (from earlier data only) and held.
     stride = max(1, period // 4)
-    usual = np.repeat(_row_medians(centred_days(rows[::stride], [d * period for d in range(1, 7 * WEEKDAY_WEEKS + 1)])),
-                      stride)[: len(rows)]
+    usual = np.repeat(_nan_row_medians(lagged([d * period for d in range(1, 7 * WEEKDAY_WEEKS + 1)], stride)),
+                      stride)[: n - start]
     with np.errstate(all="ignore"):
         factor[start:] = np.where(usual > 0, np.clip(same / usual, 0.2, 5.0), 1.0)
     return factor
