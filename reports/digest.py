@@ -6,7 +6,7 @@ http(s) links are ever rendered as links.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any, Mapping, Sequence
 from urllib.parse import urlsplit
 
@@ -198,6 +198,19 @@ def _local(dt: datetime, tz: tzinfo) -> str:
     return dt.astimezone(tz).strftime("%a %d %b %H:%M")
 
 
+def incident_state(alert: Mapping[str, Any], period_end: datetime, tz: tzinfo) -> str:
+    """'still going on' while the period's last bucket is still high, else when it came back down.
+
+    An incident is only over after a few quiet hours (the detector's rule), but
+    a reader at breakfast wants to know whether it is still happening now.
+    """
+    last, bucket = alert.get("last_bucket"), alert.get("bucket_seconds")
+    if last is None or not bucket:
+        return "still going on" if alert.get("ongoing") else ""
+    back = last + timedelta(seconds=int(bucket))
+    return "still going on" if back >= period_end else f"back to normal since {_local(back, tz)}"
+
+
 def build_context(
     *,
     title: str,
@@ -236,6 +249,7 @@ def build_context(
             "observed": a["observed"],
             "expected": a["expected"],
             "ongoing": a["ongoing"],
+            "state": incident_state(a, period_end, tz),
             "terms": details.get("terms", []),
             "negative": details.get("negative"),
             "examples": [

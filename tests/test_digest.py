@@ -181,3 +181,17 @@ def test_demo_incident_is_in_the_reported_day_at_any_hour(hour):
     assert period_end - timedelta(days=1) < max(incident)  # the run that reports on it sees it end
     assert all(r.created <= now and (r.replied_at is None or r.replied_at <= now)
                for r in demo_data.generate_reviews(now, zone))
+
+
+def test_an_incident_says_whether_it_is_still_going_on_or_since_when_it_is_back_to_normal():
+    base = {"brand": "Acme", "source": "all", "metric": "mentions", "severity": "high", "ongoing": True,
+            "incident_start": END - timedelta(hours=8), "observed": 60, "expected": 5, "bucket_seconds": 3600,
+            "details": {}}
+    still = {**base, "last_bucket": END - timedelta(hours=1)}  # the period's last hour is still high
+    calmed = {**base, "last_bucket": END - timedelta(hours=3)}  # back down two hours before the digest
+    rows = context(alerts=[still, calmed])["alerts"]
+    assert rows[0]["state"] == "still going on"
+    assert rows[1]["state"] == "back to normal since " + (END - timedelta(hours=2)).astimezone(
+        ZoneInfo("Europe/Paris")).strftime("%a %d %b %H:%M")
+    text = render_digest(context(alerts=[calmed])).text
+    assert "(back to normal since" in text and "still going on" not in text
