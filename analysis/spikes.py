@@ -521,6 +521,8 @@ def incidents(counts: np.ndarray, detection: Detection, bucket_seconds: int, par
         first = int(max(0, s - detection.window[s] + 1))  # the window that fired may begin earlier (a ramp) ...
         excess = x[first:s + 1] - detection.expected[first:s + 1]
         first += int(np.argmax(excess >= excess.mean()))  # ... from its first bucket with its share of the rise
+        while end > s and x[end] <= detection.expected[end]:
+            end -= 1  # a window still up on earlier buckets: the incident's own last bucket is the last one above normal
         span = np.arange(first, end + 1)
         out.append(Incident(
             start=first,

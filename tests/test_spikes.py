@@ -119,14 +119,14 @@ def test_one_incident_fires_once_and_is_reported_whole():
     assert inc.observed > 4 * inc.expected and inc.severity == "high" and not inc.ongoing
 
 
-def test_an_incident_starts_where_the_volume_rose_not_where_its_window_began():
+def test_an_incident_spans_from_where_the_volume_rose_to_its_last_bucket_above_normal():
     counts, expected = np.full(48, 2.0), np.full(48, 2.0)
     counts[18] = 4.0  # a little above normal: chance, not yet the incident
     counts[20:26] = 12.0
     fired = np.zeros(48, dtype=bool)
     fired[22] = True  # judged on a five-bucket window (18..22) whose first two buckets were normal
     anomalous = np.zeros(48, dtype=bool)
-    anomalous[20:26] = True
+    anomalous[20:28] = True  # still up on the longer window for two buckets after the rise
     detection = Detection(expected=expected, pvalue=np.full(48, 1e-9), anomalous=anomalous, fired=fired,
                           window=np.full(48, 5))
     (found,) = incidents(counts, detection, HOUR)
