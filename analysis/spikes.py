@@ -27,8 +27,9 @@ fitting labelled data:
   what the model alone would allow for that budget; in the first days, with a
   margin;
 - one incident, one alert: an incident lasts while the volume stays up (above
-  half the rise that opened it) and ends after `quiet_seconds` back down; a new
-  rise after that is a new incident, however soon it comes.
+  half the rise that opened it, and not by chance) and ends after
+  `quiet_seconds` back down; a new rise after that is a new incident, however
+  soon it comes.
 """
 from __future__ import annotations
 
@@ -282,6 +283,8 @@ def _periodicity(bucket_seconds: int) -> tuple[int, int, int]:
     return max(1, DAY // bucket_seconds), 0, max(1, DAY // bucket_seconds)
 
 
+STILL_UP_PVALUE = 0.05  # an incident goes on while its windows stay above half its rise at this significance
+
 WARMUP_DISPERSION = 0.3  # before a day of history: a wide prior spread (sd 55% of the mean)
 
 
@@ -405,7 +408,10 @@ def detect_spikes(counts: np.ndarray, bucket_seconds: int, params: SpikeParams |
                                  warmup_blocks=max(1, int(p.warmup_days / block_days)), floor=floor)
     hot = rules_any & (surprise > threshold)
     elevated = hot | (still_up & (surprise > floor))
-    fired = _incident_starts(hot, still_up | hot, max(1, p.quiet_seconds // bucket_seconds))
+    # Still up, and by more than chance: on a near-zero series a 3-hour window at half the opening rise
+    # is two or three stray mentions, which would keep one incident open for a day and swallow the next.
+    continuing = (still_up & (best_any < STILL_UP_PVALUE)) | hot
+    fired = _incident_starts(hot, continuing, max(1, p.quiet_seconds // bucket_seconds))
     return Detection(expected=np.nan_to_num(expected_single, nan=0.0), pvalue=best_p, anomalous=elevated,
                      fired=fired, window=best_w, threshold=threshold)
 

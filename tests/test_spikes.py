@@ -45,6 +45,19 @@ def test_a_second_incident_two_days_later_is_a_new_alert():
         assert ((fired >= s) & (fired <= s + 2)).sum() == 1
 
 
+def test_leftovers_at_chance_level_do_not_keep_an_incident_open():
+    rng = np.random.default_rng(21)
+    counts = rng.poisson(2.0, 40 * 24).astype(float)
+    first, second = 35 * 24 + 8, 35 * 24 + 20
+    counts[first:first + 2] = 30
+    # 10 in every 3 hours where 6 are usual: above half the rise, but what chance gives one window in ten
+    counts[first + 2:second] = ([4, 3, 3] * 4)[:second - first - 2]
+    counts[second:second + 2] = 60
+    fired = np.flatnonzero(detect_spikes(counts, HOUR).fired)
+    assert ((fired >= first) & (fired <= first + 1)).sum() == 1
+    assert ((fired >= second) & (fired <= second + 1)).sum() == 1
+
+
 def test_two_waves_of_one_incident_are_one_alert():
     counts, mu = seasonal(60, 4.0, 12)
     s = 40 * 24 + 10
