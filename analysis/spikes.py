@@ -114,26 +114,27 @@ def window_sums(x: np.ndarray, width: int) -> np.ndarray:
 
 
 def _row_medians(rows: np.ndarray, min_count: int = 1) -> np.ndarray:
-    """Median of each row ignoring NaN (NaN where fewer than `min_count` values); sort-based, vectorised."""
-    filled = np.where(np.isnan(rows), np.inf, rows)
-    ordered = np.sort(filled, axis=1)
-    count = np.isfinite(filled).sum(axis=1)
-    r = np.arange(len(rows))
-    lo, hi = np.maximum(count - 1, 0) // 2, np.maximum(count, 1) // 2
-    with np.errstate(invalid="ignore"):
-        med = (ordered[r, lo] + ordered[r, hi]) / 2
-    return np.where(count >= max(min_count, 1), med, np.nan)
+    """Median of each row ignoring NaN (NaN where fewer than `min_count` values); sort-based, vectorised.
 
-
-def _nan_row_medians(rows: np.ndarray) -> np.ndarray:
-    """Median of each row ignoring NaN, where NaN only fill the first rows (a history still growing)."""
-    incomplete = np.isnan(rows).any(axis=1)
-    complete = len(rows) - int(np.argmax(incomplete[::-1])) if incomplete.any() else 0  # first row from which all are complete
-    out = np.empty(len(rows))
-    out[:complete] = _row_medians(rows[:complete])
-    ordered = np.sort(rows[complete:], axis=1)  # a sort is faster than np.median's partition on short rows
+    The rows after the last one with a NaN (usually all but a history's first
+    ones) take a plain sort.
+    """
+    gaps = np.flatnonzero(np.isnan(rows).any(axis=1))
+    split = int(gaps[-1]) + 1 if len(gaps) else 0
+    out = np.full(len(rows), np.nan)
     m = rows.shape[1]
-    out[complete:] = (ordered[:, (m - 1) // 2] + ordered[:, m // 2]) / 2
+    if m >= max(min_count, 1) and split < len(rows):
+        ordered = np.sort(rows[split:], axis=1)
+        out[split:] = (ordered[:, (m - 1) // 2] + ordered[:, m // 2]) / 2
+    if split:
+        filled = np.where(np.isnan(rows[:split]), np.inf, rows[:split])
+        ordered = np.sort(filled, axis=1)
+        count = np.isfinite(filled).sum(axis=1)
+        r = np.arange(split)
+        lo, hi = np.maximum(count - 1, 0) // 2, np.maximum(count, 1) // 2
+        with np.errstate(invalid="ignore"):
+            med = (ordered[r, lo] + ordered[r, hi]) / 2
+        out[:split] = np.where(count >= max(min_count, 1), med, np.nan)
     return out
 
 
@@ -181,10 +182,10 @@ def weekday_factors(x: np.ndarray, period: int) -> np.ndarray:
     def lagged(lags: list[int], stride: int) -> np.ndarray:  # (rows from `start`, lags): centred, `lag` back
         return np.column_stack([centred[reach + start - lag: reach + n - lag: stride] for lag in lags])
 
-    same = _nan_row_medians(lagged([7 * k * period for k in range(1, WEEKDAY_WEEKS + 1)], 1))
+    same = _row_medians(lagged([7 * k * period for k in range(1, WEEKDAY_WEEKS + 1)], 1))
     # The usual day moves slowly: taken every quarter of a day (from earlier data only) and held.
     stride = max(1, period // 4)
-    usual = np.repeat(_nan_row_medians(lagged([d * period for d in range(1, 7 * WEEKDAY_WEEKS + 1)], stride)),
+    usual = np.repeat(_row_medians(lagged([d * period for d in range(1, 7 * WEEKDAY_WEEKS + 1)], stride)),
                       stride)[: n - start]
     with np.errstate(all="ignore"):
         factor[start:] = np.where(usual > 0, np.clip(same / usual, 0.2, 5.0), 1.0)
@@ -222,17 +223,16 @@ CHI2_1_MEDIAN = 0.4549364231195724
 
 
 def pooled_dispersion(sums: np.ndarray, expected: np.ndarray, step: int, span_steps: int,
-                      usable: np.ndarray | None = None) -> np.ndarray:
+                      first_usable: int = 0) -> np.ndarray:
     """Over-dispersion c^2 (variance = mu + c^2 mu^2) per bucket, from the previous `span_steps` steps.
 
     Re-estimated once per step (a day) as the median excess relative
-    variance over the previous steps, on the buckets marked `usable` (those
-    whose expectation came from the model being measured); NaN until there is
-    such history.
+    variance over the previous steps, from bucket `first_usable` on (the
+    first whose expectation came from the model being measured); NaN until
+    there is such history.
     """
     n = len(sums)
-    usable = np.ones(n, dtype=bool) if usable is None else usable
-    expected = np.where(usable, expected, np.nan)
+    expected = np.where(np.arange(n) >= first_usable, expected, np.nan)
     with np.errstate(all="ignore"):
         # The median of the excess relative variance, robust to past incidents. A squared normal
         # residual's median is 0.455 of its mean (chi-square, one degree), hence the factor: without
@@ -250,9 +250,7 @@ def pooled_dispersion(sums: np.ndarray, expected: np.ndarray, step: int, span_st
         c2[span_steps:] = _row_medians(windows.reshape(windows.shape[0], -1), min_count=10)[: steps - span_steps]
     # A sparse series (expected mostly 0) has nothing to measure over-dispersion on: Poisson,
     # once it has a step of usable history at all.
-    padded_usable = np.zeros(steps * step, dtype=bool)
-    padded_usable[:n] = usable
-    seen = np.concatenate([[False], np.cumsum(padded_usable.reshape(steps, step).any(axis=1))[:-1] > 0])
+    seen = np.arange(steps) > first_usable // step  # a step after the one holding the first usable bucket
     c2 = np.where(np.isnan(c2) & seen, 0.0, c2)
     c2 = np.maximum(c2, 1e-4)  # NaN (no history yet) stays NaN
     return np.repeat(c2, step)[:n]
@@ -334,9 +332,9 @@ def budget_threshold(surprise: np.ndarray, block: int, blocks_per_alarm: float, 
     # A fit on a few days' peaks is mostly noise (and the first days' peaks are inflated by the
     # cruder warm-up baseline): what the series' own tail adds to the model's threshold counts
     # in proportion to how much of the calibration span there is.
-    fitted = floor + (fitted - floor) * np.minimum(1.0, np.arange(blocks) / calibration_blocks)
-    level = np.where(np.isnan(fitted), floor, np.maximum(floor, fitted))
     history = np.arange(blocks)
+    fitted = floor + (fitted - floor) * np.minimum(1.0, history / calibration_blocks)
+    level = np.where(np.isnan(fitted), floor, np.maximum(floor, fitted))
     margin = 1.0 + np.clip(1.0 - history / max(warmup_blocks, 1), 0.0, 1.0)  # x2 on the first day, x1 after warm-up
     return np.repeat(level * margin, block)[:n]
 
@@ -358,8 +356,8 @@ def detect_spikes(counts: np.ndarray, bucket_seconds: int, params: SpikeParams |
     base_sums = window_sums(x, base)
     factor = weekday_factors(x, period) if bucket_seconds < DAY else None  # daily buckets: the baseline is weekly already
     base_expected = seasonal_baseline(base_sums, period, periods, neighbour=base if period > 1 else 0, factor=factor)
-    short = np.isnan(base_expected)
-    seasonal = (~short).astype(float)
+    short = np.isnan(base_expected)  # only the first buckets: a seasonal baseline needs a day of history
+    first_seasonal = int(np.flatnonzero(short)[-1]) + 1 if short.any() else 0
     if short.any():  # the first days: the recent level, without time of day
         level = trailing_level(base_sums[: np.flatnonzero(short)[-1] + 1], base, period)
         base_expected[: len(level)] = np.where(short[: len(level)], level, base_expected[: len(level)])
@@ -373,8 +371,7 @@ def detect_spikes(counts: np.ndarray, bucket_seconds: int, params: SpikeParams |
         expected = sum(_shifted(base_expected, o) for o in offsets) * (width / (base * len(offsets)))
         # The first day's recent-level expectation ignores time of day: its residuals are not the
         # spread of the seasonal model used afterwards.
-        usable = sum(_shifted(seasonal, o) for o in offsets) == len(offsets)
-        c2 = pooled_dispersion(sums, expected, step, span_steps, usable)
+        c2 = pooled_dispersion(sums, expected, step, span_steps, first_usable=first_seasonal + offsets[-1])
         c2 = np.where(np.isnan(c2), WARMUP_DISPERSION, c2)
         known = ~np.isnan(expected)
         mu = np.maximum(np.nan_to_num(expected, nan=np.inf), 0.5)

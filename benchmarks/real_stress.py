@@ -22,7 +22,7 @@ import argparse
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -79,37 +79,30 @@ def near_zero_cases(s: Series) -> Iterator[Case]:
 
 @dataclass
 class ClassResult:
-    targets: int = 0
+    raw: float = 0.0  # NAB raw score over the class's own windows
+    windows: int = 0  # those scored (not inside a probation)
     caught: int = 0
-    raw: float = 0.0
-    counted: int = 0
-    false_alarms: int = 0
-    months: float = 0.0
+    false_alarms: int = 0  # firings outside every labelled window
+    months: float = 0.0  # time outside every labelled window
 
 
-def evaluate(cases: Iterator[Case], seconds: int, params: SpikeParams, profile: Profile) -> ClassResult:
+def evaluate(cases: Iterable[tuple[Case, int]], params: SpikeParams, profile: Profile) -> ClassResult:
+    """Score (case, bucket seconds) pairs: a firing on another labelled incident is neither caught nor false."""
     out = ClassResult()
-    for case in cases:
-        fired = detect_spikes(case.values, seconds, params).fired
-        probation = probation_rows(len(case.values))
-        for start, end in case.targets:
-            if end < probation:
-                continue
-            out.targets += 1
-            hits = np.flatnonzero(fired[start:end + 1]) + start
-            out.caught += bool((hits >= probation).any())
-        others = fired.copy()  # a firing on another labelled incident is neither caught here nor false
-        for window in case.windows:
-            if window not in case.targets:
-                others[window[0]:window[1] + 1] = False
-        raw, counted, _ = score_series(others, case.targets, profile)
+    for case, seconds in cases:
+        fired = detect_spikes(case.values, seconds, params).fired.copy()
+        for start, end in case.windows:
+            if (start, end) not in case.targets:
+                fired[start:end + 1] = False
+        raw, counted, counts = score_series(fired, case.targets, profile)
         out.raw += raw
-        out.counted += counted
+        out.windows += counted
+        out.caught += counts["tp"]
+        out.false_alarms += counts["fp"]
         outside = np.ones(len(fired), dtype=bool)
-        outside[:probation] = False
+        outside[:probation_rows(len(fired))] = False
         for start, end in case.windows:
             outside[start:end + 1] = False
-        out.false_alarms += int(fired[outside].sum())
         out.months += outside.sum() * seconds / (30 * 86400)
     return out
 
@@ -126,18 +119,14 @@ def main(argv: list[str] | None = None) -> int:
     profile = load_profiles(args.data_dir)[0]
     print(f"{len(series)} real series, sensitivity {args.sensitivity}; the windows scored are the class's own")
     print(f"{'class':11s} {'windows':>8s} {'caught':>7s} {'NAB standard':>13s} {'false alarms per series-month':>30s}")
-    for name, make in (("first_week", lambda s, d: first_week_cases(s, d)),
-                       ("repeated", lambda s, d: repeated_cases(s, d)),
-                       ("near_zero", lambda s, d: near_zero_cases(s))):
-        total = ClassResult()
-        for s in series:
-            seconds = bucket_seconds(s)
-            r = evaluate(make(s, 86400 // seconds), seconds, params, profile)
-            for field in vars(total):
-                setattr(total, field, getattr(total, field) + getattr(r, field))
-        score = normalised(total.raw, total.counted, profile) if total.counted else float("nan")
+    classes = {"first_week": first_week_cases, "repeated": repeated_cases,
+               "near_zero": lambda s, per_day: near_zero_cases(s)}
+    for name, make in classes.items():
+        total = evaluate(((case, bucket_seconds(s)) for s in series for case in make(s, 86400 // bucket_seconds(s))),
+                         params, profile)
+        score = normalised(total.raw, total.windows, profile) if total.windows else float("nan")
         rate = total.false_alarms / total.months if total.months else float("nan")
-        print(f"{name:11s} {total.targets:8d} {total.caught:7d} {score:13.1f} {rate:30.2f}")
+        print(f"{name:11s} {total.windows:8d} {total.caught:7d} {score:13.1f} {rate:30.2f}")
     return 0
 
 

@@ -204,10 +204,7 @@ def incident_state(alert: Mapping[str, Any], period_end: datetime, tz: tzinfo) -
     An incident is only over after a few quiet hours (the detector's rule), but
     a reader at breakfast wants to know whether it is still happening now.
     """
-    last, bucket = alert.get("last_bucket"), alert.get("bucket_seconds")
-    if last is None or not bucket:
-        return "still going on" if alert.get("ongoing") else ""
-    back = last + timedelta(seconds=int(bucket))
+    back = alert["last_bucket"] + timedelta(seconds=int(alert["bucket_seconds"]))
     return "still going on" if back >= period_end else f"back to normal since {_local(back, tz)}"
 
 
@@ -248,7 +245,6 @@ def build_context(
             "started": _local(a["incident_start"], tz),
             "observed": a["observed"],
             "expected": a["expected"],
-            "ongoing": a["ongoing"],
             "state": incident_state(a, period_end, tz),
             "terms": details.get("terms", []),
             "negative": details.get("negative"),

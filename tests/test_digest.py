@@ -21,6 +21,7 @@ def context(**over):
         kpis_now={"Acme": KPI, "Rival": {**EMPTY, "mentions": 10}}, kpis_before={"Acme": BEFORE, "Rival": EMPTY},
         alerts=[{"brand": "Acme", "source": "all", "metric": "negative", "severity": "high",
                  "incident_start": END - timedelta(hours=7), "observed": 30, "expected": 2, "ongoing": False,
+                 "last_bucket": END - timedelta(hours=4), "bucket_seconds": 3600,
                  "details": {"terms": ["login", "refund"], "examples": [
                      {"text": "<script>alert(1)</script> app down", "url": "javascript:alert(1)",
                       "published_at": END - timedelta(hours=6)}]}}],
@@ -87,7 +88,7 @@ def test_driver_words_are_shown_and_escaped():
 
 def test_rating_alert_reads_in_stars():
     alert = {"brand": "Acme", "source": "all", "metric": "rating", "severity": "medium", "ongoing": True,
-             "incident_start": END - timedelta(hours=5), "observed": 1.8, "expected": 4.3, "details": {}}
+             "incident_start": END - timedelta(hours=5), "last_bucket": END - timedelta(hours=1), "bucket_seconds": 3600, "observed": 1.8, "expected": 4.3, "details": {}}
     assert "mean rating 1.8★ where it is usually 4.3★" in context(alerts=[alert])["status"]["line"]
 
 
