@@ -151,12 +151,12 @@ def _row_capped_means(rows: np.ndarray, cap_quantile: float, min_count: int) -> 
     return np.where(count >= max(min_count, 1), out, np.nan)
 
 
-BASELINE_CAP = 0.8  # same-slot values above this quantile (plus count noise) count as it: a past incident does not inflate the baseline
-CAP_NOISE_SD = 2.0  # ... plus this many Poisson standard deviations
+BASELINE_CAP = 0.8  # same-slot values above this quantile (plus count noise) count as it: a past incident
+CAP_NOISE_SD = 2.0  # does not inflate the baseline; the noise is this many Poisson standard deviations
 
 
 def _count_cap(quantile_value: np.ndarray) -> np.ndarray:
-    """Where a same-slot count stops counting in full: its quantile plus two Poisson standard deviations.
+    """Where a same-slot count stops counting in full: its quantile plus `CAP_NOISE_SD` Poisson standard deviations.
 
     A bare 80th percentile of a sparse count (0, 0, 1, 0, 2, ...) cuts its
     ordinary noise and puts the baseline 20-30% under the real rate, so that
@@ -168,7 +168,7 @@ def _count_cap(quantile_value: np.ndarray) -> np.ndarray:
 
 WEEKDAY_WEEKS = 4  # the weekly rhythm is read from this many past weeks ...
 WEEKDAY_MIN_WEEKS = 3  # ... and only once there are this many ...
-WEEKDAY_PRIOR = 30.0  # ... believed as far as the days' mentions show it: each day counts this many more at the usual level
+WEEKDAY_PRIOR = 30.0  # ... believed as far as the days' mentions show it: this many more, at the usual level
 
 
 def weekday_factors(x: np.ndarray, period: int) -> np.ndarray:
