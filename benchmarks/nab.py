@@ -75,15 +75,25 @@ def normalised(total: float, windows: int, profile: Profile) -> float:
     return 100.0 * (total - null) / (perfect - null)
 
 
+# NAB's own cost profiles, for a folder that has none.
+NAB_PROFILES = {name: {"CostMatrix": {"tpWeight": 1.0, "fnWeight": fn, "fpWeight": fp}}
+                for name, fn, fp in (("standard", 1.0, 0.11), ("reward_low_FP_rate", 1.0, 0.22),
+                                     ("reward_low_FN_rate", 2.0, 0.11))}
+
+
 def load_profiles(folder: Path) -> list[Profile]:
-    raw = json.loads((folder / "profiles.json").read_text())
+    """The folder's cost profiles (NAB's three if it has no profiles.json), standard first."""
+    path = folder / "profiles.json"
+    raw = json.loads(path.read_text()) if path.exists() else NAB_PROFILES
     profiles = [Profile(name, c["CostMatrix"]["tpWeight"], c["CostMatrix"]["fnWeight"], c["CostMatrix"]["fpWeight"])
                 for name, c in ((k, v) for k, v in raw.items())]
     return sorted(profiles, key=lambda p: p.name != "standard")
 
 
 def load_series(folder: Path) -> list[Series]:
-    windows = json.loads((folder / "windows.json").read_text())
+    """Every `*.csv` in the folder, with its windows from windows.json (none if the folder has no labels)."""
+    path = folder / "windows.json"
+    windows = json.loads(path.read_text()) if path.exists() else {}
     out = []
     for path in sorted(folder.glob("*.csv")):
         with path.open() as f:

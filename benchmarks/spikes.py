@@ -63,15 +63,22 @@ def leave_one_out(series: list[Series], base: SpikeParams, profile: Profile) -> 
     return out
 
 
-def parse_setting(text: str) -> tuple[str, float]:
+def parse_setting(text: str) -> tuple[str, object]:
+    """NAME=VALUE for one SpikeParams field, as that field's type (a tuple as comma-separated numbers)."""
     name, _, value = text.partition("=")
+    defaults = SpikeParams()
     known = {f.name for f in fields(SpikeParams)}
     if name not in known or not value:
         raise argparse.ArgumentTypeError(f"{text!r}: expected NAME=VALUE with NAME one of {', '.join(sorted(known))}")
+    default = getattr(defaults, name)
     try:
-        return name, float(value)
+        if isinstance(default, tuple):
+            return name, tuple(type(default[0])(v) for v in value.split(","))
+        return name, type(default)(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: the value must be a number") from None
+        kind = "whole number" if isinstance(default, int) else "number"
+        raise argparse.ArgumentTypeError(f"{text!r}: the value must be a {kind}"
+                                         f"{' (or several, comma-separated)' if isinstance(default, tuple) else ''}") from None
 
 
 def add_detector_options(parser: argparse.ArgumentParser) -> None:
@@ -100,10 +107,15 @@ def main(argv: list[str] | None = None) -> int:
     add_detector_options(p)
     p.add_argument("--loo", action="store_true", help="also report leave-one-series-out")
     args = p.parse_args(argv)
-    if not is_labelled_folder(args.data_dir):
+    labelled = (args.data_dir / "windows.json").exists()
+    if not labelled and not args.dump:
+        print(f"{args.data_dir}: no windows.json: nothing to score (--dump DIR writes the detections)", file=sys.stderr)
         return 2
     params = detector_params(args)
     series = load_series(args.data_dir)
+    if not series:
+        print(f"{args.data_dir}: no *.csv series", file=sys.stderr)
+        return 2
     profiles = load_profiles(args.data_dir)
     started = time.perf_counter()
     detections = detections_for(series, params)
@@ -115,6 +127,9 @@ def main(argv: list[str] | None = None) -> int:
                 w = csv.writer(f)
                 w.writerow(["timestamp", "detection"])
                 w.writerows((t.isoformat(sep=" "), int(d)) for t, d in zip(s.timestamps, detections[s.name]))
+    if not labelled:  # detections only: whoever holds the labels scores the dump
+        print(f"{len(series)} series, no windows.json: detections written to {args.dump}, nothing scored")
+        return 0
     settings = ", ".join(f"{k}={v}" for k, v in dict(args.set).items())
     print(f"{len(series)} series, {sum(len(s.values) for s in series)} rows, detector {elapsed * 1000:.0f} ms, "
           f"sensitivity {args.sensitivity}{', ' + settings if settings else ''}")

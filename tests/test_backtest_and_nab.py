@@ -108,3 +108,56 @@ def test_real_stress_cases_cut_copy_and_thin_around_the_labelled_windows():
     thinned = list(near_zero_cases(s))
     assert len(thinned) == 6 and all(np.median(c.values) < 2 for c in thinned)
     assert all(c.values.sum() < values.sum() / 3 for c in thinned)
+
+
+def _write_series_folder(folder, labelled: bool) -> None:
+    """Two hourly series, each with one 15x burst at day 30, in the shared NAB folder format."""
+    import json
+    rng = np.random.default_rng(5)
+    start = datetime(2015, 3, 1)
+    windows = {}
+    for k in range(2):
+        values = rng.poisson(4.0, 24 * 40)
+        at = 30 * 24 + 7 * k
+        values[at:at + 3] = 60
+        stamps = [start + timedelta(hours=i) for i in range(len(values))]
+        lines = ["timestamp,value"] + [f"{t:%Y-%m-%d %H:%M:%S},{v}" for t, v in zip(stamps, values)]
+        (folder / f"s{k}.csv").write_text("\n".join(lines) + "\n")
+        windows[f"s{k}.csv"] = [[f"{stamps[at - 10]:%Y-%m-%d %H:%M:%S}", f"{stamps[at + 10]:%Y-%m-%d %H:%M:%S}"]]
+    if labelled:
+        (folder / "windows.json").write_text(json.dumps(windows))  # no profiles.json: NAB's own costs
+
+
+def test_benchmark_command_scores_a_folder_and_dumps_one_detection_per_row(tmp_path, capsys):
+    from benchmarks.spikes import main
+    _write_series_folder(tmp_path, labelled=True)
+    assert main([str(tmp_path), "--dump", str(tmp_path / "out"), "--set", "warmup_days=5"]) == 0
+    printed = capsys.readouterr().out
+    assert "warmup_days=5" in printed
+    label, _, score = printed.splitlines()[-1].rpartition(" ")
+    assert label == "NAB standard:" and float(score) > 80  # both bursts caught, at their start
+    dumped = (tmp_path / "out" / "s0.csv").read_text().splitlines()
+    assert dumped[0] == "timestamp,detection" and len(dumped) == 1 + 24 * 40
+    fired = [line for line in dumped[1:] if line.endswith(",1")]
+    assert fired and fired[0].startswith("2015-03-31 0")  # the burst at day 30, hour 0
+
+
+def test_benchmark_command_without_labels_still_writes_the_detections(tmp_path, capsys):
+    from benchmarks.spikes import main
+    _write_series_folder(tmp_path, labelled=False)
+    assert main([str(tmp_path)]) == 2  # nothing to score and nowhere to write: says so
+    assert "no windows.json" in capsys.readouterr().err
+    assert main([str(tmp_path), "--dump", str(tmp_path / "out")]) == 0
+    assert "nothing scored" in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["s0.csv", "s1.csv"]
+
+
+def test_benchmark_settings_take_each_parameter_type_and_refuse_the_rest():
+    import argparse
+    from benchmarks.spikes import parse_setting
+    assert parse_setting("baseline_days=10") == ("baseline_days", 10)
+    assert parse_setting("false_alarms_per_month=0.3") == ("false_alarms_per_month", 0.3)
+    assert parse_setting("window_seconds=900,3600") == ("window_seconds", (900, 3600))
+    for bad in ("baseline_days=1.5", "nonsense=1", "min_ratio=", "min_ratio=two"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            parse_setting(bad)
