@@ -13,7 +13,9 @@ The model, for each test window (the bucket's last hour and last three hours):
   days, before there is a week, whatever days there are, and before a day,
   the recent level;
 - spread: negative binomial, with an over-dispersion pooled over the last
-  week (the median squared residual, scaled to a mean);
+  week (the median squared residual, scaled to a mean, less what a baseline
+  of only a few days adds to it), widened by the current baseline's own
+  error (a prediction from k days: 1 + 1/k);
 - surprise: -log10 of the window's tail probability under that.
 
 Which surprise is an incident comes from principles a user can read, not from
@@ -209,6 +211,24 @@ def weekday_factors(x: np.ndarray, period: int) -> np.ndarray:
     return factor
 
 
+def _baseline_lags(period: int, periods: int, neighbour: int) -> list[int]:
+    """The same slot (and +/- `neighbour` buckets) over the previous `periods` periods, as lags."""
+    return sorted({k * period + d for k in range(1, periods + 1) for d in (-neighbour, 0, neighbour)
+                   if k * period + d > 0})
+
+
+def baseline_days(n: int, period: int, periods: int, neighbour: int) -> np.ndarray:
+    """Per bucket, how many past periods (days) its seasonal baseline averages (at least 1).
+
+    Days, not lags: neighbouring hours move together (their residuals
+    correlate 0.6-0.7 an hour apart on real mention series), so the
+    baseline's error averages out over days.
+    """
+    lags = np.array(_baseline_lags(period, periods, neighbour))
+    per_period = 3 if neighbour else 1
+    return np.maximum(np.searchsorted(lags, np.arange(n), side="right") / per_period, 1.0)
+
+
 def seasonal_baseline(sums: np.ndarray, period: int, periods: int, neighbour: int,
                       factor: np.ndarray | None = None) -> np.ndarray:
     """Capped mean of the same slot (and +/- `neighbour` buckets) over the previous `periods` periods.
@@ -218,7 +238,7 @@ def seasonal_baseline(sums: np.ndarray, period: int, periods: int, neighbour: in
     nothing), while this stays near the real rate and still ignores a past
     incident or two.
     """
-    lags = sorted({k * period + d for k in range(1, periods + 1) for d in (-neighbour, 0, neighbour) if k * period + d > 0})
+    lags = _baseline_lags(period, periods, neighbour)
     n = len(sums)
     level = sums if factor is None else sums / factor  # each past day brought to an average day
     stack = np.full((n, len(lags)), np.nan, dtype=np.float32)  # counts: single precision halves the partition's work
@@ -240,13 +260,16 @@ CHI2_1_MEDIAN = 0.4549364231195724
 
 
 def pooled_dispersion(sums: np.ndarray, expected: np.ndarray, step: int, span_steps: int,
-                      first_usable: int = 0) -> np.ndarray:
+                      first_usable: int = 0, baseline_days: np.ndarray | float = np.inf) -> np.ndarray:
     """Over-dispersion c^2 (variance = mu + c^2 mu^2) per bucket, from the previous `span_steps` steps.
 
     Re-estimated once per step (a day) as the median excess relative
     variance over the previous steps, from bucket `first_usable` on (the
     first whose expectation came from the model being measured); NaN until
-    there is such history.
+    there is such history. It is the series' own day-to-day spread: a
+    residual from a baseline of `baseline_days` days also holds that
+    baseline's error, (1 + 1/days) times the spread, which is taken out (else
+    the first days' crude baselines would widen the next week's spread).
     """
     n = len(sums)
     expected = np.where(np.arange(n) >= first_usable, expected, np.nan)
@@ -254,7 +277,8 @@ def pooled_dispersion(sums: np.ndarray, expected: np.ndarray, step: int, span_st
         # The median of the excess relative variance, robust to past incidents. A squared normal
         # residual's median is 0.455 of its mean (chi-square, one degree), hence the factor: without
         # it the spread is half what it is and every ordinary day looks improbable.
-        z = np.where(expected > 0, ((sums - expected) ** 2 / CHI2_1_MEDIAN - expected) / expected**2, np.nan)
+        z = np.where(expected > 0, ((sums - expected) ** 2 / CHI2_1_MEDIAN - expected)
+                     / (expected**2 * (1.0 + 1.0 / baseline_days)), np.nan)
     steps = n // step + 1
     padded = np.full(steps * step, np.nan)
     padded[:n] = z
@@ -373,6 +397,7 @@ def detect_spikes(counts: np.ndarray, bucket_seconds: int, params: SpikeParams |
     base_sums = window_sums(x, base)
     factor = weekday_factors(x, period) if bucket_seconds < DAY else None  # daily buckets: the baseline is weekly already
     base_expected = seasonal_baseline(base_sums, period, periods, neighbour=base if period > 1 else 0, factor=factor)
+    days = baseline_days(n, period, periods, neighbour=base if period > 1 else 0)
     short = np.isnan(base_expected)  # only the first buckets: a seasonal baseline needs a day of history
     first_seasonal = int(np.flatnonzero(short)[-1]) + 1 if short.any() else 0
     if short.any():  # the first days: the recent level, without time of day
@@ -388,8 +413,10 @@ def detect_spikes(counts: np.ndarray, bucket_seconds: int, params: SpikeParams |
         expected = sum(_shifted(base_expected, o) for o in offsets) * (width / (base * len(offsets)))
         # The first day's recent-level expectation ignores time of day: its residuals are not the
         # spread of the seasonal model used afterwards.
-        c2 = pooled_dispersion(sums, expected, step, span_steps, first_usable=first_seasonal + offsets[-1])
-        c2 = np.where(np.isnan(c2), WARMUP_DISPERSION, c2)
+        c2 = pooled_dispersion(sums, expected, step, span_steps, first_usable=first_seasonal + offsets[-1],
+                               baseline_days=days)
+        # A prediction from `days` days errs by the baseline's own error too: (1 + 1/days) the day-to-day spread.
+        c2 = np.where(np.isnan(c2), WARMUP_DISPERSION, c2 * (1.0 + 1.0 / days))
         known = ~np.isnan(expected)
         mu = np.maximum(np.nan_to_num(expected, nan=np.inf), 0.5)
         rules = known & (sums >= p.min_ratio * mu) & (sums - mu >= p.min_excess)

@@ -117,6 +117,23 @@ def test_a_sparse_baseline_is_not_cut_under_the_real_rate(rate):
     assert np.mean(ratios) == pytest.approx(1.0, abs=0.06)
 
 
+def test_the_first_days_crude_baselines_do_not_widen_the_spread():
+    # Each day has its own level (CV 0.3: c^2 = 0.09). A residual from a baseline of k days also
+    # holds that baseline's error, (1 + 1/k) the spread: left in, the first week's one-, two- and
+    # three-day baselines read the series 30% more dispersed than it is, and hide the next incident.
+    from analysis.spikes import baseline_days, pooled_dispersion, seasonal_baseline
+    estimates = []
+    for seed in range(100):
+        rng = np.random.default_rng(seed)
+        level = rng.gamma(1 / 0.09, 0.09, 9).repeat(24)
+        counts = rng.poisson(200 * level).astype(float)
+        expected = seasonal_baseline(counts, 24, 7, neighbour=1)
+        days = baseline_days(len(counts), 24, 7, neighbour=1)
+        assert list(days[[24, 3 * 24 + 5, 8 * 24]]) == [1.0, 3.0, 7.0]
+        estimates.append(pooled_dispersion(counts, expected, 24, 7, first_usable=24, baseline_days=days)[8 * 24])
+    assert np.median(estimates) == pytest.approx(0.09, rel=0.15)
+
+
 def test_decisions_are_causal():
     counts, mu = seasonal(45, 6.0, 3)
     counts[40 * 24 + 10:40 * 24 + 14] *= 6
