@@ -24,7 +24,7 @@ test: install
 	$(BIN)/python -m pytest -q
 
 bench: install  ## detection quality, detector speed, pipeline speed; needs ../shared/data/nab-realtweets
-	$(BIN)/python -m benchmarks.spikes ../shared/data/nab-realtweets --loo
+	$(BIN)/python -m benchmarks.spikes ../shared/data/nab-realtweets --loo --offsets
 	$(BIN)/python -m benchmarks.real_stress ../shared/data/nab-realtweets
 	$(BIN)/python -m benchmarks.synthetic
 	$(BIN)/python -m benchmarks.speed

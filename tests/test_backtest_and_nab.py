@@ -161,3 +161,23 @@ def test_benchmark_settings_take_each_parameter_type_and_refuse_the_rest():
     for bad in ("baseline_days=1.5", "nonsense=1", "min_ratio=", "min_ratio=two"):
         with pytest.raises(argparse.ArgumentTypeError):
             parse_setting(bad)
+
+
+def test_start_offsets_cut_each_series_and_drop_the_windows_the_cut_reaches():
+    from benchmarks.nab import Series
+    from benchmarks.spikes import detections_for, nab_score, start_offsets
+    from analysis.spikes import SpikeParams
+    rng = np.random.default_rng(4)
+    start = datetime(2026, 1, 1)
+    values = rng.poisson(4.0, 24 * 30).astype(float)
+    early, late = 24 + 3, 20 * 24
+    for at in (early, late):
+        values[at:at + 3] = 60
+    stamps = [start + timedelta(hours=i) for i in range(len(values))]
+    s = Series("s.csv", stamps, values, [(early - 2, early + 5), (late - 2, late + 5)])
+    scores = dict(start_offsets([s], SpikeParams(), STANDARD, offsets_days=(0.0, 1.0, 2.0)))
+    assert list(scores) == [0.0, 1.0, 2.0]
+    # Two days cut: the early window is gone, the late one is scored on the shorter series.
+    cut = Series("s.csv", stamps[48:], values[48:], [(late - 2 - 48, late + 5 - 48)])
+    assert scores[2.0] == pytest.approx(nab_score([cut], detections_for([cut], SpikeParams()), STANDARD))
+    assert scores[0.0] == pytest.approx(nab_score([s], detections_for([s], SpikeParams()), STANDARD))
