@@ -93,14 +93,14 @@ def parse_setting(text: str) -> tuple[str, object]:
     if name not in known or not value:
         raise argparse.ArgumentTypeError(f"{text!r}: expected NAME=VALUE with NAME one of {', '.join(sorted(known))}")
     default = getattr(defaults, name)
+    several = isinstance(default, tuple)
+    kind = type(default[0] if several else default)
     try:
-        if isinstance(default, tuple):
-            return name, tuple(type(default[0])(v) for v in value.split(","))
-        return name, type(default)(value)
+        return name, tuple(kind(v) for v in value.split(",")) if several else kind(value)
     except ValueError:
-        kind = "whole number" if isinstance(default, int) else "number"
-        raise argparse.ArgumentTypeError(f"{text!r}: the value must be a {kind}"
-                                         f"{' (or several, comma-separated)' if isinstance(default, tuple) else ''}") from None
+        what = "whole number" if kind is int else "number"
+        raise argparse.ArgumentTypeError(f"{text!r}: the value must be a {what}"
+                                         f"{' (or several, comma-separated)' if several else ''}") from None
 
 
 def add_detector_options(parser: argparse.ArgumentParser) -> None:

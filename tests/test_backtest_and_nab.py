@@ -139,7 +139,7 @@ def test_benchmark_command_scores_a_folder_and_dumps_one_detection_per_row(tmp_p
     dumped = (tmp_path / "out" / "s0.csv").read_text().splitlines()
     assert dumped[0] == "timestamp,detection" and len(dumped) == 1 + 24 * 40
     fired = [line for line in dumped[1:] if line.endswith(",1")]
-    assert fired and fired[0].startswith("2015-03-31 0")  # the burst at day 30, hour 0
+    assert fired[0] == "2015-03-31 00:00:00,1"  # the burst's first hour (day 30)
 
 
 def test_benchmark_command_without_labels_still_writes_the_detections(tmp_path, capsys):
