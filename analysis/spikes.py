@@ -57,7 +57,11 @@ class SpikeParams:
     baseline_days: int = 7  # same time of day over this many previous days
     dispersion_days: int = 7  # over-dispersion pooled over this many previous days
     calibration_days: int = 28  # the series' own daily surprise peaks, fitted over this many days
-    warmup_days: int = 7  # until the baseline has its week the threshold carries a margin (x2 on day one)
+    # The first days' threshold carries a margin (x2 on day one, none after this many days) for a
+    # calibration read from few days; the baseline's own few days are in the spread already. Three
+    # days is the shortest that keeps a new series' first week within the false-alarm budget on
+    # both seeds of benchmarks.synthetic (0.72 and 0.61 per 60 quiet days against 1; two days: 1.06).
+    warmup_days: int = 3
     quiet_seconds: int = 3 * HOUR  # back to normal this long: the incident is over, a new rise is new
 
 

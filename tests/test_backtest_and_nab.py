@@ -181,3 +181,18 @@ def test_start_offsets_cut_each_series_and_drop_the_windows_the_cut_reaches():
     cut = Series("s.csv", stamps[48:], values[48:], [(late - 2 - 48, late + 5 - 48)])
     assert scores[2.0] == pytest.approx(nab_score([cut], detections_for([cut], SpikeParams()), STANDARD))
     assert scores[0.0] == pytest.approx(nab_score([s], detections_for([s], SpikeParams()), STANDARD))
+
+
+def test_synthetic_evaluation_counts_first_week_false_alarms_apart():
+    from benchmarks.synthetic import Synthetic, evaluate
+    rng = np.random.default_rng(2)
+    h = np.arange(40 * 24)
+    counts = rng.poisson(20 * (1 + 0.5 * np.sin(2 * np.pi * (h % 24) / 24))).astype(float)
+    counts[3 * 24 + 14:3 * 24 + 17] = 200  # unlabelled, in the first week: a false alarm there
+    incident = (30 * 24 + 5, 30 * 24 + 8)
+    counts[incident[0]:incident[1]] = 200
+    summary = evaluate([Synthetic("burst", counts, counts * 0.1, [incident])])["burst"]
+    assert summary["incidents"] == 1 and summary["recall"] == 1.0
+    assert summary["first_week_false_alarms"] == 1 and summary["first_week_quiet_days"] == 7
+    assert summary["false_alarms"] >= 1
+    assert summary["quiet_days"] == pytest.approx(40 - (3 + 24) / 24)  # the incident and the day after it
