@@ -27,8 +27,9 @@ fitting labelled data:
   `false_alarms_per_month` times a month (a robust Gumbel fit of its daily
   peaks over four weeks, so a few incidents among them barely move it, and
   trusted in proportion to how many of those weeks there are), never below
-  what the model alone would allow for that budget; in the first days, with a
-  margin;
+  what the model alone would allow for that budget; over the first
+  `warmup_days`, with a margin that keeps a new series' first week within the
+  same budget;
 - one incident, one alert: an incident lasts while the volume stays up (above
   half the rise that opened it, and not by chance) and ends after
   `quiet_seconds` back down; a new rise after that is a new incident, however
