@@ -196,3 +196,26 @@ def test_synthetic_evaluation_counts_first_week_false_alarms_apart():
     assert summary["first_week_false_alarms"] == 1 and summary["first_week_quiet_days"] == 7
     assert summary["false_alarms"] >= 1
     assert summary["quiet_days"] == pytest.approx(40 - (3 + 24) / 24)  # the incident and the day after it
+
+
+def test_a_series_with_missing_rows_is_laid_on_its_grid_and_loses_no_detection():
+    from benchmarks.nab import Series
+    from benchmarks.spikes import detections_for
+    from analysis.spikes import SpikeParams
+    rng = np.random.default_rng(6)
+    h = np.arange(40 * 24)
+    values = rng.poisson(20 * (1 + 0.9 * np.sin(2 * np.pi * (h % 24) / 24))).astype(float)
+    at = 30 * 24 + 2
+    values[at:at + 3] = 300
+    stamps = [datetime(2015, 3, 1) + timedelta(hours=int(i)) for i in h]
+    keep = np.ones(len(h), dtype=bool)
+    keep[10 * 24:10 * 24 + 12] = False  # a 12-hour outage: without the grid every later day is half a day off
+    keep[at:at + 2] = False  # the incident's first two hours are missing too
+    gapped = Series("g.csv", [t for t, k in zip(stamps, keep) if k], values[keep], [])
+    fired = detections_for([gapped], SpikeParams())["g.csv"]
+    assert len(fired) == keep.sum()
+    rows = np.flatnonzero(keep)
+    assert fired[np.searchsorted(rows, at + 2)]  # fired in the gap: reported on the next row there is
+    assert fired[rows > 10 * 24 + 12].sum() == 1  # and nothing else after the outage, the day stays aligned
+    with pytest.raises(ValueError, match="time order"):
+        detections_for([Series("r.csv", stamps[::-1], values[::-1], [])], SpikeParams())
