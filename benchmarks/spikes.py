@@ -6,7 +6,7 @@ DATA_DIR holds `*.csv` (timestamp,value) and `windows.json`, and may hold
 `profiles.json` (NAB's own costs otherwise): the format of
 ../shared/data/nab-realtweets. Without windows.json, --dump still writes the
 detections. The detector runs causally over each series with one parameter
-set for all. With --loo it also reports leave-one-series-out: for each
+set for all (a series with missing rows is laid on its time grid first). With --loo it also reports leave-one-series-out: for each
 series, the setting from a small grid of false-alarm budgets that scores best
 on the other series, scored on that one; the mean of those is the figure that
 predicts unseen series. With --offsets it also scores every series begun 0 to
