@@ -230,7 +230,7 @@ def baseline_days(n: int, period: int, periods: int, neighbour: int) -> np.ndarr
     baseline's error averages out over days.
     """
     lags = np.array(_baseline_lags(period, periods, neighbour))
-    per_period = 3 if neighbour else 1
+    per_period = len({-neighbour, 0, neighbour})  # the slot and its neighbours: lags from one day
     return np.maximum(np.searchsorted(lags, np.arange(n), side="right") / per_period, 1.0)
 
 
@@ -401,8 +401,11 @@ def detect_spikes(counts: np.ndarray, bucket_seconds: int, params: SpikeParams |
     base = widths[0]
     base_sums = window_sums(x, base)
     factor = weekday_factors(x, period) if bucket_seconds < DAY else None  # daily buckets: the baseline is weekly already
-    base_expected = seasonal_baseline(base_sums, period, periods, neighbour=base if period > 1 else 0, factor=factor)
-    days = baseline_days(n, period, periods, neighbour=base if period > 1 else 0)
+    neighbour = base if period > 1 else 0
+    base_expected = seasonal_baseline(base_sums, period, periods, neighbour=neighbour, factor=factor)
+    days = baseline_days(n, period, periods, neighbour=neighbour)
+    # A prediction from `days` days errs by the baseline's own error too: (1 + 1/days) the day-to-day spread.
+    baseline_error = 1.0 + 1.0 / days
     short = np.isnan(base_expected)  # only the first buckets: a seasonal baseline needs a day of history
     first_seasonal = int(np.flatnonzero(short)[-1]) + 1 if short.any() else 0
     if short.any():  # the first days: the recent level, without time of day
@@ -420,8 +423,7 @@ def detect_spikes(counts: np.ndarray, bucket_seconds: int, params: SpikeParams |
         # spread of the seasonal model used afterwards.
         c2 = pooled_dispersion(sums, expected, step, span_steps, first_usable=first_seasonal + offsets[-1],
                                baseline_days=days)
-        # A prediction from `days` days errs by the baseline's own error too: (1 + 1/days) the day-to-day spread.
-        c2 = np.where(np.isnan(c2), WARMUP_DISPERSION, c2 * (1.0 + 1.0 / days))
+        c2 = np.where(np.isnan(c2), WARMUP_DISPERSION, c2 * baseline_error)
         known = ~np.isnan(expected)
         mu = np.maximum(np.nan_to_num(expected, nan=np.inf), 0.5)
         rules = known & (sums >= p.min_ratio * mu) & (sums - mu >= p.min_excess)

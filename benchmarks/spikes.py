@@ -40,35 +40,37 @@ def bucket_seconds(series: Series) -> int:
     return int(np.median(gaps)) if len(gaps) else 300
 
 
-def grid_positions(series: Series) -> np.ndarray:
-    """Each row's bucket on a regular grid from the first row: rows themselves when the series has no gaps.
+def on_grid(series: Series) -> tuple[np.ndarray, np.ndarray]:
+    """(counts per bucket of a regular grid from the first row, each row's bucket on it).
 
     The detector reads a day as so many buckets; a series with missing (or
-    doubled) rows would drift off its time of day, so its rows are laid on
-    the grid first.
+    doubled) rows would drift off its time of day, so its rows are laid on the
+    grid first: a missing bucket takes the level either side (neither a spike
+    nor a dip), doubled rows add up. A series without gaps is its own grid.
     """
     offsets = np.array([(t - series.timestamps[0]).total_seconds() for t in series.timestamps])
     if np.any(np.diff(offsets) < 0):
         raise ValueError(f"{series.name}: rows are not in time order")
-    return np.round(offsets / bucket_seconds(series)).astype(np.int64)
+    at = np.round(offsets / bucket_seconds(series)).astype(np.int64)
+    if not len(at) or np.array_equal(at, np.arange(len(at))):
+        return series.values, at
+    grid = np.arange(at[-1] + 1)
+    counts = np.bincount(at, weights=series.values, minlength=len(grid))
+    present = np.isin(grid, at)
+    counts[~present] = np.interp(grid[~present], grid[present], counts[present])
+    print(f"{series.name}: {int((~present).sum())} missing buckets filled, {len(at) - len(np.unique(at))} "
+          f"doubled rows added up", file=sys.stderr)
+    return counts, at
 
 
 def detections_for(series: list[Series], params: SpikeParams) -> dict[str, np.ndarray]:
-    """Per series, a detection (True/False) for each of its rows."""
+    """Per series, a detection (True/False) for each of its rows.
+
+    A row reports what fired since the row before it, so no detection is lost in a gap.
+    """
     out = {}
     for s in series:
-        at = grid_positions(s)
-        if not len(at) or np.array_equal(at, np.arange(len(at))):
-            out[s.name] = detect_spikes(s.values, bucket_seconds(s), params).fired
-            continue
-        # Gaps: a missing bucket takes the level either side (neither a spike nor a dip), doubled rows
-        # add up; a row reports what fired since the row before it, so no detection is lost in a gap.
-        grid = np.arange(at[-1] + 1)
-        counts = np.bincount(at, weights=s.values, minlength=len(grid))
-        present = np.isin(grid, at)
-        counts[~present] = np.interp(grid[~present], grid[present], counts[present])
-        print(f"{s.name}: {int((~present).sum())} missing buckets filled, {len(at) - len(np.unique(at))} "
-              f"doubled rows added up", file=sys.stderr)
+        counts, at = on_grid(s)
         fired_so_far = np.cumsum(detect_spikes(counts, bucket_seconds(s), params).fired)[at]
         out[s.name] = np.diff(fired_so_far, prepend=0) > 0
     return out

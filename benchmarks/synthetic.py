@@ -114,6 +114,11 @@ def make_series(rng: np.random.Generator, kind: str, days: int) -> Synthetic:
 FIRST_WEEK_HOURS = 7 * 24  # a new series' first week: its false alarms are reported apart as well
 
 
+def per_60_days(count: float, days: float) -> float:
+    """A count over `days` quiet days as a rate per 60 (NaN where there were none)."""
+    return 60 * count / days if days else float("nan")
+
+
 def evaluate(series: list[Synthetic], params: SpikeParams | None = None) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, list]] = {k: {"caught": [], "lead": [], "false": [], "quiet_days": [],
                                            "first_week_false": [], "first_week_quiet_days": []} for k in KINDS}
@@ -148,7 +153,7 @@ def evaluate(series: list[Synthetic], params: SpikeParams | None = None) -> dict
             "median_lead_h": statistics.median(r["lead"]) if r["lead"] else float("nan"),
             "false_alarms": sum(r["false"]),
             "quiet_days": quiet_days,
-            "false_per_60_days": 60 * sum(r["false"]) / quiet_days if quiet_days else float("nan"),
+            "false_per_60_days": per_60_days(sum(r["false"]), quiet_days),
             "first_week_false_alarms": sum(r["first_week_false"]),
             "first_week_quiet_days": sum(r["first_week_quiet_days"]),
         }
@@ -162,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=1)
     add_detector_options(p)
     args = p.parse_args(argv)
+    if args.days < 36:
+        p.error("--days must be at least 36: incidents are placed after a month of history")
     rng = np.random.default_rng(args.seed)
     series = [make_series(rng, kind, args.days) for kind in KINDS for _ in range(args.series)]
     summary = evaluate(series, detector_params(args))
@@ -177,11 +184,11 @@ def main(argv: list[str] | None = None) -> int:
     quiet_days = sum(r["quiet_days"] for r in summary.values())
     early = sum(r["first_week_false_alarms"] for r in summary.values())
     early_days = sum(r["first_week_quiet_days"] for r in summary.values())
-    print(f"in a series' first week: false alarms {60 * early / early_days:.2f} per series per 60 quiet days, "
-          f"{60 * (false - early) / (quiet_days - early_days):.2f} after it")
+    print(f"in a series' first week: false alarms {per_60_days(early, early_days):.2f} per series per 60 quiet days, "
+          f"{per_60_days(false - early, quiet_days - early_days):.2f} after it")
     print(f"overall: recall {caught / sum(summary[k]['incidents'] for k in real):.2f} over "
           f"{sum(summary[k]['incidents'] for k in real)} incidents, "
-          f"false alarms {60 * false / quiet_days:.2f} per series per 60 quiet days")
+          f"false alarms {per_60_days(false, quiet_days):.2f} per series per 60 quiet days")
     return 0
 
 

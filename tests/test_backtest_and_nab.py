@@ -219,3 +219,16 @@ def test_a_series_with_missing_rows_is_laid_on_its_grid_and_loses_no_detection()
     assert fired[rows > 10 * 24 + 12].sum() == 1  # and nothing else after the outage, the day stays aligned
     with pytest.raises(ValueError, match="time order"):
         detections_for([Series("r.csv", stamps[::-1], values[::-1], [])], SpikeParams())
+
+
+def test_real_stress_lays_a_series_with_missing_rows_on_its_grid_before_cutting_it():
+    from benchmarks.nab import Series
+    from benchmarks.real_stress import gridded
+    stamps = [datetime(2015, 3, 1) + timedelta(hours=i) for i in range(10)]
+    keep = [0, 1, 2, 5, 6, 7, 8, 9]  # hours 3 and 4 missing
+    s = Series("g.csv", [stamps[i] for i in keep], np.array([4.0, 4, 4, 10, 4, 4, 4, 4]), [(3, 4)])
+    g = gridded(s)
+    assert g.timestamps == stamps and g.values.tolist() == [4, 4, 4, 6, 8, 10, 4, 4, 4, 4]
+    assert g.windows == [(5, 6)]  # the window's rows, now at their hours
+    regular = Series("r.csv", stamps, np.ones(10), [])
+    assert gridded(regular) is regular
