@@ -7,8 +7,9 @@ from __future__ import annotations
 import csv
 import json
 import math
+import sys
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
 
@@ -90,21 +91,55 @@ def load_profiles(folder: Path) -> list[Profile]:
     return sorted(profiles, key=lambda p: p.name != "standard")
 
 
+def _naive_utc(text: str) -> datetime:
+    """A timestamp as naive UTC, whether or not it carries an offset (NAB's have none)."""
+    t = datetime.fromisoformat(text.strip())
+    return t.astimezone(timezone.utc).replace(tzinfo=None) if t.tzinfo else t
+
+
+def _read_series(path: Path) -> tuple[list[datetime], np.ndarray]:
+    stamps, values = [], []
+    with path.open(newline="") as f:
+        reader = csv.DictReader(f)
+        if not {"timestamp", "value"} <= set(reader.fieldnames or ()):
+            raise ValueError(f"{path.name}: expected a header with timestamp,value, got {reader.fieldnames}")
+        for line, row in enumerate(reader, start=2):
+            try:
+                stamps.append(_naive_utc(row["timestamp"]))
+                values.append(float(row["value"]))
+            except (TypeError, ValueError):
+                raise ValueError(f"{path.name}, line {line}: not a timestamp,value row: "
+                                 f"{row.get('timestamp')!r},{row.get('value')!r}") from None
+    return stamps, np.array(values)
+
+
 def load_series(folder: Path) -> list[Series]:
-    """Every `*.csv` in the folder, with its windows from windows.json (none if the folder has no labels)."""
+    """Every `*.csv` in the folder, with its windows from windows.json (none if the folder has no labels).
+
+    windows.json may name a file with its folder, as NAB's own combined
+    windows do ("realTweets/Twitter_volume_GOOG.csv"): it is matched on the
+    file name. A labelled file that is not in the folder is reported.
+    """
     path = folder / "windows.json"
-    windows = json.loads(path.read_text()) if path.exists() else {}
+    by_name: dict[str, list] = {}
+    for key, spans in (json.loads(path.read_text()) if path.exists() else {}).items():
+        name = Path(key).name
+        if name in by_name:
+            raise ValueError(f"{path}: two entries for {name}")
+        by_name[name] = spans
+    csvs = sorted(folder.glob("*.csv"))
+    for name in sorted(set(by_name) - {p.name for p in csvs}):
+        print(f"{path}: {name} has windows but no such file in {folder}", file=sys.stderr)
     out = []
-    for path in sorted(folder.glob("*.csv")):
-        with path.open() as f:
-            rows = list(csv.DictReader(f))
-        stamps = [datetime.fromisoformat(r["timestamp"]) for r in rows]
-        values = np.array([float(r["value"]) for r in rows])
+    for path in csvs:
+        stamps, values = _read_series(path)
         spans = []
-        for start, end in windows.get(path.name, []):
-            s, e = datetime.fromisoformat(start), datetime.fromisoformat(end)
+        for start, end in by_name.get(path.name, []):
+            s, e = _naive_utc(start), _naive_utc(end)
             idx = [i for i, t in enumerate(stamps) if s <= t <= e]
             if idx:
                 spans.append((idx[0], idx[-1]))
+            else:
+                print(f"{path.name}: window {start} to {end} holds no row of the series", file=sys.stderr)
         out.append(Series(path.name, stamps, values, spans))
     return out

@@ -168,7 +168,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.data_dir}: no windows.json: nothing to score (--dump DIR writes the detections)", file=sys.stderr)
         return 2
     params = detector_params(args)
-    series = load_series(args.data_dir)
+    try:
+        series = load_series(args.data_dir)
+    except ValueError as e:  # a malformed file: say which and where, score nothing
+        print(f"{args.data_dir}: {e}", file=sys.stderr)
+        return 2
     if not series:
         print(f"{args.data_dir}: no *.csv series", file=sys.stderr)
         return 2

@@ -152,6 +152,27 @@ def test_benchmark_command_without_labels_still_writes_the_detections(tmp_path, 
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["s0.csv", "s1.csv"]
 
 
+def test_benchmark_command_reads_nab_style_window_keys_and_refuses_a_malformed_row(tmp_path, capsys):
+    import json
+    from benchmarks.nab import load_series
+    from benchmarks.spikes import main
+    _write_series_folder(tmp_path, labelled=True)
+    plain = {s.name: s.windows for s in load_series(tmp_path)}
+    # NAB's combined windows name each file with its folder, and a window may carry an offset.
+    windows = json.loads((tmp_path / "windows.json").read_text())
+    keyed = {f"realTweets/{name}": [[a + "+00:00", b] for a, b in spans] for name, spans in windows.items()}
+    keyed["realTweets/gone.csv"] = [["2015-03-02 00:00:00", "2015-03-02 01:00:00"]]
+    (tmp_path / "windows.json").write_text(json.dumps(keyed))
+    assert {s.name: s.windows for s in load_series(tmp_path)} == plain and all(plain.values())
+    assert "gone.csv has windows but no such file" in capsys.readouterr().err
+    lines = (tmp_path / "s1.csv").read_text().splitlines()
+    lines[5] = lines[5].split(",")[0] + ","  # a row with no value
+    (tmp_path / "s1.csv").write_text("\n".join(lines) + "\n")
+    assert main([str(tmp_path), "--dump", str(tmp_path / "out")]) == 2
+    assert "s1.csv, line 6: not a timestamp,value row" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()  # nothing half-written
+
+
 def test_benchmark_settings_take_each_parameter_type_and_refuse_the_rest():
     import argparse
     from benchmarks.spikes import parse_setting
