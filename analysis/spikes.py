@@ -124,25 +124,24 @@ def window_sums(x: np.ndarray, width: int) -> np.ndarray:
 def _row_medians(rows: np.ndarray, min_count: int = 1) -> np.ndarray:
     """Median of each row ignoring NaN (NaN where fewer than `min_count` values); sort-based, vectorised.
 
-    The rows after the last one with a NaN (usually all but a history's first
-    ones) take a plain sort.
+    The rows without a NaN (usually all but a history's first and last ones)
+    take a plain sort.
     """
-    gaps = np.flatnonzero(np.isnan(rows).any(axis=1))
-    split = int(gaps[-1]) + 1 if len(gaps) else 0
+    gaps = np.isnan(rows).any(axis=1)
     out = np.full(len(rows), np.nan)
     m = rows.shape[1]
-    if m >= max(min_count, 1) and split < len(rows):
-        ordered = np.sort(rows[split:], axis=1)
-        out[split:] = (ordered[:, (m - 1) // 2] + ordered[:, m // 2]) / 2
-    if split:
-        filled = np.where(np.isnan(rows[:split]), np.inf, rows[:split])
+    if m >= max(min_count, 1) and not gaps.all():
+        ordered = np.sort(rows[~gaps], axis=1)
+        out[~gaps] = (ordered[:, (m - 1) // 2] + ordered[:, m // 2]) / 2
+    if gaps.any():
+        filled = np.where(np.isnan(rows[gaps]), np.inf, rows[gaps])
         ordered = np.sort(filled, axis=1)
         count = np.isfinite(filled).sum(axis=1)
-        r = np.arange(split)
+        r = np.arange(len(filled))
         lo, hi = np.maximum(count - 1, 0) // 2, np.maximum(count, 1) // 2
         with np.errstate(invalid="ignore"):
             med = (ordered[r, lo] + ordered[r, hi]) / 2
-        out[:split] = np.where(count >= max(min_count, 1), med, np.nan)
+        out[gaps] = np.where(count >= max(min_count, 1), med, np.nan)
     return out
 
 
@@ -348,6 +347,17 @@ def trailing_level(sums: np.ndarray, width: int, span: int) -> np.ndarray:
     return out
 
 
+def _prefix_quantiles(values: np.ndarray, lengths: np.ndarray, qs: tuple[float, ...]) -> np.ndarray:
+    """Quantiles (numpy's default, linear) of values[:k] for each k in `lengths`, at once: a row per k."""
+    width = int(lengths.max())
+    ordered = np.sort(np.where(np.arange(width) < lengths[:, None], values[None, :width], np.inf), axis=1)
+    at = np.asarray(qs) * (lengths[:, None] - 1)
+    lo = np.floor(at).astype(int)
+    hi = np.minimum(lo + 1, lengths[:, None] - 1)
+    rows = np.arange(len(lengths))[:, None]
+    return ordered[rows, lo] + (at - lo) * (ordered[rows, hi] - ordered[rows, lo])
+
+
 GUMBEL_Q50, GUMBEL_IQR = -np.log(np.log(2.0)), -np.log(-np.log(0.75)) + np.log(-np.log(0.25))
 
 
@@ -368,8 +378,9 @@ def budget_threshold(surprise: np.ndarray, block: int, blocks_per_alarm: float, 
     peaks = padded.reshape(blocks, block).max(axis=1)
     y = -np.log(-np.log(1.0 - 1.0 / max(blocks_per_alarm, 1.01)))
     quartiles = np.full((blocks, 3), np.nan)
-    for b in range(3, min(blocks, calibration_blocks)):  # the first weeks: the blocks there are
-        quartiles[b] = np.percentile(peaks[:b], [25, 50, 75])
+    first = np.arange(3, min(blocks, calibration_blocks))  # the first weeks: the blocks there are
+    if len(first):
+        quartiles[first] = _prefix_quantiles(peaks, first, (0.25, 0.5, 0.75))
     if blocks > calibration_blocks:  # then a sliding window, at once
         windows = sliding_window_view(peaks[:-1], calibration_blocks)
         quartiles[calibration_blocks:] = np.percentile(windows, [25, 50, 75], axis=1).T
