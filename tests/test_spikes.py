@@ -104,6 +104,18 @@ def test_weekend_baseline_follows_the_weekly_rhythm():
     assert ((fired >= saturday) & (fired <= saturday + 2)).any()
 
 
+def test_the_weekly_rhythm_is_known_in_a_series_third_week():
+    # Two past Saturdays are enough to expect a quiet Saturday; waiting for three weeks expected
+    # the third week's weekend at a weekday's level, 2-3x too high, and hid an incident on it.
+    rng = np.random.default_rng(8)
+    h = np.arange(21 * 24)
+    mu = 20 * (1 + 0.6 * np.sin(2 * np.pi * ((h % 24) - 8) / 24)) * np.where((h // 24) % 7 >= 5, 0.3, 1.0)
+    counts = rng.poisson(mu).astype(float)
+    saturday = 19 * 24 + 12  # the third week's Saturday, noon
+    expected = detect_spikes(counts, HOUR).expected
+    assert expected[saturday - 2:saturday + 3].sum() == pytest.approx(mu[saturday - 2:saturday + 3].sum(), rel=0.3)
+
+
 @pytest.mark.parametrize("rate", [0.3, 1.0, 10.0])
 def test_a_sparse_baseline_is_not_cut_under_the_real_rate(rate):
     # Capping a sparse slot at its 80th percentile (0, 0, 1, 0, 2 ... capped at 1) put the
