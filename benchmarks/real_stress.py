@@ -28,8 +28,9 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from analysis.spikes import SpikeParams, detect_spikes
-from benchmarks.nab import Profile, Series, load_profiles, load_series, normalised, probation_rows, score_series
-from benchmarks.spikes import add_detector_options, bucket_seconds, detector_params, is_labelled_folder, on_grid
+from benchmarks.nab import Profile, Series, load_profiles, normalised, probation_rows, score_series
+from benchmarks.spikes import (add_detector_options, bucket_seconds, detector_params, is_labelled_folder, on_grid,
+                               readable_series)
 
 FIRST_WEEK_DAYS = (3, 4, 5, 6)
 REPEAT_GAP_DAYS = (1, 2, 3)
@@ -127,7 +128,10 @@ def main(argv: list[str] | None = None) -> int:
     if not is_labelled_folder(args.data_dir):
         return 2
     params = detector_params(args)
-    series = [gridded(s) for s in load_series(args.data_dir)]
+    loaded = readable_series(args.data_dir)
+    if loaded is None:
+        return 2
+    series = [gridded(s) for s in loaded]
     profile = load_profiles(args.data_dir)[0]
     print(f"{len(series)} real series, sensitivity {args.sensitivity}; the windows scored are the class's own")
     print(f"{'class':11s} {'windows':>8s} {'caught':>7s} {'NAB standard':>13s} {'false alarms per series-month':>30s}")

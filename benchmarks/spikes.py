@@ -155,6 +155,19 @@ def is_labelled_folder(folder: Path) -> bool:
     return False
 
 
+def readable_series(folder: Path) -> list[Series] | None:
+    """The folder's series; None (having said why on stderr) if it has none or a file is malformed."""
+    try:
+        series = load_series(folder)
+    except ValueError as e:  # say which file and where; score nothing rather than part of the folder
+        print(f"{folder}: {e}", file=sys.stderr)
+        return None
+    if not series:
+        print(f"{folder}: no *.csv series", file=sys.stderr)
+        return None
+    return series
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.spikes", description=__doc__.splitlines()[0])
     p.add_argument("data_dir", type=Path)
@@ -168,13 +181,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.data_dir}: no windows.json: nothing to score (--dump DIR writes the detections)", file=sys.stderr)
         return 2
     params = detector_params(args)
-    try:
-        series = load_series(args.data_dir)
-    except ValueError as e:  # a malformed file: say which and where, score nothing
-        print(f"{args.data_dir}: {e}", file=sys.stderr)
-        return 2
-    if not series:
-        print(f"{args.data_dir}: no *.csv series", file=sys.stderr)
+    series = readable_series(args.data_dir)
+    if series is None:
         return 2
     profiles = load_profiles(args.data_dir)
     started = time.perf_counter()
