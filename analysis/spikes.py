@@ -121,11 +121,25 @@ def window_sums(x: np.ndarray, width: int) -> np.ndarray:
     return c[i + 1] - c[np.maximum(0, i - width + 1)]
 
 
+def _row_quantiles(rows: np.ndarray, qs: tuple[float, ...], min_count: int = 1) -> np.ndarray:
+    """Quantiles (numpy's default, linear) of each row ignoring NaN, a column per q; NaN under `min_count` values."""
+    ordered = np.sort(np.where(np.isnan(rows), np.inf, rows), axis=1)
+    count = np.isfinite(ordered).sum(axis=1, keepdims=True)
+    last = np.maximum(count - 1, 0)  # index of each row's largest value
+    at = np.asarray(qs) * last
+    lo = np.floor(at).astype(int)
+    hi = np.minimum(lo + 1, last)
+    r = np.arange(len(rows))[:, None]
+    with np.errstate(invalid="ignore"):
+        q = ordered[r, lo] + (at - lo) * (ordered[r, hi] - ordered[r, lo])
+    return np.where(count >= max(min_count, 1), q, np.nan)
+
+
 def _row_medians(rows: np.ndarray, min_count: int = 1) -> np.ndarray:
-    """Median of each row ignoring NaN (NaN where fewer than `min_count` values); sort-based, vectorised.
+    """Median of each row ignoring NaN (NaN where fewer than `min_count` values), vectorised.
 
     The rows without a NaN (usually all but a history's first and last ones)
-    take a plain sort.
+    take a plain sort; the others the general quantile.
     """
     gaps = np.isnan(rows).any(axis=1)
     out = np.full(len(rows), np.nan)
@@ -134,14 +148,7 @@ def _row_medians(rows: np.ndarray, min_count: int = 1) -> np.ndarray:
         ordered = np.sort(rows[~gaps], axis=1)
         out[~gaps] = (ordered[:, (m - 1) // 2] + ordered[:, m // 2]) / 2
     if gaps.any():
-        filled = np.where(np.isnan(rows[gaps]), np.inf, rows[gaps])
-        ordered = np.sort(filled, axis=1)
-        count = np.isfinite(filled).sum(axis=1)
-        r = np.arange(len(filled))
-        lo, hi = np.maximum(count - 1, 0) // 2, np.maximum(count, 1) // 2
-        with np.errstate(invalid="ignore"):
-            med = (ordered[r, lo] + ordered[r, hi]) / 2
-        out[gaps] = np.where(count >= max(min_count, 1), med, np.nan)
+        out[gaps] = _row_quantiles(rows[gaps], (0.5,), min_count)[:, 0]
     return out
 
 
@@ -290,13 +297,11 @@ def pooled_dispersion(sums: np.ndarray, expected: np.ndarray, step: int, span_st
     steps = n // step + 1
     padded = np.full(steps * step, np.nan)
     padded[:n] = z
-    per_step = padded.reshape(steps, step)
-    c2 = np.full(steps, np.nan)
-    for s_ in range(1, min(span_steps, steps)):  # warm-up: the steps there are so far
-        c2[s_] = _row_medians(per_step[:s_].reshape(1, -1), min_count=10)[0]
-    if steps > span_steps:
-        windows = sliding_window_view(per_step, span_steps, axis=0)  # (steps - span + 1, step, span)
-        c2[span_steps:] = _row_medians(windows.reshape(windows.shape[0], -1), min_count=10)[: steps - span_steps]
+    # Each step's c2 from the `span_steps` steps before it (the steps there are, at first): NaN
+    # steps in front give every step a full span to take the median of.
+    before = np.concatenate([np.full((span_steps, step), np.nan), padded.reshape(steps, step)[:-1]])
+    windows = sliding_window_view(before, span_steps, axis=0)  # (steps, step, span)
+    c2 = _row_medians(windows.reshape(steps, -1), min_count=10)
     # A sparse series (expected mostly 0) has nothing to measure over-dispersion on: Poisson,
     # once it has a step of usable history at all.
     seen = np.arange(steps) > first_usable // step  # a step after the one holding the first usable bucket
@@ -351,17 +356,6 @@ def trailing_level(sums: np.ndarray, width: int, span: int) -> np.ndarray:
     return out
 
 
-def _prefix_quantiles(values: np.ndarray, lengths: np.ndarray, qs: tuple[float, ...]) -> np.ndarray:
-    """Quantiles (numpy's default, linear) of values[:k] for each k in `lengths`, at once: a row per k."""
-    width = int(lengths.max())
-    ordered = np.sort(np.where(np.arange(width) < lengths[:, None], values[None, :width], np.inf), axis=1)
-    at = np.asarray(qs) * (lengths[:, None] - 1)
-    lo = np.floor(at).astype(int)
-    hi = np.minimum(lo + 1, lengths[:, None] - 1)
-    rows = np.arange(len(lengths))[:, None]
-    return ordered[rows, lo] + (at - lo) * (ordered[rows, hi] - ordered[rows, lo])
-
-
 GUMBEL_Q50, GUMBEL_IQR = -np.log(np.log(2.0)), -np.log(-np.log(0.75)) + np.log(-np.log(0.25))
 
 
@@ -381,13 +375,10 @@ def budget_threshold(surprise: np.ndarray, block: int, blocks_per_alarm: float, 
     padded[:n] = surprise
     peaks = padded.reshape(blocks, block).max(axis=1)
     y = -np.log(-np.log(1.0 - 1.0 / max(blocks_per_alarm, 1.01)))
-    quartiles = np.full((blocks, 3), np.nan)
-    first = np.arange(3, min(blocks, calibration_blocks))  # the first weeks: the blocks there are
-    if len(first):
-        quartiles[first] = _prefix_quantiles(peaks, first, (0.25, 0.5, 0.75))
-    if blocks > calibration_blocks:  # then a sliding window, at once
-        windows = sliding_window_view(peaks[:-1], calibration_blocks)
-        quartiles[calibration_blocks:] = np.percentile(windows, [25, 50, 75], axis=1).T
+    # Each block's quartiles from the `calibration_blocks` blocks before it (the blocks there are, at
+    # first, and three at least): NaN blocks in front give every block a full span.
+    before = np.concatenate([np.full(calibration_blocks, np.nan), peaks[:-1]])
+    quartiles = _row_quantiles(sliding_window_view(before, calibration_blocks), (0.25, 0.5, 0.75), min_count=3)
     scale = (quartiles[:, 2] - quartiles[:, 0]) / GUMBEL_IQR
     fitted = quartiles[:, 1] + (y - GUMBEL_Q50) * scale
     # A fit on a few days' peaks is mostly noise (and the first days' peaks are inflated by the
@@ -424,7 +415,7 @@ def detect_spikes(counts: np.ndarray, bucket_seconds: int, params: SpikeParams |
     short = np.isnan(base_expected)  # only the first buckets: a seasonal baseline needs a day of history
     first_seasonal = int(np.flatnonzero(short)[-1]) + 1 if short.any() else 0
     if short.any():  # the first days: the recent level, without time of day
-        level = trailing_level(base_sums[: np.flatnonzero(short)[-1] + 1], base, period)
+        level = trailing_level(base_sums[:first_seasonal], base, period)
         base_expected[: len(level)] = np.where(short[: len(level)], level, base_expected[: len(level)])
     expected_single = base_expected / base
     rules_any = np.zeros(n, dtype=bool)

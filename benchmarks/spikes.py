@@ -17,12 +17,14 @@ default one unless --set) on all series.
 from __future__ import annotations
 
 import argparse
+import bisect
 import csv
 import itertools
 import statistics
 import sys
 import time
 from dataclasses import fields, replace
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -109,13 +111,16 @@ def start_offsets(series: list[Series], params: SpikeParams, profile: Profile,
     brand: how far the score moves says how much it owes to where the data happens to start."""
     out = []
     for days in offsets_days:
-        cut_series = []
-        for s in series:
-            cut = int(round(days * 86400 / bucket_seconds(s)))
-            windows = [(a - cut, b - cut) for a, b in s.windows if a >= cut]
-            cut_series.append(Series(s.name, s.timestamps[cut:], s.values[cut:], windows))
+        cut_series = [begun_later(s, days) for s in series]
         out.append((days, nab_score(cut_series, detections_for(cut_series, params), profile)))
     return out
+
+
+def begun_later(s: Series, days: float) -> Series:
+    """The series from `days` after its first row on (by time: rows may have gaps), without the windows the cut reaches."""
+    cut = bisect.bisect_left(s.timestamps, s.timestamps[0] + timedelta(days=days))
+    windows = [(a - cut, b - cut) for a, b in s.windows if a >= cut]
+    return Series(s.name, s.timestamps[cut:], s.values[cut:], windows)
 
 
 def parse_setting(text: str) -> tuple[str, object]:

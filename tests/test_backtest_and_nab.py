@@ -202,6 +202,13 @@ def test_start_offsets_cut_each_series_and_drop_the_windows_the_cut_reaches():
     cut = Series("s.csv", stamps[48:], values[48:], [(late - 2 - 48, late + 5 - 48)])
     assert scores[2.0] == pytest.approx(nab_score([cut], detections_for([cut], SpikeParams()), STANDARD))
     assert scores[0.0] == pytest.approx(nab_score([s], detections_for([s], SpikeParams()), STANDARD))
+    # With a 12-hour outage on the first day, two days later is still two days later, not 48 rows.
+    from benchmarks.spikes import begun_later
+    keep = np.r_[0:6, 18:len(values)]
+    gapped = Series("g.csv", [stamps[i] for i in keep], values[keep], [(late - 2 - 12, late + 5 - 12)])
+    later = begun_later(gapped, 2.0)
+    assert later.timestamps[0] == start + timedelta(days=2) and later.values.tolist() == values[48:].tolist()
+    assert later.windows == [(late - 2 - 48, late + 5 - 48)]
 
 
 def test_synthetic_evaluation_counts_first_week_false_alarms_apart():

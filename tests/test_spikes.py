@@ -10,10 +10,10 @@ from analysis.spikes import (
 HOUR, DAY = 3600, 86400
 
 
-def seasonal(days, rate, seed):
+def seasonal(days, rate, seed, weekend=0.7, weekday=1.1):
     rng = np.random.default_rng(seed)
     h = np.arange(days * 24)
-    mu = rate * (1 + 0.6 * np.sin(2 * np.pi * ((h % 24) - 8) / 24)) * np.where((h // 24) % 7 >= 5, 0.7, 1.1)
+    mu = rate * (1 + 0.6 * np.sin(2 * np.pi * ((h % 24) - 8) / 24)) * np.where((h // 24) % 7 >= 5, weekend, weekday)
     return rng.poisson(mu).astype(float), mu
 
 
@@ -91,15 +91,13 @@ def test_incident_in_the_first_week_fires(day):
 
 
 def test_weekend_baseline_follows_the_weekly_rhythm():
-    rng = np.random.default_rng(7)
-    h = np.arange(49 * 24)
-    mu = 20 * (1 + 0.6 * np.sin(2 * np.pi * ((h % 24) - 8) / 24)) * np.where((h // 24) % 7 >= 5, 0.3, 1.0)
-    counts = rng.poisson(mu).astype(float)
+    counts, mu = seasonal(49, 20, 7, weekend=0.3, weekday=1.0)
     saturday, monday = 47 * 24 + 12, 49 * 24 - 7 * 24 + 12  # weeks 7 and 6: the weekly rhythm is known by then
     expected = detect_spikes(counts, HOUR).expected
     for at in (saturday, monday):  # a same-time-yesterday baseline would be 2-3x off on both
         assert expected[at - 2:at + 3].sum() == pytest.approx(mu[at - 2:at + 3].sum(), rel=0.25)
-    counts[saturday:saturday + 3] = rng.poisson(3 * mu[saturday:saturday + 3])  # a weekday's level, x3 the weekend's
+    # A weekday's level on Saturday, x3 the weekend's:
+    counts[saturday:saturday + 3] = np.random.default_rng(70).poisson(3 * mu[saturday:saturday + 3])
     fired = np.flatnonzero(detect_spikes(counts, HOUR).fired)
     assert ((fired >= saturday) & (fired <= saturday + 2)).any()
 
@@ -107,10 +105,7 @@ def test_weekend_baseline_follows_the_weekly_rhythm():
 def test_the_weekly_rhythm_is_known_in_a_series_third_week():
     # Two past Saturdays are enough to expect a quiet Saturday; waiting for three weeks expected
     # the third week's weekend at a weekday's level, 2-3x too high, and hid an incident on it.
-    rng = np.random.default_rng(8)
-    h = np.arange(21 * 24)
-    mu = 20 * (1 + 0.6 * np.sin(2 * np.pi * ((h % 24) - 8) / 24)) * np.where((h // 24) % 7 >= 5, 0.3, 1.0)
-    counts = rng.poisson(mu).astype(float)
+    counts, mu = seasonal(21, 20, 8, weekend=0.3, weekday=1.0)
     saturday = 19 * 24 + 12  # the third week's Saturday, noon
     expected = detect_spikes(counts, HOUR).expected
     assert expected[saturday - 2:saturday + 3].sum() == pytest.approx(mu[saturday - 2:saturday + 3].sum(), rel=0.3)
