@@ -1,79 +1,106 @@
-"""VADER sentiment, in batches, on all cores; labels and the words that drove a score."""
+"""Sentiment of mentions: the model that reads them, in batches on all cores; labels; the words behind a label.
+
+Two models: `learned` (the default; analysis.learned_sentiment, made for text
+addressed to a brand) and `vader` (the classic lexicon). Both read English:
+a text in another language is not scored (label None) and says which
+language it is in, so the digest can count what was left unread instead of
+calling it neutral. Every score names its model and version, so a series
+never mixes two models without knowing it.
+"""
 from __future__ import annotations
 
 import os
-import re
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Callable, Sequence
 
-from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+from analysis import language, learned_sentiment, text_features, vader_sentiment
 
-POSITIVE_CUTOFF = 0.05
-NEGATIVE_CUTOFF = -0.05
+MODELS = ("learned", "vader")
+DEFAULT_MODEL = "learned"
 # Below this many texts a process pool costs more than it saves.
 PARALLEL_THRESHOLD = 4000
+
+# For callers that used VADER's cut-offs directly.
+label_for = vader_sentiment.label_for
 
 
 @dataclass(frozen=True)
 class Score:
-    compound: float
-    pos: float
-    neu: float
-    neg: float
-    label: str
+    compound: float | None  # -1 (negative) to +1 (positive); None when not scored
+    pos: float | None
+    neu: float | None
+    neg: float | None
+    label: str | None  # negative, neutral, positive; None when the text is in a language the model does not read
+    model: str  # "<model>:<version>", e.g. "learned:linear-3f2a9c1e" or "vader:3.3.2"
+    language: str  # "en", or the language the text was found to be in
 
 
-@lru_cache(maxsize=1)
-def _analyzer() -> SentimentIntensityAnalyzer:
-    return SentimentIntensityAnalyzer()
+def model_family(model: str) -> str:
+    """'learned' of 'learned:linear-…' (a stored model id), checked against the known models."""
+    family = (model or "").split(":", 1)[0]
+    if family not in MODELS:
+        raise ValueError(f"unknown sentiment model {model!r}; known: {', '.join(MODELS)}")
+    return family
 
 
-def label_for(compound: float) -> str:
-    """The usual VADER cut-offs: >= 0.05 positive, <= -0.05 negative."""
-    if compound >= POSITIVE_CUTOFF:
-        return "positive"
-    if compound <= NEGATIVE_CUTOFF:
-        return "negative"
-    return "neutral"
+def model_id(model: str = DEFAULT_MODEL) -> str:
+    """What a score records: the model and the version that produced it."""
+    family = model_family(model)
+    if family == "vader":
+        return f"vader:{vader_sentiment.version()}"
+    return f"learned:{learned_sentiment.shipped_model().version}"
 
 
-def score_text(text: str) -> Score:
-    s = _analyzer().polarity_scores(text or "")
-    return Score(s["compound"], s["pos"], s["neu"], s["neg"], label_for(s["compound"]))
+# (neg, neu, pos, compound, label, language): what a worker sends back, cheap to pickle.
+_Compact = tuple[float | None, float | None, float | None, float | None, str | None, str]
 
 
-def _score_chunk(texts: Sequence[str]) -> list[Score]:
-    return [score_text(t) for t in texts]
-
-
-def _score_chunk_compact(texts: Sequence[str]) -> list[tuple[float, float, float, float]]:
-    # What a worker sends back: four floats pickle far cheaper than a dataclass each.
-    analyzer = _analyzer()
-    out = []
-    for text in texts:
-        s = analyzer.polarity_scores(text or "")
-        out.append((s["neg"], s["neu"], s["pos"], s["compound"]))
+def _score_compact(texts: Sequence[str], languages: Sequence[str | None], model: str) -> list[_Compact]:
+    learned = model_family(model) == "learned"
+    # The learned model splits each text once: its tokens serve the language check too.
+    tokenized = [text_features.tokens(t) for t in texts] if learned else [None] * len(texts)
+    read_as = [language.readable_language(lang, text, words) for text, lang, words in zip(texts, languages, tokenized)]
+    readable = [i for i, lang in enumerate(read_as) if lang == language.ENGLISH]
+    out: list[_Compact] = [(None, None, None, None, None, lang) for lang in read_as]
+    if not learned:
+        for i in readable:
+            neg, neu, pos, compound = vader_sentiment.polarity(texts[i])
+            out[i] = (neg, neu, pos, compound, vader_sentiment.label_for(compound), language.ENGLISH)
+        return out
+    probabilities = learned_sentiment.shipped_model().probabilities_of_tokens([tokenized[i] for i in readable])
+    for i, (neg, neu, pos) in zip(readable, probabilities.tolist()):
+        label = learned_sentiment.CLASSES[max(range(3), key=(neg, neu, pos).__getitem__)]
+        out[i] = (round(neg, 4), round(neu, 4), round(pos, 4), round(pos - neg, 4), label, language.ENGLISH)
     return out
 
 
-def _from_compact(values: tuple[float, float, float, float]) -> Score:
-    neg, neu, pos, compound = values
-    return Score(compound, pos, neu, neg, label_for(compound))
+def _from_compact(values: _Compact, model: str) -> Score:
+    neg, neu, pos, compound, label, lang = values
+    return Score(compound, pos, neu, neg, label, model, lang)
+
+
+def _warm(model: str) -> None:
+    """A worker loads its model once, when it starts."""
+    model_id(model)
+    if model_family(model) == "vader":
+        vader_sentiment.analyzer()
 
 
 class ScoringPool:
     """Scores batches on `workers` processes that live for the whole scoring step.
 
-    A pool per batch would start processes and load VADER's lexicon in each of
+    A pool per batch would start processes and load the model in each of
     them every time, which costs about what a second core saves. With one
     worker (or a small batch) texts are scored in this process.
     """
 
-    def __init__(self, workers: int | None = None, min_parallel: int = PARALLEL_THRESHOLD) -> None:
+    def __init__(self, workers: int | None = None, min_parallel: int = PARALLEL_THRESHOLD,
+                 model: str = DEFAULT_MODEL) -> None:
         self.workers = workers or os.cpu_count() or 1
         self.min_parallel = min_parallel
+        self.model = model_family(model)
+        self.model_id = model_id(model)
         self._pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> "ScoringPool":
@@ -84,66 +111,53 @@ class ScoringPool:
             self._pool.shutdown()
             self._pool = None
 
-    def score(self, texts: Sequence[str]) -> list[Score]:
+    def score(self, texts: Sequence[str], languages: Sequence[str | None] | None = None) -> list[Score]:
         """Scores in input order."""
-        return self.submit(texts)()
+        return self.submit(texts, languages)()
 
-    def submit(self, texts: Sequence[str]) -> Callable[[], list[Score]]:
-        """Start scoring; the returned callable waits for the scores. The caller works meanwhile (saves the last batch)."""
+    def submit(self, texts: Sequence[str], languages: Sequence[str | None] | None = None) -> Callable[[], list[Score]]:
+        """Start scoring; the returned callable waits for the scores. The caller works meanwhile (saves the last batch).
+
+        `languages` are what the sources say each text is written in (None where they do not say).
+        """
+        texts = [t or "" for t in texts]
+        langs = list(languages) if languages is not None else [None] * len(texts)
         if self.workers <= 1 or len(texts) < self.min_parallel:
-            scores = _score_chunk(texts)
+            scores = [_from_compact(v, self.model_id) for v in _score_compact(texts, langs, self.model)]
             return lambda: scores
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, initializer=_analyzer)
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, initializer=_warm, initargs=(self.model,))
         size = -(-len(texts) // (self.workers * 2))
-        futures = [self._pool.submit(_score_chunk_compact, texts[i:i + size]) for i in range(0, len(texts), size)]
-        return lambda: [_from_compact(values) for f in futures for values in f.result()]
+        futures = [self._pool.submit(_score_compact, texts[i:i + size], langs[i:i + size], self.model)
+                   for i in range(0, len(texts), size)]
+        return lambda: [_from_compact(values, self.model_id) for f in futures for values in f.result()]
 
 
-def score_texts(texts: Sequence[str], workers: int | None = None, min_parallel: int = PARALLEL_THRESHOLD) -> list[Score]:
+def score_texts(texts: Sequence[str], workers: int | None = None, min_parallel: int = PARALLEL_THRESHOLD,
+                model: str = DEFAULT_MODEL) -> list[Score]:
     """Scores in input order; spread over processes when the batch is large."""
-    with ScoringPool(workers, min_parallel) as pool:
+    with ScoringPool(workers, min_parallel, model) as pool:
         return pool.score(texts)
 
 
-# VADER's own negation scalar: a negated lexicon word counts this much the other way.
-_NEGATION_SCALAR = -0.74
-_TOKEN = re.compile(r"[A-Za-z][A-Za-z'’]*|[:;=][-']?[()dDpP]")
+def score_text(text: str, model: str = DEFAULT_MODEL) -> Score:
+    return score_texts([text], workers=1, model=model)[0]
 
 
-def driver_words(text: str, top: int = 3) -> list[tuple[str, float]]:
-    """The lexicon words that moved VADER's score most, with their signed valence.
+def driver_words(text: str, top: int = 3, model: str = DEFAULT_MODEL) -> list[tuple[str, float]]:
+    """The words that moved the score most, each with its signed push (below zero: towards negative).
 
-    Mirrors VADER's word-level rules that matter for an explanation: its
-    lexicon, a negation in the three words before flips and damps a word, and
-    an all-caps word in mixed-case text is emphasised.
+    `model` may be a stored score's model id: a post is explained by the model
+    family that scored it. For the learned model the pushes are the model's
+    own per-word contributions to the log-odds of positive against negative;
+    for VADER, the lexicon valences.
     """
-    analyzer = _analyzer()
-    words = _TOKEN.findall(text or "")
-    mixed_case = any(w.isupper() for w in words) and not all(w.isupper() for w in words)
-    found: dict[str, float] = {}
-    for i, word in enumerate(words):
-        key = word.lower().replace("’", "'")
-        valence = analyzer.lexicon.get(key)
-        if valence is None:
-            continue
-        if mixed_case and word.isupper() and len(word) > 1:
-            valence += 0.733 if valence > 0 else -0.733  # VADER's C_INCR
-        if any(vader_negated(w) for w in words[max(0, i - 3):i]):
-            valence *= _NEGATION_SCALAR
-        if abs(valence) > abs(found.get(key, 0.0)):
-            found[key] = round(valence, 2)
-    return sorted(found.items(), key=lambda kv: -abs(kv[1]))[:top]
+    if model_family(model) == "vader":
+        return vader_sentiment.driver_words(text)[:top]
+    return learned_sentiment.shipped_model().contributions(text)[:top]
 
 
-def vader_negated(word: str) -> bool:
-    from vaderSentiment.vaderSentiment import NEGATE
-
-    w = word.lower()
-    return w in NEGATE or "n't" in w
-
-
-def rating_label(rating: float | None, text_label: str) -> str:
+def rating_label(rating: float | None, text_label: str | None) -> str | None:
     """The customer's own verdict where there are stars (4-5 positive, 1-2 negative); the text's otherwise."""
     if rating is None:
         return text_label

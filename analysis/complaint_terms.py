@@ -1,0 +1,29 @@
+"""The words and phrases that carry a complaint in customer service, which general sentiment data barely shows.
+
+A support inbox says "outage", "crashes at login", "on hold", "charged
+twice" and "still waiting" where a tweet about a film says "awful"; and it
+says "thanks for nothing". The learned model reads these as one feature,
+"a complaint term is here" (its weight learned from the reviews that use
+them), so a term the labelled data never shows still counts as the
+complaints that do. A phrase is read as one token: "on hold" is not "on"
+and "hold", and "thanks for nothing" is not a "thanks".
+"""
+from __future__ import annotations
+
+COMPLAINT_WORDS = frozenset("""
+outage outages crash crashes crashed crashing freezes freezing frozen glitch glitches glitchy bug bugs buggy
+error errors failed fails failing failure unresponsive unreachable offline broken lost missing stolen damaged
+delayed delay delays late cancelled canceled cancellation overcharged refund refunds chargeback scam scammed
+fraud unauthorized locked suspended declined stuck waiting ignored unanswered rude useless unacceptable
+disgrace disgraceful nightmare worst complaint complain complained incompetent unprofessional
+""".split())
+
+COMPLAINT_PHRASES = tuple(tuple(p.split()) for p in """
+on hold|charged twice|double charged|charged me twice|no answer|no response|no reply|no one|no help|still waiting
+|still no|still not|not working|doesn't work|does not work|didn't work|won't work|stopped working|never arrived
+|never received|never got|not received|not delivered|never delivered|where is my|where's my|can't log in
+|cannot log in|can't login|cannot login|can't access|cannot access|keeps crashing|is down|was down|went down
+|down again|no refund|no service|no signal|no internet|no wifi|cut off|wrong item|wrong order|not refunded
+|since the update|after the update|since the latest update|after the latest update
+|thanks for nothing|thank you for nothing|yeah right|oh great|just great|so much for
+""".replace("\n", "").split("|"))

@@ -1,0 +1,127 @@
+"""The learned sentiment model: a linear model over a text's words, word pairs, word pieces and lexicon valence.
+
+Learned from labelled tweets and star-rated reviews (`python -m
+benchmarks.learn_sentiment`), shipped as one file beside this module, read
+once per process. Linear, so a post's score is the sum of what each of its
+words adds: the explanation of a label is exact, not a guess.
+
+The prior. The model is learned with its classes balanced, then told what
+mix of text it reads: posts addressed to a brand are mostly complaints and
+questions, so by default it expects half of them to be negative, three in
+ten neutral (questions, information) and two in ten positive
+(`BRAND_PRIOR`). That moves a post on the fence ("please help, my parcel
+is...") to the side such posts usually fall on; a clear post is not moved.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from analysis.text_features import feature_owners, feature_values, tokens, vector
+
+CLASSES = ("negative", "neutral", "positive")
+# Complaints, questions and information, praise: the mix of what people address to a brand.
+BRAND_PRIOR = (0.5, 0.3, 0.2)
+MODEL_FILE = "sentiment-linear.npz"
+
+
+class ModelFileError(RuntimeError):
+    """The model file is missing or not one this code can read."""
+
+
+@dataclass(frozen=True)
+class LinearSentimentModel:
+    vocabulary: dict[str, int]
+    weights: np.ndarray  # (features, classes)
+    bias: np.ndarray  # (classes,)
+    log_prior: np.ndarray  # (classes,) added to the logits: the mix of text the model is told to expect
+    version: str
+
+    def probabilities(self, texts: Sequence[str]) -> np.ndarray:
+        """(texts, classes) probabilities, in CLASSES order."""
+        return self.probabilities_of_tokens([tokens(t) for t in texts])
+
+    def probabilities_of_tokens(self, tokenized: Sequence[list[str]]) -> np.ndarray:
+        """The same, from texts already split by `text_features.tokens`."""
+        indptr, indices, values = [0], [], []
+        for normal in tokenized:
+            index, value = vector(feature_values(normal), self.vocabulary)
+            indices.extend(index)
+            values.extend(value)
+            indptr.append(len(indices))
+        x = sp.csr_matrix((np.asarray(values, dtype=np.float32), np.asarray(indices, dtype=np.int32), indptr),
+                          shape=(len(tokenized), len(self.vocabulary)))
+        logits = x @ self.weights + self.bias + self.log_prior
+        logits -= logits.max(axis=1, keepdims=True)
+        p = np.exp(logits)
+        return p / p.sum(axis=1, keepdims=True)
+
+    def contributions(self, text: str) -> list[tuple[str, float]]:
+        """What each word adds to the log-odds of positive against negative, largest first either way.
+
+        A feature of two words (a word pair) is shared between them; the
+        lexicon feature goes to the word that carries the valence.
+        """
+        occurrences, shown = feature_owners(text)
+        totals: dict[str, float] = {}
+        for name, value, _ in occurrences:
+            totals[name] = totals.get(name, 0.0) + value
+        # The same unit-length scaling as scoring: one factor for every feature of the text.
+        norm = sum(v * v for n, v in totals.items() if n in self.vocabulary) ** 0.5 or 1.0
+        per_word: dict[int, float] = {}
+        for name, value, owners in occurrences:
+            j = self.vocabulary.get(name)
+            if j is None:
+                continue
+            w = self.weights[j]
+            push = float(w[2] - w[0]) * value / norm / len(owners)
+            for i in owners:
+                per_word[i] = per_word.get(i, 0.0) + push
+        merged: dict[str, float] = {}
+        for i, push in per_word.items():
+            word = shown[i]
+            if word in ("<url>", "@user") or not any(c.isalpha() for c in word):  # a why-word is a word
+                continue
+            merged[word] = merged.get(word, 0.0) + push
+        return sorted(((w, round(v, 2)) for w, v in merged.items()), key=lambda kv: -abs(kv[1]))
+
+
+def save(path: Path, vocabulary: Sequence[str], weights: np.ndarray, bias: np.ndarray, version: str,
+         prior: Sequence[float] = BRAND_PRIOR) -> None:
+    """Write a model file: names joined by newlines (as UTF-8 bytes), weights in half precision, compressed."""
+    names = "\n".join(vocabulary).encode("utf-8")
+    np.savez_compressed(
+        path, names=np.frombuffer(names, dtype=np.uint8), weights=weights.astype(np.float16),
+        bias=np.asarray(bias, dtype=np.float32), prior=np.asarray(prior, dtype=np.float32),
+        version=np.frombuffer(version.encode("utf-8"), dtype=np.uint8),
+    )
+
+
+def load(path: Path | None = None) -> LinearSentimentModel:
+    """The model shipped with the package, or the file at `path`."""
+    source = path if path is not None else resources.files("analysis") / "models" / MODEL_FILE
+    try:
+        with source.open("rb") as handle, np.load(handle, allow_pickle=False) as data:
+            names = bytes(data["names"]).decode("utf-8").split("\n")
+            weights = data["weights"].astype(np.float32)
+            bias, prior = data["bias"].astype(np.float32), data["prior"].astype(np.float64)
+            version = bytes(data["version"]).decode("utf-8")
+    except (OSError, KeyError, ValueError) as exc:
+        raise ModelFileError(f"cannot read the sentiment model {source}: {exc}") from exc
+    if weights.shape != (len(names), len(CLASSES)) or bias.shape != (len(CLASSES),):
+        raise ModelFileError(f"{source}: {len(names)} features but weights of shape {weights.shape}")
+    return LinearSentimentModel(
+        vocabulary={name: i for i, name in enumerate(names)}, weights=weights, bias=bias,
+        log_prior=np.log(prior / prior.sum()).astype(np.float32), version=version,
+    )
+
+
+@lru_cache(maxsize=1)
+def shipped_model() -> LinearSentimentModel:
+    return load()
