@@ -29,6 +29,7 @@ bench: install  ## detection quality, detector speed, pipeline speed; needs ../s
 	$(BIN)/python -m benchmarks.synthetic
 	$(BIN)/python -m benchmarks.speed
 	$(BIN)/python -m benchmarks.pipeline
+	$(BIN)/python -m benchmarks.sentiment tests/fixtures/sentiment/customer_service.csv
 
 clean:
 	rm -rf $(VENV) data outbox .pytest_cache

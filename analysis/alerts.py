@@ -45,9 +45,11 @@ def examples(mentions: Sequence[dict[str, Any]], limit: int = 3, by_rating: bool
     """The most negative mentions of an incident (the lowest-rated first when `by_rating`), one of each text,
     with the words that drove each one's score."""
     def order(m: dict[str, Any]) -> tuple[float, ...]:
-        return (m["rating"], m["compound"]) if by_rating else (m["compound"],)
+        # A review in a language the model does not read has stars but no text score: its stars rank it.
+        return (m["rating"], m["compound"] or 0.0) if by_rating else (m["compound"],)
 
-    scored = sorted((m for m in mentions if m["compound"] is not None), key=order)
+    key = "rating" if by_rating else "compound"
+    scored = sorted((m for m in mentions if m[key] is not None), key=order)
     out, seen = [], set()
     for m in scored:
         text = m["text"] or m["title"] or ""
@@ -55,7 +57,8 @@ def examples(mentions: Sequence[dict[str, Any]], limit: int = 3, by_rating: bool
             continue
         seen.add(text)
         out.append({"text": text, "url": m["url"], "source": m["source"],
-                    "drivers": sentiment.driver_words(scored_text(m)),
+                    "drivers": sentiment.driver_words(scored_text(m), model=m.get("sentiment_model") or "vader")
+                    if m.get("label") else [],
                     "published_at": m["published_at"].isoformat(), "compound": m["compound"]})
         if len(out) == limit:
             break

@@ -5,8 +5,8 @@ Both models read English only. A Spanish review scored by them lands on
 questions; so a text in another language is marked with that language and
 left unscored. This is a check, not a translator: it counts the function
 words ("de", "que", "und", "nicht", "les", "não"...) of the languages brands
-most often get besides English, and calls a text foreign only when another
-language's function words clearly outnumber English's. A text with too few
+most often get besides English, and calls a text foreign only when at least
+two different function words of another language outnumber English's. A text with too few
 of them (a two-word title, a list of product names) stays English: when it
 is unsure, it scores, since an unscored complaint is worse than a poorly
 scored one. Texts mostly in a non-Latin script are named by that script.
@@ -106,7 +106,8 @@ def text_language(text: str, words: Sequence[str] | None = None) -> str:
     if script:
         return f"und-{script}"
     counts: dict[str, int] = {}
-    for word in _WORD.findall(text.lower().replace("’", "'")) if words is None else words:
+    # Distinct words: "La La La" is one Spanish word, not three.
+    for word in set(_WORD.findall(text.lower().replace("’", "'")) if words is None else words):
         for language in _LANGUAGES_OF.get(word, ()):
             counts[language] = counts.get(language, 0) + 1
     english = counts.pop(ENGLISH, 0)

@@ -288,42 +288,90 @@ def count_by_source(con: Connection) -> list[tuple[str, int]]:
 
 # -- sentiment ---------------------------------------------------------------
 
-# The label the signals use: the stars where a review has them, VADER's text label otherwise.
+# The label the signals use: the stars where a review has them, the sentiment model's text label otherwise.
 LABEL = "coalesce(rated_label, label)"
 # A negative review its site shows unanswered: what the digest lists and what the nightly fetch reaches back for.
 AWAITING_REPLY = f"kind = 'review' AND replied = false AND {LABEL} = 'negative'"
 
 
-def fetch_unscored(con: Connection, limit: int = 5000, skip: int = 0) -> list[tuple[str, str, str, str, float | None]]:
-    """(source, external_id, brand, text to score, rating) for mentions not scored yet, in a fixed order.
+def fetch_unscored(
+    con: Connection, limit: int = 5000, skip: int = 0, *, model: str | None = None, since: datetime | None = None,
+) -> list[tuple[str, str, str, str, float | None, str | None]]:
+    """(source, external_id, brand, text to score, rating, language the source gives) to score, in a fixed order.
 
+    What to score: mentions not scored yet; and, with `model` (a model id),
+    those published since `since` (all, without it) that another model scored.
     `skip` passes over the first rows of that order: a batch still being scored, not yet saved.
     """
+    where, params = "scored_at IS NULL", []
+    if model is not None:
+        where += " OR (sentiment_model IS DISTINCT FROM ?" + (" AND published_at >= ?)" if since else ")")
+        params += [model] + ([to_db_time(since)] if since else [])
     return con.execute(
-        """SELECT source, external_id, brand,
+        f"""SELECT source, external_id, brand,
                   CASE WHEN title IS NOT NULL AND coalesce(text, '') NOT LIKE '%' || title || '%'
                        THEN title || '. ' || coalesce(text, '') ELSE coalesce(text, '') END,
-                  rating
-           FROM mentions WHERE scored_at IS NULL ORDER BY published_at, source, external_id, brand LIMIT ? OFFSET ?""",
-        [limit, skip],
+                  rating, language
+           FROM mentions WHERE {where} ORDER BY published_at, source, external_id, brand LIMIT ? OFFSET ?""",
+        params + [limit, skip],
     ).fetchall()
 
 
+_SCORE_SCHEMA = pa.schema([
+    ("source", pa.string()), ("external_id", pa.string()), ("brand", pa.string()), ("compound", pa.float64()),
+    ("pos", pa.float64()), ("neu", pa.float64()), ("neg", pa.float64()), ("label", pa.string()),
+    ("rated_label", pa.string()), ("sentiment_model", pa.string()), ("text_language", pa.string()),
+    ("scored_at", pa.timestamp("us")),
+])
+
+
 def save_scores(con: Connection, rows: Sequence[dict[str, Any]]) -> int:
+    """Write scores in bulk. A row without a label (text in a language the model does not read) keeps the
+    stars' verdict as its rated label, and its language says why it has no score."""
     if not rows:
         return 0
+    now = _now()
     table = pa.Table.from_pylist([
-        {**r, "rated_label": r.get("rated_label") or r["label"], "scored_at": _now()}
+        {"source": r["source"], "external_id": r["external_id"], "brand": r["brand"], "compound": r["compound"],
+         "pos": r["pos"], "neu": r["neu"], "neg": r["neg"], "label": r["label"],
+         "rated_label": r.get("rated_label", r["label"]), "sentiment_model": r.get("model", "vader"),
+         "text_language": r.get("language", "en"), "scored_at": now}
         for r in rows
-    ])
+    ], schema=_SCORE_SCHEMA)
     with _registered(con, "incoming_scores", table):
         con.execute(
             """UPDATE mentions SET compound = s.compound, pos = s.pos, neu = s.neu, neg = s.neg,
-                      label = s.label, rated_label = s.rated_label, scored_at = s.scored_at
+                      label = s.label, rated_label = s.rated_label, scored_at = s.scored_at,
+                      sentiment_model = s.sentiment_model, text_language = s.text_language
                FROM incoming_scores s
                WHERE mentions.source = s.source AND mentions.external_id = s.external_id AND mentions.brand = s.brand"""
         )
     return table.num_rows
+
+
+def clear_scores(con: Connection, since: datetime | None = None) -> None:
+    """Forget the scores of mentions published since `since` (all without it), so they are scored again."""
+    con.execute(
+        "UPDATE mentions SET scored_at = NULL" + (" WHERE published_at >= ?" if since else ""),
+        [to_db_time(since)] if since else [])
+
+
+def unscored_languages(con: Connection, brands: Sequence[str], start: datetime, end: datetime) -> dict[str, int]:
+    """How many of the period's mentions were left unscored, by the language they are in, most first."""
+    rows = con.execute(
+        """SELECT text_language, count(*) FROM mentions
+           WHERE list_contains(?, brand) AND published_at >= ? AND published_at < ?
+             AND scored_at IS NOT NULL AND label IS NULL
+           GROUP BY 1 ORDER BY 2 DESC, 1""",
+        [list(brands), to_db_time(start), to_db_time(end)],
+    ).fetchall()
+    return {language or "und": int(n) for language, n in rows}
+
+
+def sentiment_models(con: Connection) -> dict[str, int]:
+    """How many stored mentions each model scored (None: not scored yet)."""
+    return {model: int(n) for model, n in con.execute(
+        "SELECT sentiment_model, count(*) FROM mentions GROUP BY 1 ORDER BY 2 DESC").fetchall()}
 
 
 # -- series for detection ----------------------------------------------------
@@ -443,7 +491,7 @@ def negative_mentions(
     """The period's negative mentions, newest first."""
     return _mention_dicts(con.execute(
         f"""SELECT brand, source, external_id, kind, published_at, url, title, author, text, rating, replied,
-                  compound, label, rated_label
+                  compound, label, rated_label, sentiment_model, text_language
            FROM mentions
            WHERE list_contains(?, brand) AND published_at >= ? AND published_at < ? AND {LABEL} = 'negative'
            ORDER BY published_at DESC LIMIT ?""",
@@ -527,7 +575,8 @@ def mentions_between(
     extra = ""
     if source is not None:
         extra, params = " AND source = ?", params + [source]
-    query = f"""SELECT source, external_id, published_at, url, title, text, compound, label, rated_label, rating
+    query = f"""SELECT source, external_id, published_at, url, title, text, compound, label, rated_label, rating,
+                       sentiment_model
                 FROM mentions WHERE brand = ? AND published_at >= ? AND published_at < ?{extra}"""
     if sample is not None:
         query = f"SELECT * FROM ({query}) USING SAMPLE reservoir({int(sample)} ROWS) REPEATABLE (7)"

@@ -1,4 +1,4 @@
-"""The `repwatch` command: run, demo, check, serve (and backtest)."""
+"""The `repwatch` command: run, demo, check, serve, rescore (and backtest)."""
 from __future__ import annotations
 
 import argparse
@@ -44,6 +44,13 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the nightly deployment from this process (needs a Prefect server)")
     serve.add_argument("--config", default="monitor.yaml")
     serve.add_argument("--cron", default="0 6 * * *", help="schedule (default: %(default)s, in the config's time zone)")
+
+    rescore = sub.add_parser("rescore", help="score stored mentions again with the configured sentiment model, in bulk")
+    rescore.add_argument("--config", default="monitor.yaml")
+    rescore.add_argument("--since", help="only mentions published since this date (YYYY-MM-DD; default: all)")
+    rescore.add_argument("--model", choices=["learned", "vader"], help="this model instead of the config's")
+    rescore.add_argument("--all", action="store_true", dest="everything",
+                         help="also the mentions the model already scored (default: only those another model scored)")
 
     backtest = sub.add_parser("backtest", help="replay stored history and show what each sensitivity would alert")
     backtest.add_argument("--config", default="monitor.yaml")
@@ -182,6 +189,40 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_rescore(args: argparse.Namespace) -> int:
+    """Every stored score made by another model (or version) is made again by this one, under the run lock."""
+    from analysis import runlock, sentiment, store
+    from flows.tasks import score_unscored
+
+    config = load_config(args.config)
+    model = args.model or config.sentiment.model
+    since = _parse_day(args.since, "--since") if args.since else None
+    started = time.perf_counter()
+    with runlock.exclusive_run(config.database, config.lock_wait_seconds, owner="rescore", on_wait=print):
+        con = store.connect(config.database)
+        try:
+            if args.everything:
+                store.clear_scores(con, since=since)
+            before = store.sentiment_models(con)
+            scored = score_unscored(con, model=model, rescore_since=since, rescore=True)
+            after = store.sentiment_models(con)
+        finally:
+            con.close()
+    print(f"rescored {scored:,} mentions with {sentiment.model_id(model)} in {time.perf_counter() - started:.1f}s"
+          f"{' (published since ' + args.since + ')' if since else ''}")
+    print("  before: " + (", ".join(f"{m or 'not scored'} {n:,}" for m, n in before.items()) or "no mentions"))
+    print("  now:    " + (", ".join(f"{m or 'not scored'} {n:,}" for m, n in after.items()) or "no mentions"))
+    return EXIT_OK
+
+
+def _parse_day(value: str, flag: str) -> datetime:
+    try:
+        day = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{flag} {value!r} is not a date (YYYY-MM-DD)") from None
+    return day if day.tzinfo else day.replace(tzinfo=timezone.utc)
+
+
 def cmd_backtest(args: argparse.Namespace) -> int:
     from flows.backtest import run_backtest
 
@@ -192,7 +233,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from analysis.runlock import DatabaseBusy
 
     args = _parser().parse_args(argv)
-    handlers = {"run": cmd_run, "demo": cmd_demo, "check": cmd_check, "serve": cmd_serve, "backtest": cmd_backtest}
+    handlers = {"run": cmd_run, "demo": cmd_demo, "check": cmd_check, "serve": cmd_serve, "rescore": cmd_rescore,
+                "backtest": cmd_backtest}
     try:
         return handlers[args.command](args)
     except ConfigError as exc:

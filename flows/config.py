@@ -107,6 +107,11 @@ class DetectionConfig(_Strict):
         return 3600 if self.bucket == "hour" else 86400
 
 
+class SentimentConfig(_Strict):
+    model: Literal["learned", "vader"] = Field(
+        default="learned", description="learned: made for text addressed to a brand; vader: the classic lexicon")
+
+
 class HttpConfig(_Strict):
     user_agent: str | None = None
     timeout_seconds: float = Field(default=30.0, gt=0)
@@ -125,6 +130,7 @@ class MonitorConfig(_Strict):
     brands: list[BrandConfig] = Field(min_length=1)
     digest: DigestConfig
     detection: DetectionConfig = DetectionConfig()
+    sentiment: SentimentConfig = SentimentConfig()
     http: HttpConfig = HttpConfig()
 
     @field_validator("timezone")

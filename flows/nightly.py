@@ -148,7 +148,8 @@ def _run(config: MonitorConfig, period: Period, run_id: str, params: dict[str, A
         health.append(row)
     tasks.record_health(db, run_id, health)
 
-    scored = tasks.score_new_mentions(db)
+    scored = tasks.score_new_mentions(db, config.sentiment.model,
+                                      period.end - timedelta(days=config.detection.history_days))
     brand_names = [b.name for b in config.brands if not brands or b.name in brands]
     new_alerts = tasks.detect_alerts(db, brand_names, period.start, period.end, config, run_id)
     digests = tasks.render_and_send(db, config, period.key, period.start, period.end, run_id, send_email, resend)

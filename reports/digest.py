@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from analysis.language import language_name
+
 METRIC_LABELS = {
     "mentions": "Mentions",
     "negative": "Negative mentions",
@@ -64,6 +66,7 @@ def _environment(autoescape: bool) -> Environment:
     )
     env.filters["safe_url"] = safe_url
     env.filters["snippet"] = snippet
+    env.filters["language_name"] = lambda code: language_name(code or "und")
     return env
 
 
@@ -227,6 +230,7 @@ def build_context(
     replies_before: Mapping[str, Mapping[str, Any]] | None = None,
     overall_ratings: Sequence[Mapping[str, Any]] = (),
     learning: Sequence[str] = (),
+    unscored: Mapping[str, int] | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Everything the templates show, as plain values, from plain inputs."""
@@ -283,6 +287,7 @@ def build_context(
         },
         "status": status_line(alert_rows, broken, len(health), total_mentions, awaiting_total),
         "learning": list(learning),
+        "unscored_note": unscored_note(unscored or {}),
         "tiles": [{"brand": b["name"], "metrics": kpi_tiles(kpis_now[b["name"]], kpis_before[b["name"]],
                                                             replies_now.get(b["name"]), replies_before.get(b["name"]))}
                   for b in own],
@@ -290,7 +295,7 @@ def build_context(
                       "when": _local(r["published_at"], tz)} for r in awaiting],
         "awaiting_more": max(0, awaiting_total - len(awaiting)),
         "alerts": alert_rows,
-        "negatives": [{"label": None, "rated_label": None, **n, "drivers": negative_drivers(n.get("drivers") or []),
+        "negatives": [{"label": None, "rated_label": None, "text_language": None, **n, "drivers": negative_drivers(n.get("drivers") or []),
                        "when": _local(n["published_at"], tz)}
                       for n in collapse_repeats(negatives, 8)],
         "health": list(health),
@@ -298,6 +303,16 @@ def build_context(
         "comparison": comparison if len(brands) > 1 else [],
         "trend": [{**row, "width": round(100 * row["count"] / trend_max)} for row in trend],
     }
+
+
+def unscored_note(by_language: Mapping[str, int]) -> str | None:
+    """'7 mentions were not scored for sentiment: 5 in Spanish, 2 in German (the model reads English).'"""
+    total = sum(by_language.values())
+    if not total:
+        return None
+    parts = ", ".join(f"{n} in {language_name(code)}" for code, n in by_language.items())
+    verb = "mention was" if total == 1 else "mentions were"
+    return f"{total} {verb} not scored for sentiment: {parts} (the model reads English; stars still count)."
 
 
 def render_digest(context: Mapping[str, Any]) -> RenderedDigest:

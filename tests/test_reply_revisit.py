@@ -53,7 +53,7 @@ def night(con, httpserver, now, revisit: bool) -> None:
     # What the scoring task decides for these: the stars.
     store.save_scores(con, [{"source": s, "external_id": e, "brand": b, "compound": -0.5, "pos": 0, "neu": 0.5, "neg": 0.5,
                              "label": "negative", "rated_label": "negative" if r <= 2 else "positive"}
-                            for s, e, b, _, r in store.fetch_unscored(con)])
+                            for s, e, b, _, r, _language in store.fetch_unscored(con)])
 
 
 @pytest.mark.parametrize("revisit", [True, False])

@@ -32,15 +32,15 @@ def test_no_incident_text_no_themes():
     assert rising_terms([], lines("baseline.txt")) == []
 
 
-def test_driver_words_explain_a_negative_score():
+def test_vader_driver_words_explain_a_negative_score():
     text = "Worst courier ever, furious about the lost parcel"
-    drivers = driver_words(text)
+    drivers = driver_words(text, model="vader")
     assert [w for w, _ in drivers] == ["worst", "furious", "lost"]
-    assert all(v < 0 for _, v in drivers) and score_text(text).label == "negative"
+    assert all(v < 0 for _, v in drivers) and score_text(text, model="vader").label == "negative"
 
 
-def test_driver_words_follow_vader_negation():
-    assert driver_words("not good") == [("good", pytest.approx(-0.74 * 1.9, abs=0.01))]
+def test_vader_driver_words_follow_vader_negation():
+    assert driver_words("not good", model="vader:3.3.2") == [("good", pytest.approx(-0.74 * 1.9, abs=0.01))]
 
 
 @pytest.mark.parametrize("rating, text_label, expected", [

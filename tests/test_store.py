@@ -64,7 +64,7 @@ def test_edited_text_is_scored_again(con):
     store.save_mentions(con, "Acme", "hackernews", "Acme", [row("1")], run_id="r2")
     assert store.fetch_unscored(con) == []  # same text: score kept
     store.save_mentions(con, "Acme", "hackernews", "Acme", [row("1", text="Fixed now, thanks")], run_id="r3")
-    assert store.fetch_unscored(con) == [("hackernews", "1", "Acme", "Fixed now, thanks", None)]
+    assert store.fetch_unscored(con) == [("hackernews", "1", "Acme", "Fixed now, thanks", None, None)]
 
 
 def test_cursor_never_moves_past_uncommitted_rows(con):
