@@ -196,3 +196,14 @@ def test_an_incident_says_whether_it_is_still_going_on_or_since_when_it_is_back_
         ZoneInfo("Europe/Paris")).strftime("%a %d %b %H:%M")
     text = render_digest(context(alerts=[calmed])).text
     assert "(back to normal since" in text and "still going on" not in text
+
+
+def test_the_digest_says_how_many_mentions_were_left_unscored_and_in_which_language():
+    spanish = {"brand": "Acme", "source": "trustpilot", "published_at": END - timedelta(hours=3), "url": None,
+               "title": None, "author": None, "text": "Nunca llegó", "rating": 1.0, "compound": None, "label": None,
+               "rated_label": "negative", "text_language": "es", "drivers": []}
+    digest = render_digest(context(unscored={"es": 7, "de": 2}, negatives=[spanish]))
+    note = "9 mentions were not scored for sentiment: 7 in Spanish, 2 in German"
+    assert note in digest.html and note in digest.text
+    assert "text not scored (Spanish)" in digest.html and "text not scored (Spanish)" in digest.text
+    assert "not scored for sentiment" not in render_digest(context()).html
