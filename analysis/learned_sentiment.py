@@ -1,4 +1,4 @@
-"""The learned sentiment model: a linear model over a text's words, word pairs, word pieces and lexicon valence.
+"""The learned sentiment model: a linear model over a text's words, word pairs, stems, lexicon valence, complaint terms.
 
 Learned from labelled tweets and star-rated reviews (`python -m
 benchmarks.learn_sentiment`), shipped as one file beside this module, read

@@ -1,5 +1,11 @@
 """Causal spike detection on count series (mentions, negative mentions per bucket).
 
+This module holds the detector's settings and its one pass over a series;
+its parts live beside it: the expectation in `spike_baseline`, the spread
+and the false-alarm budget in `spike_calibration`, incidents (extent, size,
+severity) in `incidents`, share and rating shifts in `shifts`. Callers
+import all of it from here.
+
 Pure functions over numpy arrays. At bucket i only buckets 0..i are read, as a
 nightly run would see them, so appending the future never changes a past
 decision.
@@ -38,15 +44,23 @@ fitting labelled data:
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
-from scipy import special
 
-HOUR = 3600
-DAY = 86400
-WEEK = 7 * DAY
+from analysis.incidents import Detection, Incident, _incident_starts, bucket_start, incidents, severity_for
+from analysis.shifts import ShiftParams, detect_rating_drop, detect_share_shift
+from analysis.spike_baseline import (
+    DAY, HOUR, WEEK, baseline_days, seasonal_baseline, trailing_level, weekday_factors, window_sums, _shifted,
+)
+from analysis.spike_calibration import budget_threshold, pooled_dispersion, tail_probability
+
+# What callers import from here: the detector's whole surface in one place.
+__all__ = [
+    "DAY", "HOUR", "WEEK", "Detection", "Incident", "METRICS", "SENSITIVITY", "ShiftParams", "SpikeParams",
+    "baseline_days", "brand_incidents", "bucket_start", "detect_rating_drop", "detect_share_shift", "detect_spikes",
+    "incidents", "pooled_dispersion", "seasonal_baseline", "severity_for", "tail_probability", "window_sums",
+    "with_sensitivity",
+]
 
 
 @dataclass(frozen=True)
@@ -73,261 +87,6 @@ SENSITIVITY: dict[str, SpikeParams] = {
 }
 
 
-@dataclass
-class Detection:
-    """Per-bucket results of one causal pass over a series."""
-
-    expected: np.ndarray  # baseline for the bucket alone
-    pvalue: np.ndarray  # smallest tail probability over the test windows (Bonferroni-corrected)
-    anomalous: np.ndarray  # bucket clears the statistical rules (an incident's extent)
-    fired: np.ndarray  # first anomalous bucket of an incident: what alerts
-    window: np.ndarray  # buckets in the test window that was most significant
-    threshold: np.ndarray | None = None  # surprise (-log10 p) a bucket had to exceed to start an incident
-
-
-@dataclass(frozen=True)
-class Incident:
-    start: int  # first bucket of the window that fired
-    end: int  # last anomalous bucket
-    peak: int
-    observed: float  # mentions over start..end
-    expected: float
-    pvalue: float
-    ongoing: bool  # the incident's last anomalous bucket is among the series' last few
-    fired: int = -1  # the bucket whose verdict raised the alert
-
-    @property
-    def severity(self) -> str:
-        return severity_for(self.pvalue, self.observed, self.expected)
-
-    def overlaps(self, other: "Incident") -> bool:
-        return self.start <= other.end and other.start <= self.end
-
-
-def _shifted(x: np.ndarray, lag: int) -> np.ndarray:
-    """x delayed by `lag` buckets (NaN where there is no past); lag 0 is x itself."""
-    if lag == 0:
-        return x
-    out = np.full(len(x), np.nan)
-    if lag < len(x):
-        out[lag:] = x[: len(x) - lag]
-    return out
-
-
-def window_sums(x: np.ndarray, width: int) -> np.ndarray:
-    """Sum of the `width` buckets ending at each bucket (fewer at the start)."""
-    c = np.concatenate([[0.0], np.cumsum(x)])
-    i = np.arange(len(x))
-    return c[i + 1] - c[np.maximum(0, i - width + 1)]
-
-
-def _row_quantiles(rows: np.ndarray, qs: tuple[float, ...], min_count: int = 1) -> np.ndarray:
-    """Quantiles (numpy's default, linear) of each row ignoring NaN, a column per q; NaN under `min_count` values."""
-    ordered = np.sort(np.where(np.isnan(rows), np.inf, rows), axis=1)
-    count = np.isfinite(ordered).sum(axis=1, keepdims=True)
-    last = np.maximum(count - 1, 0)  # index of each row's largest value
-    at = np.asarray(qs) * last
-    lo = np.floor(at).astype(int)
-    hi = np.minimum(lo + 1, last)
-    r = np.arange(len(rows))[:, None]
-    with np.errstate(invalid="ignore"):
-        q = ordered[r, lo] + (at - lo) * (ordered[r, hi] - ordered[r, lo])
-    return np.where(count >= max(min_count, 1), q, np.nan)
-
-
-def _row_medians(rows: np.ndarray, min_count: int = 1) -> np.ndarray:
-    """Median of each row ignoring NaN (NaN where fewer than `min_count` values), vectorised.
-
-    The rows without a NaN (usually all but a history's first and last ones)
-    take a plain sort; the others the general quantile.
-    """
-    gaps = np.isnan(rows).any(axis=1)
-    out = np.full(len(rows), np.nan)
-    m = rows.shape[1]
-    if m >= max(min_count, 1) and not gaps.all():
-        ordered = np.sort(rows[~gaps], axis=1)
-        out[~gaps] = (ordered[:, (m - 1) // 2] + ordered[:, m // 2]) / 2
-    if gaps.any():
-        out[gaps] = _row_quantiles(rows[gaps], (0.5,), min_count)[:, 0]
-    return out
-
-
-def _row_capped_means(rows: np.ndarray, cap_quantile: float, min_count: int) -> np.ndarray:
-    """Mean of each row with values above its `cap_quantile` lowered to it, ignoring NaN; NaN under `min_count`."""
-    ordered = np.sort(np.where(np.isnan(rows), np.inf, rows), axis=1)
-    count = np.isfinite(ordered).sum(axis=1)
-    r = np.arange(len(rows))
-    cap = _count_cap(ordered[r, np.floor(cap_quantile * np.maximum(count - 1, 0)).astype(int)])
-    capped = np.where(np.isfinite(ordered), np.minimum(ordered, cap[:, None]), 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = capped.sum(axis=1) / count
-    return np.where(count >= max(min_count, 1), out, np.nan)
-
-
-BASELINE_CAP = 0.8  # same-slot values above this quantile (plus count noise) count as it: a past incident
-CAP_NOISE_SD = 2.0  # does not inflate the baseline; the noise is this many Poisson standard deviations
-
-
-def _count_cap(quantile_value: np.ndarray) -> np.ndarray:
-    """Where a same-slot count stops counting in full: its quantile plus `CAP_NOISE_SD` Poisson standard deviations.
-
-    A bare 80th percentile of a sparse count (0, 0, 1, 0, 2, ...) cuts its
-    ordinary noise and puts the baseline 20-30% under the real rate, so that
-    every ordinary hour looks high; the margin caps only what count noise
-    cannot explain.
-    """
-    return quantile_value + CAP_NOISE_SD * np.sqrt(np.maximum(quantile_value, 0.0) + 1.0)
-
-
-WEEKDAY_WEEKS = 4  # the weekly rhythm is read from this many past weeks ...
-# ... and only once there are this many: two weeks' mean is noisier than a median of more, but one
-# week alone takes any odd day for the rhythm (AMZN scores 17 against 66), and waiting for a third
-# leaves a new brand's third week expecting its Saturday from a weekday (NAB over start offsets of
-# 0-7 days: 74.0 against 72.3 with three, better at 26 of 29; synthetic false alarms 0.60 against 0.58).
-WEEKDAY_MIN_WEEKS = 2
-WEEKDAY_PRIOR = 30.0  # ... believed as far as the days' mentions show it: this many more, at the usual level
-
-
-def weekday_factors(x: np.ndarray, period: int) -> np.ndarray:
-    """Per bucket, how busy this time of the week usually is relative to an average day (1 until known).
-
-    The day around the same moment (the 24 hours centred on it) in each of the
-    past weeks, over the same day-around-this-time in each of the past four
-    weeks' days, medians both: weekends at a third of weekdays make a
-    same-time-yesterday baseline wrong on Saturday and on Monday. Rolling days,
-    so no calendar day boundary is assumed. A brand with a hundred mentions a
-    day reads a noisy rhythm from four Saturdays: `WEEKDAY_PRIOR` mentions at
-    the usual level on both sides of the ratio keep it to what the counts can
-    show (a 0.3 weekend reads 0.34 at 500 mentions a day, 0.46 at 100).
-    """
-    n = len(x)
-    start = WEEKDAY_MIN_WEEKS * 7 * period
-    factor = np.ones(n)
-    if n <= start:
-        return factor
-    day = window_sums(x, period)  # the day ending at each bucket
-    centred = np.full(n, np.nan)  # the day centred on each bucket (NaN where it is not all in the past yet)
-    half = period // 2
-    centred[max(0, period - 1 - half): n - half] = day[max(period - 1, half): n]
-
-    reach = 7 * WEEKDAY_WEEKS * period
-    centred = np.concatenate([np.full(reach, np.nan), centred])  # so that a lag past the first bucket reads NaN
-
-    def lagged(lags: list[int], stride: int) -> np.ndarray:  # (rows from `start`, lags): centred, `lag` back
-        return np.column_stack([centred[reach + start - lag: reach + n - lag: stride] for lag in lags])
-
-    same = _row_medians(lagged([7 * k * period for k in range(1, WEEKDAY_WEEKS + 1)], 1))
-    # The usual day moves slowly: taken every quarter of a day (from earlier data only) and held.
-    stride = max(1, period // 4)
-    usual = np.repeat(_row_medians(lagged([d * period for d in range(1, 7 * WEEKDAY_WEEKS + 1)], stride)),
-                      stride)[: n - start]
-    with np.errstate(all="ignore"):
-        factor[start:] = np.where(usual > 0, np.clip((same + WEEKDAY_PRIOR) / (usual + WEEKDAY_PRIOR), 0.2, 5.0), 1.0)
-    return factor
-
-
-def _baseline_lags(period: int, periods: int, neighbour: int) -> list[int]:
-    """The same slot (and +/- `neighbour` buckets) over the previous `periods` periods, as lags."""
-    return sorted({k * period + d for k in range(1, periods + 1) for d in (-neighbour, 0, neighbour)
-                   if k * period + d > 0})
-
-
-def baseline_days(n: int, period: int, periods: int, neighbour: int) -> np.ndarray:
-    """Per bucket, how many past periods (days) its seasonal baseline averages (at least 1).
-
-    Days, not lags: neighbouring hours move together (their residuals
-    correlate 0.6-0.7 an hour apart on real mention series), so the
-    baseline's error averages out over days.
-    """
-    lags = np.array(_baseline_lags(period, periods, neighbour))
-    per_period = len({-neighbour, 0, neighbour})  # the slot and its neighbours: lags from one day
-    return np.maximum(np.searchsorted(lags, np.arange(n), side="right") / per_period, 1.0)
-
-
-def seasonal_baseline(sums: np.ndarray, period: int, periods: int, neighbour: int,
-                      factor: np.ndarray | None = None) -> np.ndarray:
-    """Capped mean of the same slot (and +/- `neighbour` buckets) over the previous `periods` periods.
-
-    A mean with its top fifth capped rather than a median: the median of a
-    sparse count is 0 (a brand mentioned every other hour would "expect"
-    nothing), while this stays near the real rate and still ignores a past
-    incident or two.
-    """
-    lags = _baseline_lags(period, periods, neighbour)
-    n = len(sums)
-    level = sums if factor is None else sums / factor  # each past day brought to an average day
-    stack = np.full((n, len(lags)), np.nan, dtype=np.float32)  # counts: single precision halves the partition's work
-    for j, lag in enumerate(lags):
-        if lag < n:
-            stack[lag:, j] = level[: n - lag]
-    out = np.full(n, np.nan)
-    full = min(n, max(lags))  # from here on every row is complete: a partition finds the cap, no sort
-    out[:full] = _row_capped_means(stack[:full], BASELINE_CAP, min_count=3)
-    if n > full:
-        body = stack[full:]
-        k = int(np.floor(BASELINE_CAP * (len(lags) - 1)))
-        cap = _count_cap(np.partition(body, k, axis=1)[:, k])
-        out[full:] = np.minimum(body, cap[:, None]).mean(axis=1, dtype=np.float64)
-    return out if factor is None else out * factor
-
-
-CHI2_1_MEDIAN = 0.4549364231195724
-
-
-def pooled_dispersion(sums: np.ndarray, expected: np.ndarray, step: int, span_steps: int,
-                      first_usable: int = 0, baseline_days: np.ndarray | float = np.inf) -> np.ndarray:
-    """Over-dispersion c^2 (variance = mu + c^2 mu^2) per bucket, from the previous `span_steps` steps.
-
-    Re-estimated once per step (a day) as the median excess relative
-    variance over the previous steps, from bucket `first_usable` on (the
-    first whose expectation came from the model being measured); NaN until
-    there is such history. It is the series' own day-to-day spread: a
-    residual from a baseline of `baseline_days` days also holds that
-    baseline's error, (1 + 1/days) times the spread, which is taken out (else
-    the first days' crude baselines would widen the next week's spread).
-    """
-    n = len(sums)
-    expected = np.where(np.arange(n) >= first_usable, expected, np.nan)
-    with np.errstate(all="ignore"):
-        # The median of the excess relative variance, robust to past incidents. A squared normal
-        # residual's median is 0.455 of its mean (chi-square, one degree), hence the factor: without
-        # it the spread is half what it is and every ordinary day looks improbable.
-        z = np.where(expected > 0, ((sums - expected) ** 2 / CHI2_1_MEDIAN - expected)
-                     / (expected**2 * (1.0 + 1.0 / baseline_days)), np.nan)
-    steps = n // step + 1
-    padded = np.full(steps * step, np.nan)
-    padded[:n] = z
-    # Each step's c2 from the `span_steps` steps before it (the steps there are, at first): NaN
-    # steps in front give every step a full span to take the median of.
-    before = np.concatenate([np.full((span_steps, step), np.nan), padded.reshape(steps, step)[:-1]])
-    windows = sliding_window_view(before, span_steps, axis=0)  # (steps, step, span)
-    c2 = _row_medians(windows.reshape(steps, -1), min_count=10)
-    # A sparse series (expected mostly 0) has nothing to measure over-dispersion on: Poisson,
-    # once it has a step of usable history at all.
-    seen = np.arange(steps) > first_usable // step  # a step after the one holding the first usable bucket
-    c2 = np.where(np.isnan(c2) & seen, 0.0, c2)
-    c2 = np.maximum(c2, 1e-4)  # NaN (no history yet) stays NaN
-    return np.repeat(c2, step)[:n]
-
-
-def tail_probability(observed: np.ndarray, mean: np.ndarray, c2: np.ndarray | float) -> np.ndarray:
-    """P(X >= observed) for a negative binomial with that mean and over-dispersion (Poisson when c2 ~ 0)."""
-    obs = np.asarray(observed, dtype=np.float64)
-    mu = np.maximum(np.asarray(mean, dtype=np.float64), 0.5)  # a slot never seen busy still has some rate
-    c2 = np.broadcast_to(np.asarray(c2, dtype=np.float64), obs.shape)
-    k = np.ceil(obs) - 1  # P(X >= obs) = P(X > obs - 1)
-    p = np.ones_like(obs)
-    pos = k >= 0
-    pois = pos & (c2 < 1e-6)
-    p[pois] = special.pdtrc(k[pois], mu[pois])
-    nb = pos & ~pois
-    if nb.any():
-        r = 1.0 / c2[nb]
-        q = r / (r + mu[nb])
-        p[nb] = special.betainc(k[nb] + 1, r, 1 - q)  # NB survival, real-valued size
-    return np.clip(p, 0.0, 1.0)
-
-
 def _periodicity(bucket_seconds: int) -> tuple[int, int, int]:
     """(buckets per season, seasons of baseline, buckets per dispersion step)."""
     if bucket_seconds >= DAY:
@@ -338,57 +97,6 @@ def _periodicity(bucket_seconds: int) -> tuple[int, int, int]:
 STILL_UP_PVALUE = 0.05  # an incident goes on while its windows stay above half its rise at this significance
 
 WARMUP_DISPERSION = 0.3  # before a day of history: a wide prior spread (sd 55% of the mean)
-
-
-def trailing_level(sums: np.ndarray, width: int, span: int) -> np.ndarray:
-    """Median of the window sums that ended before the current window, over the last `span` buckets.
-
-    The short baseline for the first days, before there is a same-time-of-day
-    history to compare with. NaN with fewer than two earlier windows.
-    """
-    n = len(sums)
-    out = np.full(n, np.nan)
-    for i in range(n):
-        hi = i - width + 1  # sums[hi - 1] is the last window that does not overlap the current one
-        lo = max(0, hi - span)
-        if hi - lo >= 2 * width:
-            out[i] = np.median(sums[lo:hi])
-    return out
-
-
-GUMBEL_Q50, GUMBEL_IQR = -np.log(np.log(2.0)), -np.log(-np.log(0.75)) + np.log(-np.log(0.25))
-
-
-def budget_threshold(surprise: np.ndarray, block: int, blocks_per_alarm: float, calibration_blocks: int,
-                     warmup_blocks: int, floor: float) -> np.ndarray:
-    """Per bucket, the surprise a quiet stretch of this series exceeds once per `blocks_per_alarm` blocks.
-
-    Each block's (a day's) peak surprise is an extreme of many buckets, so the
-    peaks follow a Gumbel law; it is fitted robustly (median and quartiles) on
-    the previous blocks, so a few incidents among them barely move it. Never
-    below `floor` (the model's own threshold for the budget); with less than
-    `warmup_blocks` of history, a margin that shrinks as history grows.
-    """
-    n = len(surprise)
-    blocks = -(-n // block)
-    padded = np.zeros(blocks * block)
-    padded[:n] = surprise
-    peaks = padded.reshape(blocks, block).max(axis=1)
-    y = -np.log(-np.log(1.0 - 1.0 / max(blocks_per_alarm, 1.01)))
-    # Each block's quartiles from the `calibration_blocks` blocks before it (the blocks there are, at
-    # first, and three at least): NaN blocks in front give every block a full span.
-    before = np.concatenate([np.full(calibration_blocks, np.nan), peaks[:-1]])
-    quartiles = _row_quantiles(sliding_window_view(before, calibration_blocks), (0.25, 0.5, 0.75), min_count=3)
-    scale = (quartiles[:, 2] - quartiles[:, 0]) / GUMBEL_IQR
-    fitted = quartiles[:, 1] + (y - GUMBEL_Q50) * scale
-    # A fit on a few days' peaks is mostly noise (and the first days' peaks are inflated by the
-    # cruder warm-up baseline): what the series' own tail adds to the model's threshold counts
-    # in proportion to how much of the calibration span there is.
-    history = np.arange(blocks)
-    fitted = floor + (fitted - floor) * np.minimum(1.0, history / calibration_blocks)
-    level = np.where(np.isnan(fitted), floor, np.maximum(floor, fitted))
-    margin = 1.0 + np.clip(1.0 - history / max(warmup_blocks, 1), 0.0, 1.0)  # x2 on the first day, x1 after warm-up
-    return np.repeat(level * margin, block)[:n]
 
 
 def detect_spikes(counts: np.ndarray, bucket_seconds: int, params: SpikeParams | None = None) -> Detection:
@@ -468,146 +176,6 @@ def detect_spikes(counts: np.ndarray, bucket_seconds: int, params: SpikeParams |
     fired = _incident_starts(hot, continuing, max(1, p.quiet_seconds // bucket_seconds))
     return Detection(expected=np.nan_to_num(expected_single, nan=0.0), pvalue=best_p, anomalous=elevated,
                      fired=fired, window=best_w, threshold=threshold)
-
-
-@dataclass(frozen=True)
-class ShiftParams:
-    alpha: float = 1e-5  # a negative share this improbable (quiet series: about 0.01 false shifts per 60 days)
-    window_seconds: int = 6 * HOUR  # the recent span compared with the past
-    baseline_days: int = 28  # the past it is compared with (the window itself excluded)
-    min_n: int = 8  # mentions (or ratings) in the window before anything is judged
-    min_excess: float = 5.0  # negative mentions above the expected number
-    min_share_ratio: float = 2.0  # window share at least this times the usual share
-    min_drop: float = 0.75  # stars below the usual mean rating, after shrinkage
-    prior_weight: float = 5.0  # pseudo-ratings at the usual mean: small samples move less
-    rating_sd: float = 1.3  # spread of single 1-5 star ratings (J-shaped review distributions sit near 1.2-1.5)
-    quiet_seconds: int = 3 * HOUR  # back to normal this long: the shift is over, a new one is new
-
-
-def _past_totals(x: np.ndarray, width: int, span: int) -> np.ndarray:
-    """Sum of x over the `span` buckets that end just before the current window."""
-    c = np.concatenate([[0.0], np.cumsum(x)])
-    i = np.arange(len(x))
-    hi = np.maximum(0, i - width + 1)
-    return c[hi] - c[np.maximum(0, hi - span)]
-
-
-def detect_share_shift(
-    negatives: np.ndarray, totals: np.ndarray, bucket_seconds: int, params: ShiftParams | None = None
-) -> Detection:
-    """A rise in the negative share without (necessarily) more volume: a binomial tail test.
-
-    The usual share is the past weeks' (with a weak Beta(1, 9) prior, so a
-    new brand with no history starts at 10%), the window's negatives are
-    tested against Binomial(window total, usual share).
-    """
-    p = params or ShiftParams()
-    k_all, n_all = np.asarray(negatives, float), np.asarray(totals, float)
-    width = max(1, p.window_seconds // bucket_seconds)
-    span = max(1, p.baseline_days * DAY // bucket_seconds)
-    k, n = window_sums(k_all, width), window_sums(n_all, width)
-    p0 = (_past_totals(k_all, width, span) + 1.0) / (_past_totals(n_all, width, span) + 10.0)
-    expected = n * p0
-    rules = (n >= p.min_n) & (k - expected >= p.min_excess) & (k >= p.min_share_ratio * expected)
-    pv = np.ones(len(k))
-    if rules.any():
-        # P(K >= k) for K ~ Binomial(n, p0) = I_{p0}(k, n - k + 1)
-        pv[rules] = special.betainc(k[rules], n[rules] - k[rules] + 1, p0[rules])
-    anomalous = rules & (pv < p.alpha)
-    anomalous[: min(len(anomalous), span // 4)] = False  # a few days of history first
-    fired = _incident_starts(anomalous, anomalous, max(1, p.quiet_seconds // bucket_seconds))
-    return Detection(expected=n_all * p0, pvalue=pv, anomalous=anomalous, fired=fired, window=np.full(len(k), width))
-
-
-def detect_rating_drop(
-    rating_sums: np.ndarray, rating_counts: np.ndarray, bucket_seconds: int, params: ShiftParams | None = None
-) -> Detection:
-    """A fall in the mean star rating, shrunk towards the usual mean so that two bad reviews are not a trend.
-
-    The window's mean is shrunk with `prior_weight` pseudo-ratings at the
-    usual mean; the test is one-sided, normal, with the past ratings' spread.
-    `expected` carries the usual mean; Detection.pvalue the test's p-value.
-    """
-    p = params or ShiftParams()
-    total, count = np.asarray(rating_sums, float), np.asarray(rating_counts, float)
-    width = max(1, p.window_seconds // bucket_seconds)
-    span = max(1, p.baseline_days * DAY // bucket_seconds)
-    w_sum, w_n = window_sums(total, width), window_sums(count, width)
-    past_sum, past_n = _past_totals(total, width, span), _past_totals(count, width, span)
-    with np.errstate(all="ignore"):
-        usual = np.where(past_n > 0, past_sum / past_n, np.nan)
-        shrunk = (w_sum + p.prior_weight * usual) / (w_n + p.prior_weight)
-    sd = p.rating_sd
-    z = (usual - shrunk) / (sd / np.sqrt(np.maximum(w_n + p.prior_weight, 1.0)))
-    rules = (w_n >= p.min_n) & (past_n >= 3 * p.min_n) & (usual - shrunk >= p.min_drop)
-    pv = np.where(rules, special.ndtr(-np.nan_to_num(z)), 1.0)
-    anomalous = rules & (pv < p.alpha)
-    fired = _incident_starts(anomalous, anomalous, max(1, p.quiet_seconds // bucket_seconds))
-    return Detection(expected=np.nan_to_num(usual), pvalue=pv, anomalous=anomalous, fired=fired,
-                     window=np.full(len(total), width))
-
-
-def _incident_starts(hot: np.ndarray, elevated: np.ndarray, quiet: int) -> np.ndarray:
-    """The first hot bucket of each episode of elevated volume; an episode ends after `quiet` calm buckets.
-
-    One incident fires once, however long it lasts; once it has ended it
-    never silences the next rise, however soon that comes.
-    """
-    fired = np.zeros(len(hot), dtype=bool)
-    last_elevated, episode_fired = -quiet - 1, False
-    for i in np.flatnonzero(elevated | hot):
-        if i - last_elevated > quiet:
-            episode_fired = False
-        if hot[i] and not episode_fired:
-            fired[i] = episode_fired = True
-        last_elevated = i
-    return fired
-
-
-def incidents(counts: np.ndarray, detection: Detection, bucket_seconds: int, params: SpikeParams | None = None) -> list[Incident]:
-    """One incident per fired bucket: the chain of anomalous buckets after it, with no quiet gap between them."""
-    p = params or SpikeParams()
-    gap = max(1, p.quiet_seconds // bucket_seconds)
-    x = np.asarray(counts, dtype=np.float64)
-    n = len(x)
-    anomalous_idx = np.flatnonzero(detection.anomalous)
-    out: list[Incident] = []
-    for s in np.flatnonzero(detection.fired):
-        end = int(s)
-        for i in anomalous_idx[anomalous_idx > s]:
-            if i - end > gap:
-                break
-            end = int(i)
-        first = int(max(0, s - detection.window[s] + 1))  # the window that fired may begin earlier (a ramp) ...
-        excess = x[first:s + 1] - detection.expected[first:s + 1]
-        first += int(np.argmax(excess >= excess.mean()))  # ... from its first bucket with its share of the rise
-        while end > s and x[end] <= detection.expected[end]:
-            end -= 1  # a window still up on earlier buckets: the incident's own last bucket is the last one above normal
-        span = np.arange(first, end + 1)
-        out.append(Incident(
-            start=first,
-            end=end,
-            peak=int(span[np.argmax(x[span] - detection.expected[span])]),
-            observed=float(x[span].sum()),
-            expected=float(detection.expected[span].sum()),
-            pvalue=float(detection.pvalue[s:end + 1].min()),
-            ongoing=bool(n - 1 - end <= gap),
-            fired=int(s),
-        ))
-    return out
-
-
-def severity_for(pvalue: float, observed: float, expected: float) -> str:
-    ratio = observed / max(expected, 0.5)
-    if pvalue < 1e-12 and ratio >= 5:
-        return "high"
-    if pvalue < 1e-8 and ratio >= 3:
-        return "medium"
-    return "low"
-
-
-def bucket_start(origin: datetime, index: int, bucket_seconds: int) -> datetime:
-    return origin + timedelta(seconds=index * bucket_seconds)
 
 
 def with_sensitivity(name: str, **overrides: object) -> SpikeParams:

@@ -1,0 +1,202 @@
+"""The spike detector's expectation: what a bucket's window would hold on an ordinary day.
+
+For each window (the bucket's last hour, last three hours...) the baseline
+is the mean of the same window at the same time of day over the previous
+week (and its neighbours), its top fifth capped beyond what count noise
+explains, so that a past incident does not raise the bar while a sparse
+brand's ordinary noise is not cut off; each past day is scaled by how busy
+its day of the week usually is, once two weeks show the weekly rhythm
+(damped where the counts are too few to show it). Before there is a day of
+history, the recent level stands in. Pure functions over numpy arrays;
+each bucket reads only buckets before it.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+HOUR = 3600
+DAY = 86400
+WEEK = 7 * DAY
+
+
+def _shifted(x: np.ndarray, lag: int) -> np.ndarray:
+    """x delayed by `lag` buckets (NaN where there is no past); lag 0 is x itself."""
+    if lag == 0:
+        return x
+    out = np.full(len(x), np.nan)
+    if lag < len(x):
+        out[lag:] = x[: len(x) - lag]
+    return out
+
+
+def window_sums(x: np.ndarray, width: int) -> np.ndarray:
+    """Sum of the `width` buckets ending at each bucket (fewer at the start)."""
+    c = np.concatenate([[0.0], np.cumsum(x)])
+    i = np.arange(len(x))
+    return c[i + 1] - c[np.maximum(0, i - width + 1)]
+
+
+def _row_quantiles(rows: np.ndarray, qs: tuple[float, ...], min_count: int = 1) -> np.ndarray:
+    """Quantiles (numpy's default, linear) of each row ignoring NaN, a column per q; NaN under `min_count` values."""
+    ordered = np.sort(np.where(np.isnan(rows), np.inf, rows), axis=1)
+    count = np.isfinite(ordered).sum(axis=1, keepdims=True)
+    last = np.maximum(count - 1, 0)  # index of each row's largest value
+    at = np.asarray(qs) * last
+    lo = np.floor(at).astype(int)
+    hi = np.minimum(lo + 1, last)
+    r = np.arange(len(rows))[:, None]
+    with np.errstate(invalid="ignore"):
+        q = ordered[r, lo] + (at - lo) * (ordered[r, hi] - ordered[r, lo])
+    return np.where(count >= max(min_count, 1), q, np.nan)
+
+
+def _row_medians(rows: np.ndarray, min_count: int = 1) -> np.ndarray:
+    """Median of each row ignoring NaN (NaN where fewer than `min_count` values), vectorised.
+
+    The rows without a NaN (usually all but a history's first and last ones)
+    take a plain sort; the others the general quantile.
+    """
+    gaps = np.isnan(rows).any(axis=1)
+    out = np.full(len(rows), np.nan)
+    m = rows.shape[1]
+    if m >= max(min_count, 1) and not gaps.all():
+        ordered = np.sort(rows[~gaps], axis=1)
+        out[~gaps] = (ordered[:, (m - 1) // 2] + ordered[:, m // 2]) / 2
+    if gaps.any():
+        out[gaps] = _row_quantiles(rows[gaps], (0.5,), min_count)[:, 0]
+    return out
+
+
+def _row_capped_means(rows: np.ndarray, cap_quantile: float, min_count: int) -> np.ndarray:
+    """Mean of each row with values above its `cap_quantile` lowered to it, ignoring NaN; NaN under `min_count`."""
+    ordered = np.sort(np.where(np.isnan(rows), np.inf, rows), axis=1)
+    count = np.isfinite(ordered).sum(axis=1)
+    r = np.arange(len(rows))
+    cap = _count_cap(ordered[r, np.floor(cap_quantile * np.maximum(count - 1, 0)).astype(int)])
+    capped = np.where(np.isfinite(ordered), np.minimum(ordered, cap[:, None]), 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = capped.sum(axis=1) / count
+    return np.where(count >= max(min_count, 1), out, np.nan)
+
+
+BASELINE_CAP = 0.8  # same-slot values above this quantile (plus count noise) count as it: a past incident
+CAP_NOISE_SD = 2.0  # does not inflate the baseline; the noise is this many Poisson standard deviations
+
+
+def _count_cap(quantile_value: np.ndarray) -> np.ndarray:
+    """Where a same-slot count stops counting in full: its quantile plus `CAP_NOISE_SD` Poisson standard deviations.
+
+    A bare 80th percentile of a sparse count (0, 0, 1, 0, 2, ...) cuts its
+    ordinary noise and puts the baseline 20-30% under the real rate, so that
+    every ordinary hour looks high; the margin caps only what count noise
+    cannot explain.
+    """
+    return quantile_value + CAP_NOISE_SD * np.sqrt(np.maximum(quantile_value, 0.0) + 1.0)
+
+
+WEEKDAY_WEEKS = 4  # the weekly rhythm is read from this many past weeks ...
+# ... and only once there are this many: two weeks' mean is noisier than a median of more, but one
+# week alone takes any odd day for the rhythm (AMZN scores 17 against 66), and waiting for a third
+# leaves a new brand's third week expecting its Saturday from a weekday (NAB over start offsets of
+# 0-7 days: 74.0 against 72.3 with three, better at 26 of 29; synthetic false alarms 0.60 against 0.58).
+WEEKDAY_MIN_WEEKS = 2
+WEEKDAY_PRIOR = 30.0  # ... believed as far as the days' mentions show it: this many more, at the usual level
+
+
+def weekday_factors(x: np.ndarray, period: int) -> np.ndarray:
+    """Per bucket, how busy this time of the week usually is relative to an average day (1 until known).
+
+    The day around the same moment (the 24 hours centred on it) in each of the
+    past weeks, over the same day-around-this-time in each of the past four
+    weeks' days, medians both: weekends at a third of weekdays make a
+    same-time-yesterday baseline wrong on Saturday and on Monday. Rolling days,
+    so no calendar day boundary is assumed. A brand with a hundred mentions a
+    day reads a noisy rhythm from four Saturdays: `WEEKDAY_PRIOR` mentions at
+    the usual level on both sides of the ratio keep it to what the counts can
+    show (a 0.3 weekend reads 0.34 at 500 mentions a day, 0.46 at 100).
+    """
+    n = len(x)
+    start = WEEKDAY_MIN_WEEKS * 7 * period
+    factor = np.ones(n)
+    if n <= start:
+        return factor
+    day = window_sums(x, period)  # the day ending at each bucket
+    centred = np.full(n, np.nan)  # the day centred on each bucket (NaN where it is not all in the past yet)
+    half = period // 2
+    centred[max(0, period - 1 - half): n - half] = day[max(period - 1, half): n]
+
+    reach = 7 * WEEKDAY_WEEKS * period
+    centred = np.concatenate([np.full(reach, np.nan), centred])  # so that a lag past the first bucket reads NaN
+
+    def lagged(lags: list[int], stride: int) -> np.ndarray:  # (rows from `start`, lags): centred, `lag` back
+        return np.column_stack([centred[reach + start - lag: reach + n - lag: stride] for lag in lags])
+
+    same = _row_medians(lagged([7 * k * period for k in range(1, WEEKDAY_WEEKS + 1)], 1))
+    # The usual day moves slowly: taken every quarter of a day (from earlier data only) and held.
+    stride = max(1, period // 4)
+    usual = np.repeat(_row_medians(lagged([d * period for d in range(1, 7 * WEEKDAY_WEEKS + 1)], stride)),
+                      stride)[: n - start]
+    with np.errstate(all="ignore"):
+        factor[start:] = np.where(usual > 0, np.clip((same + WEEKDAY_PRIOR) / (usual + WEEKDAY_PRIOR), 0.2, 5.0), 1.0)
+    return factor
+
+
+def _baseline_lags(period: int, periods: int, neighbour: int) -> list[int]:
+    """The same slot (and +/- `neighbour` buckets) over the previous `periods` periods, as lags."""
+    return sorted({k * period + d for k in range(1, periods + 1) for d in (-neighbour, 0, neighbour)
+                   if k * period + d > 0})
+
+
+def baseline_days(n: int, period: int, periods: int, neighbour: int) -> np.ndarray:
+    """Per bucket, how many past periods (days) its seasonal baseline averages (at least 1).
+
+    Days, not lags: neighbouring hours move together (their residuals
+    correlate 0.6-0.7 an hour apart on real mention series), so the
+    baseline's error averages out over days.
+    """
+    lags = np.array(_baseline_lags(period, periods, neighbour))
+    per_period = len({-neighbour, 0, neighbour})  # the slot and its neighbours: lags from one day
+    return np.maximum(np.searchsorted(lags, np.arange(n), side="right") / per_period, 1.0)
+
+
+def seasonal_baseline(sums: np.ndarray, period: int, periods: int, neighbour: int,
+                      factor: np.ndarray | None = None) -> np.ndarray:
+    """Capped mean of the same slot (and +/- `neighbour` buckets) over the previous `periods` periods.
+
+    A mean with its top fifth capped rather than a median: the median of a
+    sparse count is 0 (a brand mentioned every other hour would "expect"
+    nothing), while this stays near the real rate and still ignores a past
+    incident or two.
+    """
+    lags = _baseline_lags(period, periods, neighbour)
+    n = len(sums)
+    level = sums if factor is None else sums / factor  # each past day brought to an average day
+    stack = np.full((n, len(lags)), np.nan, dtype=np.float32)  # counts: single precision halves the partition's work
+    for j, lag in enumerate(lags):
+        if lag < n:
+            stack[lag:, j] = level[: n - lag]
+    out = np.full(n, np.nan)
+    full = min(n, max(lags))  # from here on every row is complete: a partition finds the cap, no sort
+    out[:full] = _row_capped_means(stack[:full], BASELINE_CAP, min_count=3)
+    if n > full:
+        body = stack[full:]
+        k = int(np.floor(BASELINE_CAP * (len(lags) - 1)))
+        cap = _count_cap(np.partition(body, k, axis=1)[:, k])
+        out[full:] = np.minimum(body, cap[:, None]).mean(axis=1, dtype=np.float64)
+    return out if factor is None else out * factor
+
+
+def trailing_level(sums: np.ndarray, width: int, span: int) -> np.ndarray:
+    """Median of the window sums that ended before the current window, over the last `span` buckets.
+
+    The short baseline for the first days, before there is a same-time-of-day
+    history to compare with. NaN with fewer than two earlier windows.
+    """
+    n = len(sums)
+    out = np.full(n, np.nan)
+    for i in range(n):
+        hi = i - width + 1  # sums[hi - 1] is the last window that does not overlap the current one
+        lo = max(0, hi - span)
+        if hi - lo >= 2 * width:
+            out[i] = np.median(sums[lo:hi])
+    return out

@@ -1,0 +1,112 @@
+"""How surprising a window is, and how surprising it must be: the spread and the false-alarm budget.
+
+The spread: counts are negative binomial around the baseline, with an
+over-dispersion pooled over the previous week (the median squared residual,
+so past incidents barely move it), less what a baseline of only a few days
+adds to it. The surprise of a window is -log10 of its tail probability.
+
+The budget: real series have heavier tails than any model, so the surprise a
+bucket must exceed is what this series' own ordinary days exceed about once
+per budget period, from a robust Gumbel fit of its daily peak surprises over
+the calibration span, never below the model's own threshold, with a margin
+while the calibration is read from only a few days.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from scipy import special
+
+from analysis.spike_baseline import _row_medians, _row_quantiles
+
+
+CHI2_1_MEDIAN = 0.4549364231195724
+
+
+def pooled_dispersion(sums: np.ndarray, expected: np.ndarray, step: int, span_steps: int,
+                      first_usable: int = 0, baseline_days: np.ndarray | float = np.inf) -> np.ndarray:
+    """Over-dispersion c^2 (variance = mu + c^2 mu^2) per bucket, from the previous `span_steps` steps.
+
+    Re-estimated once per step (a day) as the median excess relative
+    variance over the previous steps, from bucket `first_usable` on (the
+    first whose expectation came from the model being measured); NaN until
+    there is such history. It is the series' own day-to-day spread: a
+    residual from a baseline of `baseline_days` days also holds that
+    baseline's error, (1 + 1/days) times the spread, which is taken out (else
+    the first days' crude baselines would widen the next week's spread).
+    """
+    n = len(sums)
+    expected = np.where(np.arange(n) >= first_usable, expected, np.nan)
+    with np.errstate(all="ignore"):
+        # The median of the excess relative variance, robust to past incidents. A squared normal
+        # residual's median is 0.455 of its mean (chi-square, one degree), hence the factor: without
+        # it the spread is half what it is and every ordinary day looks improbable.
+        z = np.where(expected > 0, ((sums - expected) ** 2 / CHI2_1_MEDIAN - expected)
+                     / (expected**2 * (1.0 + 1.0 / baseline_days)), np.nan)
+    steps = n // step + 1
+    padded = np.full(steps * step, np.nan)
+    padded[:n] = z
+    # Each step's c2 from the `span_steps` steps before it (the steps there are, at first): NaN
+    # steps in front give every step a full span to take the median of.
+    before = np.concatenate([np.full((span_steps, step), np.nan), padded.reshape(steps, step)[:-1]])
+    windows = sliding_window_view(before, span_steps, axis=0)  # (steps, step, span)
+    c2 = _row_medians(windows.reshape(steps, -1), min_count=10)
+    # A sparse series (expected mostly 0) has nothing to measure over-dispersion on: Poisson,
+    # once it has a step of usable history at all.
+    seen = np.arange(steps) > first_usable // step  # a step after the one holding the first usable bucket
+    c2 = np.where(np.isnan(c2) & seen, 0.0, c2)
+    c2 = np.maximum(c2, 1e-4)  # NaN (no history yet) stays NaN
+    return np.repeat(c2, step)[:n]
+
+
+def tail_probability(observed: np.ndarray, mean: np.ndarray, c2: np.ndarray | float) -> np.ndarray:
+    """P(X >= observed) for a negative binomial with that mean and over-dispersion (Poisson when c2 ~ 0)."""
+    obs = np.asarray(observed, dtype=np.float64)
+    mu = np.maximum(np.asarray(mean, dtype=np.float64), 0.5)  # a slot never seen busy still has some rate
+    c2 = np.broadcast_to(np.asarray(c2, dtype=np.float64), obs.shape)
+    k = np.ceil(obs) - 1  # P(X >= obs) = P(X > obs - 1)
+    p = np.ones_like(obs)
+    pos = k >= 0
+    pois = pos & (c2 < 1e-6)
+    p[pois] = special.pdtrc(k[pois], mu[pois])
+    nb = pos & ~pois
+    if nb.any():
+        r = 1.0 / c2[nb]
+        q = r / (r + mu[nb])
+        p[nb] = special.betainc(k[nb] + 1, r, 1 - q)  # NB survival, real-valued size
+    return np.clip(p, 0.0, 1.0)
+
+
+GUMBEL_Q50, GUMBEL_IQR = -np.log(np.log(2.0)), -np.log(-np.log(0.75)) + np.log(-np.log(0.25))
+
+
+def budget_threshold(surprise: np.ndarray, block: int, blocks_per_alarm: float, calibration_blocks: int,
+                     warmup_blocks: int, floor: float) -> np.ndarray:
+    """Per bucket, the surprise a quiet stretch of this series exceeds once per `blocks_per_alarm` blocks.
+
+    Each block's (a day's) peak surprise is an extreme of many buckets, so the
+    peaks follow a Gumbel law; it is fitted robustly (median and quartiles) on
+    the previous blocks, so a few incidents among them barely move it. Never
+    below `floor` (the model's own threshold for the budget); with less than
+    `warmup_blocks` of history, a margin that shrinks as history grows.
+    """
+    n = len(surprise)
+    blocks = -(-n // block)
+    padded = np.zeros(blocks * block)
+    padded[:n] = surprise
+    peaks = padded.reshape(blocks, block).max(axis=1)
+    y = -np.log(-np.log(1.0 - 1.0 / max(blocks_per_alarm, 1.01)))
+    # Each block's quartiles from the `calibration_blocks` blocks before it (the blocks there are, at
+    # first, and three at least): NaN blocks in front give every block a full span.
+    before = np.concatenate([np.full(calibration_blocks, np.nan), peaks[:-1]])
+    quartiles = _row_quantiles(sliding_window_view(before, calibration_blocks), (0.25, 0.5, 0.75), min_count=3)
+    scale = (quartiles[:, 2] - quartiles[:, 0]) / GUMBEL_IQR
+    fitted = quartiles[:, 1] + (y - GUMBEL_Q50) * scale
+    # A fit on a few days' peaks is mostly noise (and the first days' peaks are inflated by the
+    # cruder warm-up baseline): what the series' own tail adds to the model's threshold counts
+    # in proportion to how much of the calibration span there is.
+    history = np.arange(blocks)
+    fitted = floor + (fitted - floor) * np.minimum(1.0, history / calibration_blocks)
+    level = np.where(np.isnan(fitted), floor, np.maximum(floor, fitted))
+    margin = 1.0 + np.clip(1.0 - history / max(warmup_blocks, 1), 0.0, 1.0)  # x2 on the first day, x1 after warm-up
+    return np.repeat(level * margin, block)[:n]
