@@ -96,9 +96,18 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def write_demo_config(data_dir: Path, base_url: str) -> Path:
+    """The demo's config, and beside it the demo accounts' credentials (never real ones): it runs from any terminal."""
+    import json
+
+    from flows import demo_data
+
     template = (Path(__file__).parent / "demo_monitor.yaml").read_text(encoding="utf-8")
     path = data_dir / "monitor.yaml"
     data_dir.mkdir(parents=True, exist_ok=True)
+    secrets = data_dir / "demo-credentials.json"
+    secrets.touch(mode=0o600)
+    os.chmod(secrets, 0o600)  # an existing file keeps its mode otherwise
+    secrets.write_text(json.dumps(demo_data.DEMO_CREDENTIALS, indent=1), encoding="utf-8")
     path.write_text(template.replace("{base_url}", base_url).replace("{data_dir}", str(data_dir)), encoding="utf-8")
     return path
 
@@ -111,7 +120,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     # Seeded by today's date: the same data all day, so a rerun stores nothing twice.
     now, zone = datetime.now(timezone.utc), ZoneInfo("Europe/London")
     items, reviews = demo_data.generate(now, zone), demo_data.generate_reviews(now, zone)
-    os.environ.update(demo_data.DEMO_CREDENTIALS)  # the demo config reads REPWATCH_DEMO_*: never real accounts
     print(f"demo: {len(items)} mentions and {len(reviews)} reviews over {demo_data.HISTORY_DAYS} days for "
           f"{demo_data.BRAND} and {demo_data.COMPETITOR}, served from 127.0.0.1")
     if args.serve:
@@ -137,14 +145,13 @@ def _serve_demo(items: Any, reviews: Any, data_dir: Path, port: int) -> int:
     import signal
     import threading
 
-    from flows import demo_data, demo_server
+    from flows import demo_server
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with demo_server.serve(items, reviews, port=port) as base_url:
         config_path = write_demo_config(data_dir, base_url)
         print(f"demo sites on {base_url}; config written to {config_path}", flush=True)
-        print("  credentials:     " + " ".join(f"{k}={v}" for k, v in demo_data.DEMO_CREDENTIALS.items()))
         print(f"  run once:        .venv/bin/repwatch run --config {config_path} --no-email")
         print(f"  a past period:   .venv/bin/repwatch run --config {config_path} --since <date> --until <date> --no-email")
         print(f"  deployments:     set config_path={config_path} in a custom run of `rerun` in the Prefect UI")

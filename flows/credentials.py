@@ -4,7 +4,9 @@ A source class declares what it needs (`required_credentials = ("client_id", "cl
 By default each field comes from `<SOURCE>_<FIELD>` (REDDIT_CLIENT_ID); `credentials:
 {env_prefix: REDDIT_ACME}` reads REDDIT_ACME_CLIENT_ID instead, for a second account; and
 `credentials: {block: reddit-prod}` reads a Prefect Secret block whose value is a JSON object
-with those fields. Values are handed to the scraper and never logged or stored.
+with those fields; `credentials: {file: /path/creds.json}` reads the same names as the
+environment from a JSON object in that file (mode 0600, like a .env file), the environment
+winning where both have a name. Values are handed to the scraper and never logged or stored.
 """
 from __future__ import annotations
 
@@ -21,6 +23,8 @@ class CredentialsConfig(BaseModel):
     env_prefix: str | None = Field(default=None, pattern=r"^[A-Z][A-Z0-9_]*$",
                                    description="read <PREFIX>_<FIELD> from the environment")
     block: str | None = Field(default=None, min_length=1, description="a Prefect Secret block holding a JSON object")
+    file: str | None = Field(default=None, min_length=1,
+                             description="a JSON file of the environment names and their values (an absolute path)")
 
 
 class MissingCredentials(ValueError):
@@ -49,6 +53,8 @@ def resolve(source: str, scraper_cls: Any, config: CredentialsConfig | None,
     if config and config.block:
         return _from_block(source, config.block, fields)
     env = os.environ if env is None else env
+    if config and config.file:
+        env = {**_from_file(source, config.file), **env}
     names = env_names(source, fields, config)
     values = {field: env.get(name, "").strip() for field, name in zip(fields, names)}
     missing = [name for field, name in zip(fields, names) if not values[field]]
@@ -57,6 +63,18 @@ def resolve(source: str, scraper_cls: Any, config: CredentialsConfig | None,
             f"{source} needs {', '.join(missing)} in the environment "
             f"(or credentials: {{block: <a Prefect Secret block>}} in the config)")
     return values
+
+
+def _from_file(source: str, path: str) -> dict[str, str]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            value = json.load(handle)
+    except (OSError, ValueError) as exc:
+        raise MissingCredentials(f"{source}: the credentials file {path} could not be read "
+                                 f"({type(exc).__name__})") from None
+    if not isinstance(value, dict):
+        raise MissingCredentials(f"{source}: the credentials file {path} must hold a JSON object of names and values")
+    return {str(k): str(v) for k, v in value.items()}
 
 
 def _from_block(source: str, block: str, fields: tuple[str, ...]) -> dict[str, str]:

@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,19 @@ def test_check_names_the_missing_credentials_before_any_run(tmp_path, monkeypatc
     monkeypatch.setenv("BLUESKY_APP_PASSWORD", "xxxx-xxxx-xxxx-xxxx")
     assert main(["check", "--config", str(config)]) == 0
     assert "xxxx-xxxx" not in capsys.readouterr().out
+
+
+def test_the_demo_config_runs_from_any_terminal_with_nothing_exported(tmp_path, monkeypatch):
+    """README's "in another terminal" command: the demo's credentials sit beside its config, readable by its owner only."""
+    import stat
+
+    from flows.cli import main, write_demo_config
+
+    for name in list(os.environ):
+        if name.startswith(("REPWATCH_DEMO_", "REDDIT_", "BLUESKY_")):
+            monkeypatch.delenv(name)
+    config = write_demo_config(tmp_path, "http://127.0.0.1:9")
+    assert main(["check", "--config", str(config)]) == 0
+    assert stat.S_IMODE((tmp_path / "demo-credentials.json").stat().st_mode) == 0o600
+    (tmp_path / "demo-credentials.json").write_text("[]")
+    assert main(["check", "--config", str(config)]) == 2  # a broken file is said, per source

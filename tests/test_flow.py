@@ -12,9 +12,7 @@ from flows.cli import write_demo_config
 
 @pytest.fixture(scope="module")
 def demo_site():
-    import os
-
-    os.environ.update(demo_data.DEMO_CREDENTIALS)  # as `repwatch demo` does
+    # No REPWATCH_DEMO_* in the environment: the demo config reads its credentials file, as from any terminal.
     now, zone = datetime.now(timezone.utc), ZoneInfo("Europe/London")
     items = demo_data.generate(now, zone)
     with demo_server.serve(items, demo_data.generate_reviews(now, zone)) as base_url:

@@ -55,7 +55,7 @@ def world(prefect_harness):
     inbox, smtp_port = Inbox(), free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
     controller.start()
-    env = {**os.environ, **demo_data.DEMO_CREDENTIALS, "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
            "PREFECT_API_URL": PREFECT_API_URL.value(),
            "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port), "SMTP_SECURITY": "none"}
     with demo_server.serve(items, reviews) as base_url:

@@ -89,7 +89,9 @@ def test_two_concurrent_runs_both_end_cleanly_one_waiting(tmp_path):
     from flows.cli import write_demo_config
 
     now, zone = datetime.now(timezone.utc), ZoneInfo("Europe/London")
-    env = {**os.environ, **demo_data.DEMO_CREDENTIALS, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    # What README's "in another terminal" command has: nothing exported (the demo's credentials sit beside its config).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REPWATCH_DEMO_")}
+    env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     with demo_server.serve(demo_data.generate(now, zone), demo_data.generate_reviews(now, zone)) as base_url:
         config = write_demo_config(tmp_path, base_url)
         command = [sys.executable, "-m", "flows.cli", "run", "--config", str(config), "--no-email"]
