@@ -14,6 +14,8 @@ from analysis import sentiment, spikes, themes
 
 # The "usual" that an incident's words are compared with, and how much of it is read.
 THEME_BASELINE = timedelta(days=14)
+# The series whose busiest bucket each metric's incident is measured by.
+PEAK_SERIES = {"mentions": "count", "negative": "negative", "negative_share": "negative", "rating": "rated"}
 # Word frequencies of a few thousand mentions describe "usual" as well as all of them, at a bounded cost.
 THEME_BASELINE_SAMPLE = 5000
 
@@ -94,6 +96,8 @@ def assemble_alert(
         "severity": incident.severity, "ongoing": incident.ongoing,
         "details": {
             "negative": float(series["negative"][span].sum()) if metric == "mentions" else None,
+            # The busiest bucket: what a "got much worse" push is measured on (a rate, not a running total).
+            "peak": float(series[PEAK_SERIES[metric]][incident.peak]),
             "mentions": len(mentions),
             "terms": [t.term for t in terms],
             "examples": examples(shown, by_rating=metric == "rating"),

@@ -1,4 +1,4 @@
-"""The `repwatch` command: run, demo, check, serve, rescore (and backtest)."""
+"""The `repwatch` command: run, watch, demo, check, serve, rescore (and backtest)."""
 from __future__ import annotations
 
 import argparse
@@ -32,18 +32,24 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-email", action="store_true", help="write the outbox, send nothing")
     run.add_argument("--resend", action="store_true", help="render and send the digest again for this period")
 
+    watch = sub.add_parser("watch", help="one watch round: fetch what is new, detect, push alerts to the groups' chats")
+    watch.add_argument("--config", default="monitor.yaml", help="path to monitor.yaml (default: %(default)s)")
+    watch.add_argument("--until", help="the round's time (ISO datetime, config time zone; default: now)")
+
     demo = sub.add_parser("demo", help="the nightly flow on bundled demo data served from 127.0.0.1")
     demo.add_argument("--data-dir", default="data/demo", help="where the demo database and outbox go (default: %(default)s)")
     demo.add_argument("--serve", action="store_true",
                       help="only serve the demo sites and write their config, until Ctrl-C: for repwatch run and the UI")
     demo.add_argument("--port", type=int, default=8765, help="the demo sites' port with --serve (default: %(default)s)")
+    demo.add_argument("--at", metavar="HH:MM",
+                      help="with --serve: replay the demo night, serving only what was published by then (22:15)")
 
     check = sub.add_parser("check", help="validate a config and exit")
     check.add_argument("--config", default="monitor.yaml")
 
-    serve = sub.add_parser("serve", help="serve the nightly deployment from this process (needs a Prefect server)")
+    serve = sub.add_parser("serve", help="serve the nightly and watch deployments from this process (needs a Prefect server)")
     serve.add_argument("--config", default="monitor.yaml")
-    serve.add_argument("--cron", default="0 6 * * *", help="schedule (default: %(default)s, in the config's time zone)")
+    serve.add_argument("--cron", default="0 6 * * *", help="the nightly schedule (default: %(default)s, config time zone); watch runs on watch.cron")
 
     rescore = sub.add_parser("rescore", help="score stored mentions again with the configured sentiment model, in bulk")
     rescore.add_argument("--config", default="monitor.yaml")
@@ -95,6 +101,32 @@ def cmd_run(args: argparse.Namespace) -> int:
     return code
 
 
+def cmd_watch(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    _check_credentials(config, args.config)
+    from flows.config import missing_notify
+    from flows.nightly import RunFailed
+    from flows.watch import watch
+
+    for line in missing_notify(config):
+        print(f"warning: {args.config}: {line}", file=sys.stderr)
+    state = watch(config_path=args.config, until=args.until, return_state=True)
+    data = state.result(raise_on_failure=False)
+    if isinstance(data, RunFailed):
+        data = data.result
+    elif isinstance(data, BaseException):
+        raise data
+    print(data["summary"])
+    for line in data["pushed"]["sent"]:
+        print(f"  pushed: {line}")
+    for line in data["pushed"]["failed"]:
+        print(f"  NOT SENT (kept for the next run): {line}")
+    for h in data["health"]:
+        if not h["ok"]:
+            print(f"  FAILED {h['brand']}/{h['source']}/{h['target']}: {h['error']}")
+    return EXIT_OK if state.is_completed() else EXIT_RUN_FAILED
+
+
 def write_demo_config(data_dir: Path, base_url: str) -> Path:
     """The demo's config, and beside it the demo accounts' credentials (never real ones): it runs from any terminal."""
     import json
@@ -107,7 +139,9 @@ def write_demo_config(data_dir: Path, base_url: str) -> Path:
     secrets = data_dir / "demo-credentials.json"
     secrets.touch(mode=0o600)
     os.chmod(secrets, 0o600)  # an existing file keeps its mode otherwise
-    secrets.write_text(json.dumps(demo_data.DEMO_CREDENTIALS, indent=1), encoding="utf-8")
+    # The support group's pushes go to the demo server's webhook (Apprise json://): a chat channel stand-in.
+    notify = {"REPWATCH_DEMO_NOTIFY": "json://" + base_url.split("://", 1)[1] + "/webhook"}
+    secrets.write_text(json.dumps({**demo_data.DEMO_CREDENTIALS, **notify}, indent=1), encoding="utf-8")
     path.write_text(template.replace("{base_url}", base_url).replace("{data_dir}", str(data_dir)), encoding="utf-8")
     return path
 
@@ -120,10 +154,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     # Seeded by today's date: the same data all day, so a rerun stores nothing twice.
     now, zone = datetime.now(timezone.utc), ZoneInfo("Europe/London")
     items, reviews = demo_data.generate(now, zone), demo_data.generate_reviews(now, zone)
+    at = None
+    if args.at:
+        if not args.serve:
+            raise ValueError("--at replays the demo night for watch runs: use it with --serve")
+        at = demo_data.replay_time(now, zone, args.at)
+        items, reviews = demo_data.as_of(items, reviews, at)
     print(f"demo: {len(items)} mentions and {len(reviews)} reviews over {demo_data.HISTORY_DAYS} days for "
           f"{demo_data.BRAND} and {demo_data.COMPETITOR}, served from 127.0.0.1")
     if args.serve:
-        return _serve_demo(items, reviews, data_dir, args.port)
+        return _serve_demo(items, reviews, data_dir, args.port, at)
     with demo_server.serve(items, reviews) as base_url:
         config_path = write_demo_config(data_dir, base_url)
         code, data = _run_flow(str(config_path), send_email=False)
@@ -140,7 +180,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return code
 
 
-def _serve_demo(items: Any, reviews: Any, data_dir: Path, port: int) -> int:
+def _serve_demo(items: Any, reviews: Any, data_dir: Path, port: int, at: datetime | None = None) -> int:
     """Keep the demo sites up and say how to run against them, until interrupted."""
     import signal
     import threading
@@ -153,6 +193,11 @@ def _serve_demo(items: Any, reviews: Any, data_dir: Path, port: int) -> int:
         config_path = write_demo_config(data_dir, base_url)
         print(f"demo sites on {base_url}; config written to {config_path}", flush=True)
         print(f"  run once:        .venv/bin/repwatch run --config {config_path} --no-email")
+        if at is not None:
+            local = at.astimezone(ZoneInfo("Europe/London")).strftime("%Y-%m-%dT%H:%M")
+            print(f"  replaying:       the sites show what was published by {local} (Europe/London)")
+            print(f"  watch then:      .venv/bin/repwatch watch --config {config_path} --until {local}")
+            print(f"  pushes land:     here, and at {base_url}/webhook")
         print(f"  a past period:   .venv/bin/repwatch run --config {config_path} --since <date> --until <date> --no-email")
         print(f"  deployments:     set config_path={config_path} in a custom run of `rerun` in the Prefect UI")
         print("  a dead source:   stop this command and run again: every source is FAILED, the digest says so")
@@ -176,6 +221,11 @@ def _check_credentials(config: Any, config_path: str) -> None:
 def cmd_check(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     _check_credentials(config, args.config)
+    from flows.config import missing_notify
+
+    missing = missing_notify(config)
+    if missing:
+        raise ConfigError("\n".join(f"{args.config}: {line}" for line in missing))
     targets = sum(len(s.targets) for b in config.brands for s in b.sources)
     print(f"{args.config}: OK ({len(config.brands)} brands, {targets} targets, "
           f"{len(config.digest.groups)} digest groups)")
@@ -183,15 +233,19 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    """The nightly deployment on --cron and the watch deployment on the config's watch.cron, from this process."""
     config = load_config(args.config)
+    from prefect import serve
     from prefect.schedules import Cron
 
     from flows.nightly import nightly
+    from flows.watch import watch
 
-    nightly.serve(
-        name="nightly",
-        schedule=Cron(args.cron, timezone=config.timezone),
-        parameters={"config_path": str(Path(args.config).resolve())},
+    parameters = {"config_path": str(Path(args.config).resolve())}
+    serve(
+        nightly.to_deployment(name="nightly", schedule=Cron(args.cron, timezone=config.timezone), parameters=parameters),
+        watch.to_deployment(name="watch", schedule=Cron(config.watch.cron, timezone=config.timezone),
+                            parameters=parameters),
     )
     return EXIT_OK
 
@@ -240,7 +294,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from analysis.runlock import DatabaseBusy
 
     args = _parser().parse_args(argv)
-    handlers = {"run": cmd_run, "demo": cmd_demo, "check": cmd_check, "serve": cmd_serve, "rescore": cmd_rescore,
+    handlers = {"run": cmd_run, "watch": cmd_watch, "demo": cmd_demo, "check": cmd_check, "serve": cmd_serve, "rescore": cmd_rescore,
                 "backtest": cmd_backtest}
     try:
         return handlers[args.command](args)

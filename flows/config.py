@@ -74,10 +74,35 @@ class BrandConfig(_Strict):
     sources: list[SourceConfig] = Field(min_length=1)
 
 
+class NotifyConfig(_Strict):
+    """Where a group's Apprise URLs come from: they carry tokens, so never from the YAML itself."""
+
+    env: str | None = Field(default=None, pattern=r"^[A-Z][A-Z0-9_]*$",
+                            description="an environment variable holding the URLs (space- or comma-separated)")
+    block: str | None = Field(default=None, min_length=1, description="a Prefect Secret block holding them")
+    file: str | None = Field(default=None, min_length=1, description="a JSON file holding {env: urls} (absolute path)")
+
+    @model_validator(mode="after")
+    def _one_place(self) -> "NotifyConfig":
+        if not (self.env or self.block):
+            raise ValueError("notify needs env: <VARIABLE> or block: <Prefect Secret block> (the URLs carry tokens)")
+        return self
+
+
 class RecipientGroup(_Strict):
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_-]+$")
     recipients: list[str] = Field(min_length=1)
     brands: list[str] | None = Field(default=None, description="brands in this group's digest; default all")
+    notify: NotifyConfig | None = Field(default=None, description="push alerts as they happen (the watch flow)")
+    quiet_hours: str | None = Field(default=None, description="HH:MM-HH:MM local: only HIGH alerts push then")
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, value: str | None) -> str | None:
+        from analysis.pushes import parse_quiet_hours
+
+        parse_quiet_hours(value)
+        return value
 
     @field_validator("recipients")
     @classmethod
@@ -107,6 +132,11 @@ class DetectionConfig(_Strict):
         return 3600 if self.bucket == "hour" else 86400
 
 
+class WatchConfig(_Strict):
+    cron: str = Field(default="*/15 * * * *", description="how often the watch deployment runs (config time zone)")
+    escalation_factor: float = Field(default=10.0, gt=1, description="a pushed incident is pushed again at this step")
+
+
 class SentimentConfig(_Strict):
     model: Literal["learned", "vader"] = Field(
         default="learned", description="learned: made for text addressed to a brand; vader: the classic lexicon")
@@ -131,6 +161,7 @@ class MonitorConfig(_Strict):
     digest: DigestConfig
     detection: DetectionConfig = DetectionConfig()
     sentiment: SentimentConfig = SentimentConfig()
+    watch: WatchConfig = WatchConfig()
     http: HttpConfig = HttpConfig()
 
     @field_validator("timezone")
@@ -249,3 +280,18 @@ def smtp_settings_from_env(env: dict[str, str] | None = None) -> SmtpSettings | 
         )
     except (ValueError, ValidationError) as exc:
         raise ConfigError(f"SMTP_* environment variables: {exc}".splitlines()[0]) from None
+
+
+def missing_notify(config: MonitorConfig, env: dict[str, str] | None = None) -> list[str]:
+    """One line per group whose push targets cannot be read: what `repwatch check` says (never the URLs)."""
+    from flows.credentials import notify_urls
+
+    lines = []
+    for g, group in enumerate(config.digest.groups):
+        if group.notify is None:
+            continue
+        try:
+            notify_urls(group.notify.env, group.notify.block, group.notify.file, env)
+        except MissingCredentials as exc:
+            lines.append(f"digest.groups[{g}] ({group.name}).notify: {exc}")
+    return lines

@@ -97,3 +97,25 @@ def _from_block(source: str, block: str, fields: tuple[str, ...]) -> dict[str, s
     if missing:
         raise MissingCredentials(f"{source}: the Prefect Secret block {block!r} lacks {', '.join(missing)}")
     return {f: str(value[f]) for f in fields}
+
+
+def notify_urls(env_name: str | None, block: str | None, file: str | None = None,
+                env: Mapping[str, str] | None = None) -> list[str]:
+    """A group's Apprise URLs, from the environment (or a file of such names) or a Prefect Secret block."""
+    if block:
+        from prefect.blocks.system import Secret
+
+        try:
+            value = Secret.load(block).get()
+        except Exception as exc:
+            raise MissingCredentials(f"notify: the Prefect Secret block {block!r} could not be read "
+                                     f"({type(exc).__name__})") from None
+        urls = value if isinstance(value, list) else str(value).replace(",", " ").split()
+        return [str(u) for u in urls if str(u).strip()]
+    env = os.environ if env is None else env
+    if file:
+        env = {**_from_file("notify", file), **env}
+    urls = (env.get(env_name or "", "") or "").replace(",", " ").split()
+    if not urls:
+        raise MissingCredentials(f"notify needs {env_name} in the environment: one or more Apprise URLs")
+    return urls

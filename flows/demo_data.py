@@ -82,6 +82,27 @@ def demo_anchor(now: datetime, tz: tzinfo) -> datetime:
     return anchor.astimezone(timezone.utc)
 
 
+def replay_time(now: datetime, tz: tzinfo, at: str) -> datetime:
+    """The demo night's clock time `at` ('22:15'; before noon is the morning after): for replaying the incident."""
+    try:
+        clock = time.fromisoformat(at)
+    except ValueError:
+        raise ValueError(f"--at {at!r} is not a time of day (HH:MM)") from None
+    anchor = demo_anchor(now, tz).astimezone(tz)
+    day = anchor.date() - timedelta(days=1) if clock.hour >= 12 else anchor.date()
+    return datetime.combine(day, clock, tzinfo=tz).astimezone(timezone.utc)
+
+
+def as_of(items: list[DemoItem], reviews: list[DemoReview], moment: datetime) -> tuple[list[DemoItem], list[DemoReview]]:
+    """What the sites would show at `moment`: what was published by then, and only the replies given by then."""
+    import dataclasses
+
+    shown = [r if r.replied_at is None or r.replied_at <= moment else dataclasses.replace(r, reply_text=None,
+                                                                                          replied_at=None)
+             for r in reviews if r.created <= moment]
+    return [i for i in items if i.created <= moment], shown
+
+
 def _hourly_rate(base_per_day: float, moment: datetime, tz: tzinfo) -> float:
     """Expected mentions in the hour: more in the day, fewer at weekends."""
     local = moment.astimezone(tz)

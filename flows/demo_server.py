@@ -2,6 +2,7 @@
 
 - /hn/api/v1/search_by_date: Algolia's Hacker News API (query, tags,
   numericFilters on created_at_i, hitsPerPage/page, the 1000-hit paging cap).
+- /webhook: a chat's incoming webhook, for Apprise's json:// (POST a push, GET the pushes received).
 - /alerts/feeds/<brand>.xml: a Google Alerts Atom feed (google.com/url redirect links).
 - /news/rss/search?q=<brand>: a Google News RSS search feed ("Headline - Publisher").
 - /trustpilot/review/<domain>, /itunes/<cc>/rss/customerreviews/..., /itunes/WebObjects/MZStore.woa/wa/userReviewsRow,
@@ -135,6 +136,7 @@ def google_news_rss(items: Sequence[DemoItem], query: str) -> str:
 def _handler(items: Sequence[DemoItem], reviews: Sequence[DemoReview]) -> type[BaseHTTPRequestHandler]:
     by_app = {app: brand for brand, app in review_pages.APP_IDS.items()}
     by_play_id = {app: brand for brand, app in review_pages.PLAY_IDS.items()}
+    received: list[dict] = []  # what was pushed to /webhook, in order (GET /webhook lists it)
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "repwatch-demo/1"
@@ -168,6 +170,8 @@ def _handler(items: Sequence[DemoItem], reviews: Sequence[DemoReview]) -> type[B
             try:
                 if parts.path == "/robots.txt":
                     self._send(200, b"User-agent: *\nAllow: /\n", "text/plain")
+                elif parts.path == "/webhook":
+                    self._send(200, json.dumps(received).encode(), "application/json")
                 elif parts.path == "/hn/api/v1/search_by_date":
                     self._send(200, json.dumps(search_by_date(items, params)).encode(), "application/json")
                 elif parts.path.startswith("/alerts/feeds/") and parts.path.endswith(".xml"):
@@ -270,6 +274,12 @@ def _handler(items: Sequence[DemoItem], reviews: Sequence[DemoReview]) -> type[B
                 "/reddit/auth/api/v1/access_token": lambda: social_pages.reddit_token(self.headers.get("Authorization", "")),
                 "/bluesky/xrpc/com.atproto.server.createSession": lambda: social_pages.bluesky_session(raw),
             }
+            if parts.path == "/webhook":  # the demo's chat: pushed alerts land here (Apprise json://)
+                received.append(json.loads(raw or b"{}"))
+                print(f"\n>>> pushed to the demo webhook: {received[-1].get('title')}\n{received[-1].get('message')}\n",
+                      flush=True)
+                self._send(200, b"{}", "application/json")
+                return
             if parts.path in answers:
                 status, answer = answers[parts.path]()
                 self._send(status, json.dumps(answer).encode(), "application/json; charset=utf-8")

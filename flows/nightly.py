@@ -1,8 +1,6 @@
 """The nightly flow: fetch -> store -> score -> detect -> report -> send. Thin orchestration."""
 from __future__ import annotations
 
-import dataclasses
-import time as clock
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
@@ -113,40 +111,10 @@ def _run(config: MonitorConfig, period: Period, run_id: str, params: dict[str, A
     con = store.connect(db)
     try:
         store.begin_run(con, run_id, params, period.start, period.end)
-        jobs = tasks.plan_jobs(config, brands, sources)
-        reply_horizon = period.end - timedelta(days=config.digest.reply_queue_days)
-        planned = [(job, store.get_cursor(con, job.brand, job.source, job.target),
-                    store.oldest_awaiting_reply(con, job.brand, job.source, job.target, reply_horizon))
-                   for job in jobs]
     finally:
         con.close()
-
-    settings = tasks.http_settings(config)
-    futures = []
-    for job, cursor, waiting_since in planned:
-        # Each source's fetch, retries included, ends within http.source_seconds of now.
-        bounded = dataclasses.replace(settings, deadline=clock.time() + config.http.source_seconds)
-        start = tasks.fetch_window_start(cursor, period.end, period.start if period.explicit_since else None,
-                                         config.backfill_days, waiting_since)
-        futures.append((job, tasks.fetch_source.submit(job, start, cursor.state, bounded)))
-
-    health = []
-    for job, future in futures:
-        row = {"brand": job.brand, "source": job.source, "target": job.target, "ok": False, "pages": 0,
-               "fetched": 0, "new": 0, "error": None}
-        try:
-            result = future.result()
-            if result.error:  # failed for good, as the fetch task reports it
-                row["error"] = result.error
-            else:
-                saved = tasks.store_mentions(db, result, run_id)
-                row.update(ok=True, pages=result.pages, fetched=saved.received, new=saved.new)
-        except Exception as exc:  # one broken source never stops the others
-            row["error"] = f"{type(exc).__name__}: {exc}"
-        if row["error"]:
-            logger.warning("source %s failed: %s", job.label, row["error"])
-        health.append(row)
-    tasks.record_health(db, run_id, health)
+    health = tasks.fetch_all(config, run_id, brands, sources, period.end,
+                             period.start if period.explicit_since else None, logger)
 
     scored = tasks.score_new_mentions(db, config.sentiment.model,
                                       period.end - timedelta(days=config.detection.history_days))

@@ -14,12 +14,12 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.runtime import task_run as task_run_info
 
-from analysis import alerts, sentiment, spikes, store
+from analysis import alerts, pushes, sentiment, spikes, store
 from flows import credentials
 from flows.config import BrandConfig, MonitorConfig, smtp_settings_from_env
 from flows.credentials import CredentialsConfig
 from reports import digest as digest_report
-from reports import mailer
+from reports import mailer, notify, push_message
 from scrapers.base import ParseError, merge_mentions, scraper_class
 from scrapers.http import FatalHTTPError, HttpSettings, PoliteSession, RetriableHTTPError, SourceTimeLimit
 
@@ -161,6 +161,52 @@ def store_mentions(db_path: str, result: FetchResult, run_id: str) -> store.Save
         )
     finally:
         con.close()
+
+
+def fetch_all(config: MonitorConfig, run_id: str, brands: list[str] | None, sources: list[str] | None,
+              until: datetime, since: datetime | None, logger: Any) -> list[dict[str, Any]]:
+    """Fetch every planned target from its cursor (each a task, in parallel), store what came, record health.
+
+    Shared by the nightly and the watch flows: the same cursors, the same pacing,
+    under the caller's run lock. One broken source never stops the others.
+    """
+    db = config.database
+    con = store.connect(db)
+    try:
+        jobs = plan_jobs(config, brands, sources)
+        reply_horizon = until - timedelta(days=config.digest.reply_queue_days)
+        planned = [(job, store.get_cursor(con, job.brand, job.source, job.target),
+                    store.oldest_awaiting_reply(con, job.brand, job.source, job.target, reply_horizon))
+                   for job in jobs]
+    finally:
+        con.close()
+
+    settings = http_settings(config)
+    futures = []
+    for job, cursor, waiting_since in planned:
+        # Each source's fetch, retries included, ends within http.source_seconds of now.
+        bounded = dataclasses.replace(settings, deadline=time.time() + config.http.source_seconds)
+        start = fetch_window_start(cursor, until, since, config.backfill_days, waiting_since)
+        futures.append((job, fetch_source.submit(job, start, cursor.state, bounded)))
+
+    health = []
+    for job, future in futures:
+        row = {"brand": job.brand, "source": job.source, "target": job.target, "ok": False, "pages": 0,
+               "fetched": 0, "new": 0, "error": None}
+        try:
+            result = future.result()
+            if result.error:  # failed for good, as the fetch task reports it
+                row["error"] = result.error
+            else:
+                saved = store_mentions(db, result, run_id)
+                row.update(ok=True, pages=result.pages, fetched=saved.received, new=saved.new)
+        except Exception as exc:  # one broken source never stops the others
+            row["error"] = f"{type(exc).__name__}: {exc}"
+        if row["error"]:
+            logger.warning("source %s failed: %s", job.label, row["error"])
+        health.append(row)
+    record_health(db, run_id, health)
+    return health
 
 
 @task
@@ -316,9 +362,19 @@ def build_digest(
         learning=digest_report.learning_notes(store.history_starts(con, brand_names), brand_names, until,
                                               spikes.with_sensitivity(config.detection.sensitivity).baseline_days),
         unscored=store.unscored_languages(con, brand_names, period_start, until),
+        pushed=_sent_pushes(con, [a["alert_id"] for a in period_alerts]),
         now=until,
     )
     return digest_report.render_digest(context)
+
+
+def _sent_pushes(con: store.Connection, alert_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Per alert, the pushes that went out (the watch flow's), oldest first."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for row in sorted(store.recorded_pushes(con, alert_ids).values(), key=lambda r: (r["sent_at"] or datetime.min)):
+        if row["state"] == "sent":
+            out.setdefault(row["alert_id"], []).append({**row, "sent_at": store.from_db_time(row["sent_at"])})
+    return out
 
 
 def _outcome(period_key: str, group: str, html_path: str | None, *, written: bool, **extra: Any) -> dict[str, Any]:
@@ -403,3 +459,82 @@ def render_and_send(
                                       get_run_logger())
     finally:
         con.close()
+
+
+# -- pushes (the watch flow) ---------------------------------------------------
+
+INTERRUPTED_NOTE = "(sent again: a run stopped while sending it, so it may have arrived already) "
+
+
+def push_groups(config: MonitorConfig, logger: Any) -> dict[str, tuple[pushes.PushGroup, list[str]]]:
+    """The groups that receive pushes, each with its Apprise URLs; a group whose URLs cannot be read is said and skipped."""
+    out = {}
+    for group in config.digest.groups:
+        if group.notify is None:
+            continue
+        try:
+            urls = credentials.notify_urls(group.notify.env, group.notify.block, group.notify.file)
+        except credentials.MissingCredentials as exc:
+            logger.warning("group %s gets no pushes: %s", group.name, exc)
+            continue
+        out[group.name] = (pushes.PushGroup(group.name, frozenset(group.brands) if group.brands else None,
+                                            pushes.parse_quiet_hours(group.quiet_hours)), urls)
+    return out
+
+
+def _run_url(run_id: str) -> str | None:
+    """The run in the Prefect UI, when a server is configured (a temporary one is gone by the time anyone looks)."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL
+
+    if not PREFECT_API_URL.value() or not PREFECT_UI_URL.value():
+        return None
+    return f"{PREFECT_UI_URL.value().rstrip('/')}/runs/flow-run/{run_id}"
+
+
+@task(name="push alerts")
+def push_alerts(db_path: str, config: MonitorConfig, brand_names: list[str], until: datetime,
+                run_id: str) -> dict[str, Any]:
+    """Record the pushes the alerts call for, then send every pending one (this run's and earlier runs' failures).
+
+    A push is recorded before it is sent and marked `sending` just before the
+    call: a run killed in between leaves it `sending`, and the next run sends
+    it again with a note that it may have arrived already. An alert lost in
+    silence is worse than one said twice, said so.
+    """
+    logger = get_run_logger()
+    groups = push_groups(config, logger)
+    con = store.connect(db_path)
+    try:
+        interrupted = store.take_interrupted_pushes(con)
+        if interrupted:
+            logger.warning("%d push(es) were being sent when a run stopped; sending them again, marked", len(interrupted))
+        recent = store.alerts_between(con, brand_names, until - timedelta(days=1), until)
+        planned = pushes.plan_pushes(recent, [g for g, _ in groups.values()],
+                                     store.recorded_pushes(con, [a["alert_id"] for a in recent]), until, config.tz,
+                                     config.watch.escalation_factor,
+                                     spikes.with_sensitivity(config.detection.sensitivity).quiet_seconds)
+        url = _run_url(run_id)
+        for p in planned:
+            p["title"], p["body"] = push_message.compose(p["alert"], p["kind"], config.tz, url)
+            p["services"] = notify.service_names(groups[p["group"]][1])
+        recorded = store.record_pushes(con, planned, run_id)
+        sent, failed = [], []
+        for row in store.pushes_to_send(con):
+            if row["recipient_group"] not in groups:
+                store.mark_push(con, row["push_id"], "pending", "the group has no notify URLs now")
+                failed.append(f"{row['title']} ({row['recipient_group']}: no notify URLs)")
+                continue
+            title = (INTERRUPTED_NOTE if row["state"] == "interrupted" else "") + row["title"]
+            store.mark_push(con, row["push_id"], "sending")
+            try:
+                notify.send(groups[row["recipient_group"]][1], title, row["body"])
+            except notify.DeliveryError as exc:
+                store.mark_push(con, row["push_id"], "pending", str(exc))
+                failed.append(f"{row['title']} ({row['recipient_group']}: {exc})")
+                logger.warning("push to %s not sent, kept for the next run: %s", row["recipient_group"], exc)
+                continue
+            store.mark_push(con, row["push_id"], "sent")
+            sent.append(f"{row['title']} ({row['recipient_group']}: {row['services']})")
+    finally:
+        con.close()
+    return {"recorded": recorded, "sent": sent, "failed": failed}

@@ -231,6 +231,7 @@ def build_context(
     overall_ratings: Sequence[Mapping[str, Any]] = (),
     learning: Sequence[str] = (),
     unscored: Mapping[str, int] | None = None,
+    pushed: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Everything the templates show, as plain values, from plain inputs."""
@@ -250,6 +251,7 @@ def build_context(
             "observed": a["observed"],
             "expected": a["expected"],
             "state": incident_state(a, period_end, tz),
+            "pushed": pushed_line((pushed or {}).get(a.get("alert_id", ""), ()), tz),
             "terms": details.get("terms", []),
             "negative": details.get("negative"),
             "examples": [
@@ -303,6 +305,19 @@ def build_context(
         "comparison": comparison if len(brands) > 1 else [],
         "trend": [{**row, "width": round(100 * row["count"] / trend_max)} for row in trend],
     }
+
+
+PUSH_KINDS = {"opened": "the alert", "ended": "back to normal"}
+
+
+def pushed_line(pushes: Sequence[Mapping[str, Any]], tz: tzinfo) -> str | None:
+    """'the alert at Tue 01 Dec 22:15 to support (Slack); back to normal at 03:15 to support (Slack)'."""
+    parts = []
+    for p in pushes:
+        what = PUSH_KINDS.get(p["kind"], "got much worse" if str(p["kind"]).startswith("escalated") else p["kind"])
+        parts.append(f"{what} at {_local(p['sent_at'], tz)} to {p['recipient_group']}"
+                     + (f" ({p['services']})" if p.get("services") else ""))
+    return "; ".join(parts) or None
 
 
 def unscored_note(by_language: Mapping[str, int]) -> str | None:

@@ -1,0 +1,181 @@
+"""Alerts within the hour: the watch flow replays the demo's incident night against a real local webhook receiver."""
+import json
+import logging
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Response
+
+from analysis import pushes, store
+from flows import demo_data, demo_server
+from flows.cli import write_demo_config
+
+TOKEN = "T0KEN-s3cr3t-d0-not-leak"
+ZONE = ZoneInfo("Europe/London")
+
+
+class Receiver:
+    """A chat's incoming webhook on 127.0.0.1 (Apprise json://), which can be taken down and brought back."""
+
+    def __init__(self) -> None:
+        self.server = HTTPServer(host="127.0.0.1", port=0)
+        self.received: list[dict] = []
+        self.down = False
+        self.server.expect_request("/hook", method="POST").respond_with_handler(self._take)
+        self.server.start()
+        self.url = f"json://bot:{TOKEN}@127.0.0.1:{self.server.port}/hook"
+
+    def _take(self, request):
+        if self.down:
+            return Response("down", status=503)
+        self.received.append(json.loads(request.get_data(as_text=True)))
+        return Response("{}", status=200)
+
+
+@pytest.fixture(scope="module")
+def night():
+    now = datetime.now(timezone.utc)
+    return demo_data.generate(now, ZONE), demo_data.generate_reviews(now, ZONE), now
+
+
+def watch_at(config, night, at: str, port: int):
+    """One watch round with the demo sites showing only what was published by `at` on the demo night."""
+    from flows.nightly import RunFailed
+    from flows.watch import watch
+
+    items, reviews, now = night
+    until = demo_data.replay_time(now, ZONE, at)
+    shown_items, shown_reviews = demo_data.as_of(items, reviews, until)
+    with demo_server.serve(shown_items, shown_reviews, port=port):
+        state = watch(config_path=str(config), until=until.isoformat(), return_state=True)
+    data = state.result(raise_on_failure=False)
+    return state, (data.result if isinstance(data, RunFailed) else data)
+
+
+def test_the_incident_is_pushed_once_when_it_starts_and_once_when_it_ends(prefect_harness, night, tmp_path,
+                                                                          monkeypatch, caplog):
+    receiver = Receiver()
+    monkeypatch.setenv("REPWATCH_DEMO_NOTIFY", receiver.url)  # the environment wins over the demo's file
+    with demo_server.serve([], []) as probe:  # a free port for the replayed sites, the same every round
+        port = int(probe.rsplit(":", 1)[1])
+    config = write_demo_config(tmp_path, f"http://127.0.0.1:{port}")
+    caplog.set_level(logging.DEBUG)
+
+    state, data = watch_at(config, night, "21:45", port)  # before the outage: the first round backfills, nothing to say
+    assert state.is_completed(), state.message
+    assert receiver.received == []
+    receiver.down = True
+    state, data = watch_at(config, night, "22:15", port)
+    receiver.down = False
+    # Whether 22:15 already saw it depends on the night's draw; if it did, the push waits, recorded, not lost.
+    waiting = data["pushed"]["failed"]
+    assert state.is_failed() == bool(waiting)
+    for at in ("22:45", "23:15"):
+        state, data = watch_at(config, night, at, port)
+        assert state.is_completed(), state.message
+    assert len(receiver.received) == 1, [m["title"] for m in receiver.received]
+    first = receiver.received[0]
+    assert first["title"].startswith("[HIGH] Parcelly: mentions rising"), first
+    assert "expected" in first["message"] and "since 2" in first["message"]
+    if waiting:
+        assert "JSON" in waiting[0] and TOKEN not in waiting[0]
+
+    for at in ("23:45", "23:45"):  # later rounds, and a rerun of one: nothing new
+        watch_at(config, night, at, port)
+    assert len(receiver.received) == 1
+
+    watch_at(config, night, "07:30", port)  # long after the outage: one "back to normal"
+    watch_at(config, night, "07:30", port)
+    assert [m["title"].split(":")[0] for m in receiver.received] == ["[HIGH] Parcelly", "Back to normal"], [
+        (m["title"], m["message"]) for m in receiver.received]
+    assert "Back to normal since 0" in receiver.received[1]["message"]
+
+    con = store.connect(config.parent / "demo.duckdb", read_only=True)
+    try:
+        rows = con.execute("SELECT kind, state, services, attempts FROM pushes ORDER BY created_at").fetchall()
+        assert [(k, s, svc) for k, s, svc, _ in rows] == [("opened", "sent", "JSON"), ("ended", "sent", "JSON")]
+        assert rows[0][3] == (2 if waiting else 1)
+    finally:
+        con.close()
+    # The token is nowhere: not in the database, the outbox, the logs, Prefect's records of the runs.
+    for path in tmp_path.rglob("*"):
+        if path.is_file() and path.name != "demo-credentials.json":
+            assert TOKEN.encode() not in path.read_bytes(), path
+    assert TOKEN not in caplog.text
+    receiver.server.stop()
+
+
+def test_a_push_interrupted_while_sending_is_sent_again_and_says_so(tmp_path):
+    from flows.tasks import INTERRUPTED_NOTE
+
+    con = store.connect(tmp_path / "p.duckdb")
+    store.record_pushes(con, [{"push_id": "a|support|opened", "alert_id": "a", "brand": "Acme", "group": "support",
+                               "kind": "opened", "severity": "high", "peak": 40.0, "title": "[HIGH] Acme",
+                               "body": "40 mentions", "services": "Slack"}], run_id="r1")
+    store.mark_push(con, "a|support|opened", "sending")  # ... and the run was killed here
+    assert store.take_interrupted_pushes(con) == ["a|support|opened"]
+    assert [(r["push_id"], r["state"]) for r in store.pushes_to_send(con)] == [("a|support|opened", "interrupted")]
+    assert INTERRUPTED_NOTE.startswith("(sent again")
+    # Recording it again (a rerun) changes nothing.
+    assert store.record_pushes(con, [{"push_id": "a|support|opened", "alert_id": "a", "brand": "Acme",
+                                      "group": "support", "kind": "opened", "severity": "high", "peak": 1.0,
+                                      "title": "x", "body": "y"}], run_id="r2") == 0
+    con.close()
+
+
+UTC = timezone.utc
+T = datetime(2026, 12, 1, 22, 15, tzinfo=UTC)
+
+
+def alert(**over):
+    base = {"alert_id": "Acme|all|mentions|2026-12-01T22:00:00+00:00", "brand": "Acme", "severity": "high",
+            "ongoing": True, "observed": 40.0, "details": {"peak": 20.0}}
+    return {**base, **over}
+
+
+def test_push_planning_one_incident_one_push():
+    group = pushes.PushGroup("support", None)
+    planned = pushes.plan_pushes([alert()], [group], {}, T, UTC)
+    assert [p["kind"] for p in planned] == ["opened"]
+    recorded = {planned[0]["push_id"]: {"peak": 20.0, "severity": "high"}}
+    assert pushes.plan_pushes([alert(details={"peak": 150.0})], [group], recorded, T, UTC) == []
+    worse = pushes.plan_pushes([alert(details={"peak": 200.0})], [group], recorded, T, UTC)
+    assert [p["kind"] for p in worse] == ["escalated-1"]
+    graver = pushes.plan_pushes([alert(severity="high")], [group], {planned[0]["push_id"]: {"peak": 20.0,
+                                                                                           "severity": "medium"}}, T, UTC)
+    assert [p["kind"] for p in graver] == ["escalated-1"]
+    ended = pushes.plan_pushes([alert(ongoing=False)], [group], recorded, T, UTC)
+    assert [p["kind"] for p in ended] == ["ended"]
+    assert pushes.plan_pushes([alert(ongoing=False)], [group], {**recorded, ended[0]["push_id"]: {}}, T, UTC) == []
+    # A group that does not follow the brand hears nothing; an incident over before anyone pushed it neither.
+    assert pushes.plan_pushes([alert()], [pushes.PushGroup("x", frozenset({"Rival"}))], {}, T, UTC) == []
+    assert pushes.plan_pushes([alert(ongoing=False)], [group], {}, T, UTC) == []
+
+
+def test_quiet_hours_hold_all_but_high_alerts():
+    quiet = pushes.PushGroup("support", None, pushes.parse_quiet_hours("22:00-07:00"))
+    assert pushes.plan_pushes([alert(severity="low")], [quiet], {}, T, UTC) == []
+    assert [p["kind"] for p in pushes.plan_pushes([alert()], [quiet], {}, T, UTC)] == ["opened"]
+    assert [p["kind"] for p in pushes.plan_pushes([alert(severity="low")], [quiet], {},
+                                                  T - timedelta(hours=3), UTC)] == ["opened"]
+    with pytest.raises(ValueError, match="HH:MM-HH:MM"):
+        pushes.parse_quiet_hours("late")
+
+
+def test_delivery_errors_never_carry_the_token():
+    from reports import notify
+
+    receiver = Receiver()
+    notify.send([receiver.url], "[HIGH] Acme", "body")
+    assert receiver.received[-1]["title"] == "[HIGH] Acme"
+    receiver.down = True
+    with pytest.raises(notify.DeliveryError) as error:
+        notify.send([receiver.url], "[HIGH] Acme", "body")
+    receiver.server.stop()
+    with pytest.raises(notify.DeliveryError) as refused:
+        notify.send([receiver.url], "[HIGH] Acme", "body")
+    for exc in (error.value, refused.value):
+        assert TOKEN not in str(exc) and str(exc).startswith("JSON")
+    assert notify.service_names([receiver.url, "slack://a/b/c"]) == "JSON, Slack"
