@@ -207,3 +207,19 @@ def test_the_digest_says_how_many_mentions_were_left_unscored_and_in_which_langu
     assert note in digest.html and note in digest.text
     assert "text not scored (Spanish)" in digest.html and "text not scored (Spanish)" in digest.text
     assert "not scored for sentiment" not in render_digest(context()).html
+
+
+def test_an_alert_says_when_it_was_already_pushed_and_to_whom():
+    pushed = {"Acme|all|negative|x": [
+        {"kind": "opened", "sent_at": END - timedelta(hours=6, minutes=45), "recipient_group": "support",
+         "services": "Slack"},
+        {"kind": "ended", "sent_at": END - timedelta(hours=2), "recipient_group": "support", "services": "Slack"}]}
+    base = context()["alerts"][0]
+    assert base["pushed"] is None
+    alerts = [{**a, "alert_id": "Acme|all|negative|x"} for a in [
+        {"brand": "Acme", "source": "all", "metric": "negative", "severity": "high",
+         "incident_start": END - timedelta(hours=7), "observed": 30, "expected": 2, "ongoing": False,
+         "last_bucket": END - timedelta(hours=4), "bucket_seconds": 3600, "details": {}}]]
+    digest = render_digest(context(alerts=alerts, pushed=pushed))
+    line = "the alert at Tue 24 Nov 00:15 to support (Slack); back to normal at Tue 24 Nov 05:00 to support (Slack)"
+    assert f"Already pushed: {line}" in digest.html and f"already pushed: {line}" in digest.text

@@ -104,6 +104,16 @@ def test_the_incident_is_pushed_once_when_it_starts_and_once_when_it_ends(prefec
         if path.is_file() and path.name != "demo-credentials.json":
             assert TOKEN.encode() not in path.read_bytes(), path
     assert TOKEN not in caplog.text
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:  # Prefect's own records of the runs: logs, parameters, states
+        records, offset = [], 0
+        while page := client.read_logs(limit=200, offset=offset):
+            records += [log.message for log in page]
+            offset += len(page)
+        records += [f"{run.parameters} {run.state.message if run.state else ''}" for run in client.read_flow_runs()]
+        records += [str(a.data) for a in client.read_artifacts()]
+    assert records and not [r for r in records if TOKEN in r]
     receiver.server.stop()
 
 
