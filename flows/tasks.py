@@ -276,8 +276,11 @@ def detect_brand_alerts(
     """
     bucket = config.detection.bucket_seconds
     params = spikes.with_sensitivity(config.detection.sensitivity)
-    start = until - timedelta(days=config.detection.history_days)
-    series = store.bucket_series(con, brand.name, start, until, bucket)
+    # Buckets on the clock (hours on the hour): a watch round at 22:15 sees the current hour so far, and every
+    # round cuts the same buckets, so an incident keeps its start (and its alert) from one round to the next.
+    end = datetime.fromtimestamp(-(-until.timestamp() // bucket) * bucket, timezone.utc)
+    start = end - timedelta(days=config.detection.history_days)
+    series = store.bucket_series(con, brand.name, start, end, bucket)
 
     def in_period(incs: list[spikes.Incident]) -> list[spikes.Incident]:
         return [i for i in incs if spikes.bucket_start(start, i.end + 1, bucket) > period_start]
