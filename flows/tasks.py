@@ -20,7 +20,7 @@ from flows.config import BrandConfig, MonitorConfig, smtp_settings_from_env
 from flows.credentials import CredentialsConfig
 from reports import digest as digest_report
 from reports import mailer, notify, push_message
-from scrapers.base import ParseError, merge_mentions, scraper_class
+from scrapers.base import ParseError, merge_mentions, parse_page, scraper_class
 from scrapers.http import FatalHTTPError, HttpSettings, PoliteSession, RetriableHTTPError, SourceTimeLimit
 
 # Re-fetch a little before the watermark: APIs index late, and the store de-duplicates.
@@ -113,11 +113,15 @@ def fetch_mentions(job: FetchJob, since: datetime, state: dict[str, Any], settin
         state = dict(state)
         found, pages, overall = [], 0, None
         aggregate = getattr(scraper, "aggregate", None)  # optional: sources whose pages state an overall rating
-        for page in scraper.pages(job.target, since, state):
-            pages += 1
-            found.extend(scraper.parse(page))
-            if aggregate is not None and overall is None:
-                overall = aggregate(page)
+        try:
+            for page in scraper.pages(job.target, since, state):
+                pages += 1
+                found.extend(parse_page(scraper, page))
+                if aggregate is not None and overall is None:
+                    overall = aggregate(page)
+        except (TypeError, AttributeError, KeyError, IndexError) as exc:  # paging read a value of another shape
+            raise ParseError(f"{job.label}: a page is not the shape this source reads "
+                             f"({type(exc).__name__}: {exc})") from None
         if overall is not None:
             state["aggregate"] = {**overall, "observed_at": datetime.now(timezone.utc).isoformat()}
         rows = [dataclasses.asdict(m) for m in merge_mentions(found) if m.published_at >= since]

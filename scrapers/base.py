@@ -29,6 +29,8 @@ __all__ = [
     "merge_mentions",
     "stable_id",
     "passed_cursor",
+    "parse_page",
+    "SHAPE_ERRORS",
 ]
 
 
@@ -38,6 +40,25 @@ class ParseError(ValueError):
     Raised instead of yielding nothing, so that a changed site shows up as a
     broken source, never as a quiet day.
     """
+
+
+# What a parser raises when a value has another type than the one it reads (null, a list or an object
+# where a string was, a string where a number was): a changed site, not a network problem.
+SHAPE_ERRORS = (TypeError, AttributeError, KeyError, IndexError, ValueError)
+
+
+def parse_page(scraper: "Scraper", page: "Page") -> list["Mention"]:
+    """The scraper's mentions of one page; any error of shape is a ParseError naming the page, never a traceback.
+
+    Parsers check the shapes they know; this is the seam's guarantee for the
+    ones they do not: with thousands of targets some pages will be garbage.
+    """
+    try:
+        return list(scraper.parse(page))
+    except ParseError:
+        raise
+    except SHAPE_ERRORS as exc:
+        raise ParseError(f"{page.url}: not the shape this parser reads ({type(exc).__name__}: {exc})") from None
 
 
 @dataclass(frozen=True)
