@@ -68,7 +68,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run_flow(config_path: str, **params: Any) -> tuple[int, dict[str, Any]]:
+    from flows.lifeline import start_temporary_server
     from flows.nightly import RunFailed, nightly
+
+    start_temporary_server()  # a temporary server, if any, dies with this command, even a killed one
 
     state = nightly(config_path=config_path, return_state=True, **params)
     data = state.result(raise_on_failure=False)
@@ -105,9 +108,11 @@ def cmd_watch(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     _check_credentials(config, args.config)
     from flows.config import missing_notify
+    from flows.lifeline import start_temporary_server
     from flows.nightly import RunFailed
     from flows.watch import watch
 
+    start_temporary_server()
     for line in missing_notify(config):
         print(f"warning: {args.config}: {line}", file=sys.stderr)
     state = watch(config_path=args.config, until=args.until, return_state=True)

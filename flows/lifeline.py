@@ -1,0 +1,90 @@
+"""A temporary Prefect server dies with the command that started it, even one killed with SIGKILL.
+
+Prefect starts a temporary API server (a uvicorn child process) for a run
+when no server is configured, and stops it when the command ends. A command
+killed with SIGKILL cannot stop it: the child lives on, about 220 MB each
+time. So, before that server starts, the command starts a small watcher
+(`python -m flows.lifeline PARENT`) in a session of its own. The watcher
+notes the parent's server children as they appear and, once the parent is
+gone, ends them. It polls: it needs no signal from a parent that can no
+longer send one, and no pid that does not exist yet (the server takes
+seconds to start, and a kill may come in those seconds).
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+POLL_SECONDS = 0.25
+GRACE_SECONDS = 5.0
+SERVER_MARK = "prefect.server.api.server:create_app"  # in the command line of Prefect's temporary server
+
+
+def alive(pid: int) -> bool:
+    """The process exists and is not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def server_children(parent: int) -> set[int]:
+    """The parent's children that are Prefect's temporary server."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text(encoding="ascii", errors="replace").rsplit(")", 1)[1].split()[1])
+            if ppid == parent and SERVER_MARK in (entry / "cmdline").read_bytes().decode("utf-8", "replace"):
+                found.add(int(entry.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def start_temporary_server() -> None:
+    """When no server is configured: watch this process, then start Prefect's temporary server now.
+
+    The flow then finds it running (Prefect keeps one per process) and uses it.
+    """
+    from prefect.settings import PREFECT_API_URL
+
+    if PREFECT_API_URL.value():
+        return  # a real server: nothing of ours to clean up
+    from prefect.server.api.server import SubprocessASGIServer
+
+    watch_this_process()
+    SubprocessASGIServer().start()
+
+
+def watch_this_process() -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "flows.lifeline", str(os.getpid())],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)  # a Ctrl-C to the command's group is not the watcher's
+
+
+def main(parent: int) -> int:
+    servers: set[int] = set()
+    while alive(parent):
+        servers |= server_children(parent)
+        time.sleep(POLL_SECONDS)
+    servers = {pid for pid in servers if alive(pid)}
+    for pid in servers:
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + GRACE_SECONDS
+    while any(alive(pid) for pid in servers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for pid in servers:
+        if alive(pid):
+            os.kill(pid, signal.SIGKILL)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(int(sys.argv[1])))
