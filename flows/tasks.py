@@ -347,6 +347,7 @@ def build_digest(
               "count": int(count), "alert": i in alert_days}
              for i, count in enumerate(daily)]
     own = [b["name"] for b in brands if not b["competitor"]]
+    reply_window = timedelta(days=digest_report.REPLY_WINDOW_DAYS)
     awaiting, awaiting_total = store.awaiting_reply(
         con, own, until - timedelta(days=config.digest.reply_queue_days), until, limit=config.digest.reply_queue_limit)
     context = digest_report.build_context(
@@ -363,8 +364,9 @@ def build_digest(
         trend=trend,
         awaiting=awaiting,
         awaiting_total=awaiting_total,
-        replies_now=store.reply_kpis(con, brand_names, period_start, until),
-        replies_before=store.reply_kpis(con, brand_names, before, period_start),
+        replies_now=store.reply_kpis(con, brand_names, until - reply_window, until),
+        replies_before=store.reply_kpis(con, brand_names, until - 2 * reply_window, until - reply_window),
+        replies_period=store.reply_kpis(con, brand_names, period_start, until),
         overall_ratings=store.aggregate_ratings(con, brand_names),
         learning=digest_report.learning_notes(store.history_starts(con, brand_names), brand_names, until,
                                               spikes.with_sensitivity(config.detection.sensitivity).baseline_days),

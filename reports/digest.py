@@ -113,9 +113,18 @@ def reply_rate(replies: Mapping[str, Any]) -> float | None:
     return replies["answered"] / replies["answerable"] if replies.get("answerable") else None
 
 
+# Replies are measured over this many days up to the period's end, against the as many days before: a
+# day's reviews are mostly too young to have an answer, so the period alone reads low and swings.
+REPLY_WINDOW_DAYS = 30
+
+
 def kpi_tiles(now: Mapping[str, Any], before: Mapping[str, Any], replies_now: Mapping[str, Any] | None = None,
-              replies_before: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-    """Mentions, mean sentiment, negative share, mean rating, reply rate and time to reply, each with its change."""
+              replies_before: Mapping[str, Any] | None = None,
+              replies_period: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Mentions, mean sentiment, negative share, mean rating, reply rate and time to reply, each with its change.
+
+    `replies_now` and `replies_before` are the trailing reply windows; `replies_period` the period's own
+    reviews, whose count is shown beside the rate."""
     def share(k: Mapping[str, Any]) -> float | None:
         return k["negative"] / k["scored"] if k.get("scored") else None
 
@@ -133,8 +142,11 @@ def kpi_tiles(now: Mapping[str, Any], before: Mapping[str, Any], replies_now: Ma
     if replies_now and replies_now.get("answerable"):
         before_r = replies_before or {}
         rate = reply_rate(replies_now)
-        tiles.append({"name": "Replied", "value": f"{rate:.0%}",
-                      "detail": f"{replies_now['answered']} of {replies_now['answerable']} reviews",
+        detail = f"{replies_now['answered']} of {replies_now['answerable']} reviews"
+        if replies_period is not None:
+            detail += (f" in {REPLY_WINDOW_DAYS} days (this period: {replies_period.get('answered', 0)} of "
+                       f"{replies_period.get('answerable', 0)})")
+        tiles.append({"name": "Replied", "value": f"{rate:.0%}", "detail": detail,
                       **_delta(rate, reply_rate(before_r), unit="points", higher_is_good=True)})
         wait = replies_now.get("median_reply_seconds")
         if wait is not None:
@@ -228,6 +240,7 @@ def build_context(
     awaiting_total: int = 0,
     replies_now: Mapping[str, Mapping[str, Any]] | None = None,
     replies_before: Mapping[str, Mapping[str, Any]] | None = None,
+    replies_period: Mapping[str, Mapping[str, Any]] | None = None,
     overall_ratings: Sequence[Mapping[str, Any]] = (),
     learning: Sequence[str] = (),
     unscored: Mapping[str, int] | None = None,
@@ -291,7 +304,9 @@ def build_context(
         "learning": list(learning),
         "unscored_note": unscored_note(unscored or {}),
         "tiles": [{"brand": b["name"], "metrics": kpi_tiles(kpis_now[b["name"]], kpis_before[b["name"]],
-                                                            replies_now.get(b["name"]), replies_before.get(b["name"]))}
+                                                            replies_now.get(b["name"]), replies_before.get(b["name"]),
+                                                            (replies_period or {}).get(b["name"])
+                                                            if replies_period is not None else None)}
                   for b in own],
         "awaiting": [{**r, "age": humanize_duration((now - r["published_at"]).total_seconds()),
                       "when": _local(r["published_at"], tz)} for r in awaiting],

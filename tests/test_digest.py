@@ -138,6 +138,12 @@ def test_reply_tiles_and_competitor_reply_rates():
     tiles = {t["name"]: t for t in ctx["tiles"][0]["metrics"]}
     assert (tiles["Replied"]["value"], tiles["Replied"]["display"], tiles["Replied"]["good"]) == ("75%", "-25 pts", False)
     assert tiles["Replied"]["detail"] == "6 of 8 reviews"
+    # The trailing window's rate, with the period's own count beside it (a day's reviews are mostly unanswered yet).
+    period = {"Acme": {"answerable": 3, "answered": 0, "median_reply_seconds": None}}
+    tiles = {t["name"]: t for t in context(replies_now=replies_now, replies_before=replies_before,
+                                           replies_period=period)["tiles"][0]["metrics"]}
+    assert (tiles["Replied"]["value"], tiles["Replied"]["detail"]) == (
+        "75%", "6 of 8 reviews in 30 days (this period: 0 of 3)")
     assert (tiles["Time to reply"]["value"], tiles["Time to reply"]["display"], tiles["Time to reply"]["good"]) == (
         "5 hours", "+3 hours", False)
     rival = next(c for c in ctx["comparison"] if c["brand"] == "Rival")
