@@ -14,6 +14,8 @@ from analysis import sentiment, spikes, themes
 
 # The "usual" that an incident's words are compared with, and how much of it is read.
 THEME_BASELINE = timedelta(days=14)
+# Earlier complaints needed to compare an incident's complaints with (fewer: all earlier mentions).
+MIN_COMPLAINT_BASELINE = 30
 # The series whose busiest bucket each metric's incident is measured by.
 PEAK_SERIES = {"mentions": "count", "negative": "negative", "negative_share": "negative", "rating": "rated"}
 # Word frequencies of a few thousand mentions describe "usual" as well as all of them, at a bounded cost.
@@ -81,7 +83,11 @@ def assemble_alert(
         observed = float(series["rating_sum"][span].sum() / n) if n else 0.0
         expected = float(incident.expected / max(1, incident.end - incident.start + 1))
     negative_now = [m for m in mentions if (m["rated_label"] or m["label"]) == "negative"] or list(mentions)
-    terms = themes.rising_terms([scored_text(m) for m in negative_now], [scored_text(m) for m in baseline],
+    # Complaints against earlier complaints: words every complaint has ("told", "customer service") do not
+    # rise, what this incident's complaints are about does; with too few earlier complaints, all earlier mentions.
+    complaints_before = [m for m in baseline if (m["rated_label"] or m["label"]) == "negative"]
+    reference = complaints_before if len(complaints_before) >= MIN_COMPLAINT_BASELINE else list(baseline)
+    terms = themes.rising_terms([scored_text(m) for m in negative_now], [scored_text(m) for m in reference],
                                 exclude=[brand, *exclude_terms])
     # A rating drop is explained by the reviews that drew it down (below the usual mean), not by the
     # loudest posts, nor by the five-star review that happened to come in the same hours.
