@@ -1,0 +1,35 @@
+"""The DuckDB store: the only package that speaks SQL.
+
+Functions take and return plain data (dicts, tuples, numpy arrays). Writes
+are bulk (an Arrow table registered and merged with INSERT ... SELECT), and
+every write that must be atomic with another runs in one transaction: a
+source's mentions and its cursor, for example, so that a run killed at any
+point leaves a cursor that never points past what was committed.
+
+One module a concern: `shape` (connecting, migrations, times, bulk-write
+helpers), `mentions` (runs, health, mentions, cursors), `scores` (sentiment
+and the series detection reads), `alerts` (alerts and their pushes),
+`digests` (what the digest reads, and its delivery). Callers use `store.<name>`.
+"""
+from __future__ import annotations
+
+from analysis.store.shape import (  # noqa: F401
+    Connection, StoreError, to_db_time, from_db_time, ensure_db_shape, connect,
+)
+from analysis.store.mentions import (  # noqa: F401
+    MENTION_FIELDS, Cursor, SaveResult, begin_run, finish_run, save_source_health, source_health, get_cursor,
+    save_mentions, count_mentions, history_starts, count_by_source,
+)
+from analysis.store.scores import (  # noqa: F401
+    LABEL, AWAITING_REPLY, fetch_unscored, save_scores, clear_scores, unscored_languages, sentiment_models,
+    bucket_series, brand_sources,
+)
+from analysis.store.alerts import (  # noqa: F401
+    save_alerts, alerts_between, recorded_pushes, record_pushes, take_interrupted_pushes, pushes_to_send,
+    mark_push,
+)
+from analysis.store.digests import (  # noqa: F401
+    period_kpis, negative_mentions, awaiting_reply, oldest_awaiting_reply, reply_kpis, aggregate_ratings,
+    mentions_between, get_digest, record_digest, pending_digests, mark_digest_sending,
+    take_interrupted_digests, mark_digest_sent, mark_digest_unsent,
+)

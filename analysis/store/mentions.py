@@ -1,0 +1,194 @@
+"""Runs, source health, mentions and their cursors: what a fetch writes, in one transaction per source."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Iterable, Sequence
+
+import pyarrow as pa
+
+from analysis.store.shape import Connection, _dicts, _now, _registered, _transaction, from_db_time, to_db_time
+
+
+MENTION_FIELDS = (
+    "source", "external_id", "brand", "target", "kind", "published_at", "url", "title",
+    "author", "text", "rating", "replied", "language", "raw", "reply_text", "replied_at", "app_version",
+)
+_MENTION_SCHEMA = pa.schema([
+    ("source", pa.string()), ("external_id", pa.string()), ("brand", pa.string()), ("target", pa.string()),
+    ("kind", pa.string()), ("published_at", pa.timestamp("us")), ("url", pa.string()), ("title", pa.string()),
+    ("author", pa.string()), ("text", pa.string()), ("rating", pa.float64()), ("replied", pa.bool_()),
+    ("language", pa.string()), ("raw", pa.string()), ("reply_text", pa.string()), ("replied_at", pa.timestamp("us")),
+    ("app_version", pa.string()),
+])
+
+
+@dataclass(frozen=True)
+class Cursor:
+    watermark: datetime | None
+    state: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    received: int
+    new: int
+    updated: int
+
+
+# -- runs and health ---------------------------------------------------------
+
+def begin_run(con: Connection, run_id: str, params: dict[str, Any], period_start: datetime, period_end: datetime) -> None:
+    con.execute(
+        """INSERT INTO runs (run_id, started_at, status, period_start, period_end, params)
+           VALUES (?, ?, 'running', ?, ?, ?)
+           ON CONFLICT (run_id) DO UPDATE SET status = 'running', finished_at = NULL""",
+        [run_id, _now(), to_db_time(period_start), to_db_time(period_end), json.dumps(params, default=str)],
+    )
+
+
+def finish_run(con: Connection, run_id: str, status: str, message: str = "") -> None:
+    con.execute(
+        "UPDATE runs SET status = ?, finished_at = ?, message = ? WHERE run_id = ?", [status, _now(), message, run_id]
+    )
+
+
+def save_source_health(con: Connection, run_id: str, rows: Sequence[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    table = pa.Table.from_pylist([
+        {
+            "run_id": run_id, "brand": r["brand"], "source": r["source"], "target": r["target"],
+            "ok": bool(r["ok"]), "pages": int(r.get("pages", 0)), "fetched": int(r.get("fetched", 0)),
+            "new": int(r.get("new", 0)), "error": r.get("error"), "checked_at": _now(),
+        }
+        for r in rows
+    ])
+    with _registered(con, "incoming_health", table):
+        con.execute(
+            """INSERT OR REPLACE INTO source_health
+               SELECT run_id, brand, source, target, ok, pages, fetched, new, error, checked_at FROM incoming_health"""
+        )
+
+
+def source_health(con: Connection, run_id: str) -> list[dict[str, Any]]:
+    return _dicts(con.execute(
+        "SELECT brand, source, target, ok, pages, fetched, new, error FROM source_health WHERE run_id = ? "
+        "ORDER BY ok, brand, source, target",
+        [run_id],
+    ))
+
+
+# -- mentions and cursors ----------------------------------------------------
+
+def get_cursor(con: Connection, brand: str, source: str, target: str) -> Cursor:
+    row = con.execute(
+        "SELECT watermark, state FROM cursors WHERE brand = ? AND source = ? AND target = ?", [brand, source, target]
+    ).fetchone()
+    if row is None:
+        return Cursor(None, {})
+    return Cursor(from_db_time(row[0]), json.loads(row[1]) if row[1] else {})
+
+
+def _mention_table(brand: str, target: str, rows: Iterable[dict[str, Any]]) -> pa.Table:
+    records, seen = [], set()
+    for r in rows:
+        key = (r["source"], r["external_id"])
+        if key in seen:  # one key twice in a batch would make the merge ambiguous
+            continue
+        seen.add(key)
+        records.append({
+            **{f: r.get(f) for f in MENTION_FIELDS},
+            "brand": brand,
+            "target": target,
+            "published_at": to_db_time(r["published_at"]),
+            "replied_at": to_db_time(r.get("replied_at")),
+            # Kept with the payload, so anyone querying sees which dates are first sightings.
+            "raw": json.dumps({**(r.get("raw") or {}), **({"date_estimated": True} if r.get("date_estimated") else {})},
+                              default=str, ensure_ascii=False),
+        })
+    return pa.Table.from_pylist(records, schema=_MENTION_SCHEMA)
+
+
+def save_mentions(
+    con: Connection,
+    brand: str,
+    source: str,
+    target: str,
+    rows: Sequence[dict[str, Any]],
+    *,
+    run_id: str,
+    state: dict[str, Any] | None = None,
+) -> SaveResult:
+    """Upsert one source's mentions and advance its cursor, in one transaction.
+
+    A mention seen again keeps its first_seen_at and published_at; if its text
+    or its stars changed (an edited review) its sentiment is cleared so it is
+    scored again. A business reply that shows up on a later fetch updates the
+    review; with no reply date from the source, the reply is dated by that
+    fetch. A source that does not say (replied NULL) leaves what is known.
+    """
+    table = _mention_table(brand, target, rows)
+    cols = ", ".join(MENTION_FIELDS)
+    now = _now()
+    with _registered(con, "incoming_mentions", table), _transaction(con):
+        con.execute(
+            f"""INSERT INTO mentions ({cols}, first_seen_at, last_seen_at, first_run_id)
+                SELECT {cols}, ?, ?, ? FROM incoming_mentions
+                ON CONFLICT (source, external_id, brand) DO UPDATE SET
+                    url = excluded.url, title = excluded.title, author = excluded.author,
+                    text = excluded.text, rating = excluded.rating,
+                    replied = coalesce(excluded.replied, mentions.replied),
+                    reply_text = CASE WHEN excluded.replied IS NULL THEN mentions.reply_text ELSE excluded.reply_text END,
+                    replied_at = CASE
+                        WHEN excluded.replied IS NULL THEN mentions.replied_at
+                        WHEN NOT excluded.replied THEN NULL
+                        WHEN excluded.replied_at IS NOT NULL THEN excluded.replied_at
+                        WHEN mentions.replied_at IS NOT NULL THEN mentions.replied_at
+                        WHEN mentions.replied = false THEN CAST(? AS TIMESTAMP)
+                        ELSE NULL END,
+                    app_version = coalesce(excluded.app_version, mentions.app_version),
+                    language = excluded.language, raw = excluded.raw, kind = excluded.kind,
+                    last_seen_at = excluded.last_seen_at,
+                    compound = CASE WHEN mentions.text IS DISTINCT FROM excluded.text
+                                      OR mentions.rating IS DISTINCT FROM excluded.rating THEN NULL ELSE mentions.compound END,
+                    scored_at = CASE WHEN mentions.text IS DISTINCT FROM excluded.text
+                                       OR mentions.rating IS DISTINCT FROM excluded.rating THEN NULL ELSE mentions.scored_at END""",
+            [now, now, run_id, now],
+        )
+        # New rows carry this call's timestamp: counting them reads one column of the recent rows, where an
+        # anti-join against the whole table would grow with the database.
+        new = con.execute(
+            "SELECT count(*) FROM mentions WHERE first_seen_at = ? AND brand = ? AND source = ?", [now, brand, source]
+        ).fetchone()[0]
+        con.execute(
+            """INSERT INTO cursors (brand, source, target, watermark, state, updated_at, run_id)
+               SELECT ?, ?, ?, max(published_at), ?, ?, ? FROM incoming_mentions
+               ON CONFLICT (brand, source, target) DO UPDATE SET
+                   watermark = greatest(cursors.watermark, excluded.watermark),
+                   state = excluded.state, updated_at = excluded.updated_at, run_id = excluded.run_id""",
+            [brand, source, target, json.dumps(state or {}), now, run_id],
+        )
+    return SaveResult(received=table.num_rows, new=int(new), updated=table.num_rows - int(new))
+
+
+def count_mentions(con: Connection, brand: str | None = None) -> int:
+    if brand is None:
+        return con.execute("SELECT count(*) FROM mentions").fetchone()[0]
+    return con.execute("SELECT count(*) FROM mentions WHERE brand = ?", [brand]).fetchone()[0]
+
+
+def history_starts(con: Connection, brands: Sequence[str]) -> dict[str, datetime]:
+    """The earliest mention stored for each brand: how much history its baseline has."""
+    if not brands:
+        return {}
+    rows = con.execute(
+        f"SELECT brand, min(published_at) FROM mentions WHERE brand IN ({', '.join('?' * len(brands))}) GROUP BY brand",
+        list(brands)).fetchall()
+    return {brand: from_db_time(first) for brand, first in rows if first is not None}
+
+
+def count_by_source(con: Connection) -> list[tuple[str, int]]:
+    return [(r[0], int(r[1])) for r in con.execute(
+        "SELECT source, count(*) FROM mentions GROUP BY source ORDER BY count(*) DESC, source").fetchall()]

@@ -1,0 +1,107 @@
+"""The store's shape and its plumbing: connecting, numbered migrations, times, bulk-write helpers."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterator
+
+import duckdb
+import pyarrow as pa
+
+Connection = duckdb.DuckDBPyConnection
+
+
+class StoreError(RuntimeError):
+    pass
+
+
+def to_db_time(value: datetime | None) -> datetime | None:
+    """Aware datetime -> naive UTC, the store's convention."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise StoreError(f"naive datetime {value!r}: pass an aware datetime")
+    return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def from_db_time(value: datetime | None) -> datetime | None:
+    return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+@contextmanager
+def _registered(con: Connection, name: str, table: pa.Table) -> Iterator[None]:
+    """`table` visible to SQL as `name` for the block: how every bulk write gets its rows in."""
+    con.register(name, table)
+    try:
+        yield
+    finally:
+        con.unregister(name)
+
+
+@contextmanager
+def _transaction(con: Connection) -> Iterator[None]:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+# -- shape -------------------------------------------------------------------
+
+def _migrations() -> list[tuple[int, str, str]]:
+    folder = resources.files("analysis") / "schema"
+    found = []
+    for entry in folder.iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:3].isdigit():
+            found.append((int(name[:3]), name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def ensure_db_shape(con: Connection) -> list[str]:
+    """Apply the numbered migrations not applied yet; returns their names."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMP)"
+    )
+    done = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
+    applied = []
+    for version, name, sql in _migrations():
+        if version in done:
+            continue
+        with _transaction(con):
+            con.execute(sql)
+            con.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", [version, name, _now()])
+        applied.append(name)
+    return applied
+
+
+def connect(path: str | Path, read_only: bool = False) -> Connection:
+    """Open (creating if needed) the database file and bring it up to shape."""
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path), read_only=read_only)
+    if not read_only:
+        ensure_db_shape(con)
+    return con
+
+
+def _mention_dicts(result: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Mention rows with aware timestamps."""
+    rows = _dicts(result)
+    for r in rows:
+        r["published_at"] = from_db_time(r["published_at"])
+    return rows
+
+
+def _dicts(result: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    names = [d[0] for d in result.description]
+    return [dict(zip(names, row)) for row in result.fetchall()]
