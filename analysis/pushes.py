@@ -2,13 +2,15 @@
 
 Pure: it takes the alerts the detector has stored, the groups that receive
 pushes and the pushes already recorded, and returns the new pushes to make.
-- `opened`: a new incident, once per group that follows its brand. During a
-  group's quiet hours only a HIGH incident is pushed; the others wait for the
-  digest (and are pushed after all if they grow into a HIGH one).
+- `opened`: a new incident, once per group that follows its brand. A brand's
+  alerts that overlap in time are one incident (the negative mentions that
+  rose first and the volume that followed are one outage). During a group's
+  quiet hours only a HIGH incident is pushed; the others wait for the digest
+  (and are pushed after all if they grow into a HIGH one).
 - `escalated-<n>`: the incident's busiest bucket reached `escalation_factor`
   times what it was at the last push, or the incident became HIGH ("got much
   worse"), at most once a step.
-- `ended`: an incident that was pushed is over; once.
+- `ended`: an incident that was pushed is over (all of its alerts); once.
 """
 from __future__ import annotations
 
@@ -68,38 +70,76 @@ def going_on(alert: Mapping[str, Any], now: datetime, quiet_seconds: int = QUIET
     return (now - end).total_seconds() <= quiet_seconds
 
 
+def incident_clusters(alerts: Sequence[Mapping[str, Any]], quiet_seconds: int = QUIET_SECONDS
+                      ) -> list[list[Mapping[str, Any]]]:
+    """A brand's alerts that overlap in time (or follow within `quiet_seconds`) are one incident for the people
+    pushed: the negative mentions that rose at 22:15 and the volume that went HIGH at 22:45 are one outage."""
+    def span(a: Mapping[str, Any]) -> tuple[datetime, datetime]:
+        if "incident_start" not in a:
+            return datetime.min, datetime.max  # an alert without times stands alone with its brand's others
+        end = a["last_bucket"] + timedelta(seconds=int(a.get("bucket_seconds") or 3600) + quiet_seconds)
+        return a["incident_start"], end
+
+    clusters: list[list[Mapping[str, Any]]] = []
+    by_brand: dict[str, list[Mapping[str, Any]]] = {}
+    for a in alerts:
+        by_brand.setdefault(a["brand"], []).append(a)
+    for brand_alerts in by_brand.values():
+        current: list[Mapping[str, Any]] = []
+        current_end = None
+        for a in sorted(brand_alerts, key=lambda a: (span(a)[0], a["alert_id"])):
+            start, end = span(a)
+            if current and current_end is not None and start <= current_end:
+                current.append(a)
+                current_end = max(current_end, end)
+            else:
+                if current:
+                    clusters.append(current)
+                current, current_end = [a], end
+        if current:
+            clusters.append(current)
+    return clusters
+
+
 def plan_pushes(
     alerts: Sequence[Mapping[str, Any]], groups: Sequence[PushGroup], recorded: Mapping[str, Mapping[str, Any]],
     now: datetime, tz: tzinfo, escalation_factor: float = ESCALATION_FACTOR, quiet_seconds: int = QUIET_SECONDS,
 ) -> list[dict[str, Any]]:
-    """The pushes to record now: dicts with push_id, alert_id, brand, group, kind, severity, peak and the alert."""
+    """The pushes to record now: dicts with push_id, alert_id, brand, group, kind, severity, peak and the alert.
+
+    Pushes belong to an incident's first pushed alert (its anchor); the message of each is composed from the
+    incident's most severe alert at the time.
+    """
     out = []
-    for alert in alerts:
-        ongoing = going_on(alert, now, quiet_seconds)
+    for cluster in incident_clusters(alerts, quiet_seconds):
+        live = [a for a in cluster if going_on(a, now, quiet_seconds)]
+        worst = max(live or cluster, key=lambda a: (SEVERITY_RANK.get(a["severity"], 0), peak_of(a)))
         for group in groups:
-            if not group.follows(alert["brand"]):
+            if not group.follows(cluster[0]["brand"]):
                 continue
-            prefix = f"{alert['alert_id']}|{group.name}|"
-            mine = {pid[len(prefix):]: row for pid, row in recorded.items() if pid.startswith(prefix)}
-            peak = peak_of(alert)
+            pushed = {a["alert_id"]: {pid.split("|")[-1]: row for pid, row in recorded.items()
+                                      if pid.startswith(f"{a['alert_id']}|{group.name}|")} for a in cluster}
+            anchor = next((a for a in cluster if "opened" in pushed[a["alert_id"]]), None)
 
-            def push(kind: str) -> None:
-                out.append({"push_id": prefix + kind, "alert_id": alert["alert_id"], "brand": alert["brand"],
-                            "group": group.name, "kind": kind, "severity": alert["severity"], "peak": peak,
-                            "alert": alert})
+            def push(kind: str, on: Mapping[str, Any], about: Mapping[str, Any]) -> None:
+                out.append({"push_id": f"{on['alert_id']}|{group.name}|{kind}", "alert_id": on["alert_id"],
+                            "brand": on["brand"], "group": group.name, "kind": kind, "severity": about["severity"],
+                            "peak": peak_of(about), "alert": about})
 
-            if "opened" not in mine:
+            if anchor is None:
                 quiet = in_quiet_hours(now, group.quiet_hours, tz)
-                if ongoing and (alert["severity"] == "high" or not quiet):
-                    push("opened")
+                if live and (worst["severity"] == "high" or not quiet):
+                    push("opened", worst, worst)
                 continue  # an incident never pushed is never pushed as escalated or ended
+            mine = pushed[anchor["alert_id"]]
             steps = sorted((k for k in mine if k.startswith("escalated-")), key=lambda k: int(k.split("-")[1]))
             last = mine[steps[-1] if steps else "opened"]
             last_peak = float(last.get("peak") or 0.0)
-            steeper = last_peak > 0 and peak >= escalation_factor * last_peak
-            graver = SEVERITY_RANK.get(alert["severity"], 0) > SEVERITY_RANK.get(last.get("severity"), 0)
-            if ongoing and (steeper or (graver and alert["severity"] == "high")):
-                push(f"escalated-{len(steps) + 1}")
-            if not ongoing and "ended" not in mine:
-                push("ended")
+            steeper = last_peak > 0 and peak_of(worst) >= escalation_factor * last_peak
+            graver = SEVERITY_RANK.get(worst["severity"], 0) > SEVERITY_RANK.get(last.get("severity"), 0)
+            if live and (steeper or (graver and worst["severity"] == "high")):
+                push(f"escalated-{len(steps) + 1}", anchor, worst)
+            if not live and "ended" not in mine:
+                push("ended", anchor, max(cluster, key=lambda a: (a["last_bucket"] if "last_bucket" in a
+                                                                  else datetime.min, a["observed"])))
     return out

@@ -188,3 +188,32 @@ def test_delivery_errors_never_carry_the_token():
     for exc in (error.value, refused.value):
         assert TOKEN not in str(exc) and str(exc).startswith("JSON")
     assert notify.service_names([receiver.url, "slack://a/b/c"]) == "JSON, Slack"
+
+
+def test_one_outage_is_one_incident_across_its_alerts():
+    """Outside quiet hours the negative mentions rise first (LOW), the volume follows (HIGH): one push, one escalation."""
+    group = pushes.PushGroup("support", None)
+    hour = timedelta(hours=1)
+    negative = {"alert_id": "Acme|all|negative|22", "brand": "Acme", "severity": "low", "ongoing": True,
+                "observed": 6.0, "details": {"peak": 4.0}, "incident_start": T - 2 * hour,
+                "last_bucket": T - hour, "bucket_seconds": 3600}
+    first = pushes.plan_pushes([negative], [group], {}, T, UTC)
+    assert [(p["kind"], p["severity"]) for p in first] == [("opened", "low")]
+    recorded = {first[0]["push_id"]: {"peak": 4.0, "severity": "low"}}
+    volume = {**negative, "alert_id": "Acme|all|mentions|22", "severity": "high", "observed": 61.0,
+              "details": {"peak": 30.0}, "incident_start": T - hour, "last_bucket": T}
+    later = pushes.plan_pushes([negative, volume], [group], recorded, T + hour, UTC)
+    assert [(p["push_id"], p["severity"]) for p in later] == [("Acme|all|negative|22|support|escalated-1", "high")]
+    assert later[0]["alert"] is volume  # the message is the HIGH alert's
+    recorded[later[0]["push_id"]] = {"peak": 30.0, "severity": "high"}
+    assert pushes.plan_pushes([negative, volume], [group], recorded, T + hour, UTC) == []
+    # The negative alert is over while the volume goes on: no "back to normal" yet; then one, when all is over.
+    assert pushes.plan_pushes([{**negative, "ongoing": False}, volume], [group], recorded, T + hour, UTC) == []
+    over = pushes.plan_pushes([{**negative, "ongoing": False}, {**volume, "ongoing": False}], [group], recorded,
+                              T + 5 * hour, UTC)
+    assert [(p["push_id"], p["alert"]["alert_id"]) for p in over] == [
+        ("Acme|all|negative|22|support|ended", "Acme|all|mentions|22")]
+    # Another brand's alert at the same time is another incident.
+    rival = {**volume, "alert_id": "Rival|all|mentions|22", "brand": "Rival"}
+    assert [p["push_id"] for p in pushes.plan_pushes([rival], [group], recorded, T + hour, UTC)] == [
+        "Rival|all|mentions|22|support|opened"]
