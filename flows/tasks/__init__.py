@@ -1,0 +1,25 @@
+"""Prefect tasks: each a unit of retry (a source, a batch, a digest), each thin glue.
+
+Scrapers fetch and parse; the store writes; analysis computes; reports render.
+Nothing here is per mention. One module a concern: `fetch` (plan, fetch, store,
+health), `scoring`, `detection`, `digests` (write and send), `pushing` (the
+watch flow's pushes). The flows and the CLI use `tasks.<name>`.
+"""
+from __future__ import annotations
+
+from flows.tasks.fetch import (  # noqa: F401
+    CURSOR_OVERLAP, FetchJob, FetchResult, plan_jobs, http_settings, fetch_window_start, fetch_mentions,
+    FETCH_RETRY_DELAYS, fetch_source, store_mentions, fetch_all, record_health,
+)
+from flows.tasks.scoring import (  # noqa: F401
+    SCORE_BATCH, score_unscored, with_driver_words, score_new_mentions,
+)
+from flows.tasks.detection import (  # noqa: F401
+    detect_brand_alerts, detect_alerts,
+)
+from flows.tasks.digests import (  # noqa: F401
+    build_digest, describe_delivery, write_and_send_digests, render_and_send,
+)
+from flows.tasks.pushing import (  # noqa: F401
+    INTERRUPTED_NOTE, push_groups, push_alerts,
+)

@@ -1,0 +1,154 @@
+"""The digest: what it shows, written to the outbox and sent once, late ones marked."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from prefect import get_run_logger, task
+
+from analysis import spikes, store
+from flows.config import MonitorConfig, smtp_settings_from_env
+from reports import digest as digest_report
+from reports import mailer
+from flows.tasks.scoring import with_driver_words
+
+
+def build_digest(
+    con: store.Connection, config: MonitorConfig, brand_names: list[str], period_start: datetime, until: datetime, run_id: str
+) -> digest_report.RenderedDigest:
+    length = until - period_start
+    before = period_start - length
+    brands = [{"name": b.name, "competitor": b.competitor} for b in config.brands if b.name in brand_names]
+    period_alerts = store.alerts_between(con, brand_names, period_start, until)
+    # The trend is the first own brand's (the one the digest is about), per day over two weeks.
+    days = 14
+    name = next((b["name"] for b in brands if not b["competitor"]), brand_names[0])
+    trend_start = until - timedelta(days=days)
+    daily = store.bucket_series(con, name, trend_start, until, 86400)["count"]
+    alert_days = {int((a["last_bucket"] - trend_start).total_seconds() // 86400)
+                  for a in period_alerts if a["brand"] == name}
+    trend = [{"label": (trend_start + timedelta(days=i + 1)).astimezone(config.tz).strftime("%a %d %b"),
+              "count": int(count), "alert": i in alert_days}
+             for i, count in enumerate(daily)]
+    own = [b["name"] for b in brands if not b["competitor"]]
+    reply_window = timedelta(days=digest_report.REPLY_WINDOW_DAYS)
+    awaiting, awaiting_total = store.awaiting_reply(
+        con, own, until - timedelta(days=config.digest.reply_queue_days), until, limit=config.digest.reply_queue_limit)
+    context = digest_report.build_context(
+        title=config.digest.subject,
+        period_start=period_start,
+        period_end=until,
+        tz=config.tz,
+        brands=brands,
+        kpis_now=store.period_kpis(con, brand_names, period_start, until),
+        kpis_before=store.period_kpis(con, brand_names, before, period_start),
+        alerts=period_alerts,
+        negatives=with_driver_words(store.negative_mentions(con, brand_names, period_start, until, limit=80)),
+        health=[h for h in store.source_health(con, run_id) if h["brand"] in brand_names],
+        trend=trend,
+        awaiting=awaiting,
+        awaiting_total=awaiting_total,
+        replies_now=store.reply_kpis(con, brand_names, until - reply_window, until),
+        replies_before=store.reply_kpis(con, brand_names, until - 2 * reply_window, until - reply_window),
+        replies_period=store.reply_kpis(con, brand_names, period_start, until),
+        overall_ratings=store.aggregate_ratings(con, brand_names),
+        learning=digest_report.learning_notes(store.history_starts(con, brand_names), brand_names, until,
+                                              spikes.with_sensitivity(config.detection.sensitivity).baseline_days),
+        unscored=store.unscored_languages(con, brand_names, period_start, until),
+        pushed=_sent_pushes(con, [a["alert_id"] for a in period_alerts]),
+        now=until,
+    )
+    return digest_report.render_digest(context)
+
+
+def _sent_pushes(con: store.Connection, alert_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Per alert, the pushes that went out (the watch flow's), oldest first."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for row in sorted(store.recorded_pushes(con, alert_ids).values(), key=lambda r: (r["sent_at"] or datetime.min)):
+        if row["state"] == "sent":
+            out.setdefault(row["alert_id"], []).append({**row, "sent_at": store.from_db_time(row["sent_at"])})
+    return out
+
+
+def _outcome(period_key: str, group: str, html_path: str | None, *, written: bool, **extra: Any) -> dict[str, Any]:
+    """What became of one digest in this run; `written`: rendered by this run (not an earlier one's)."""
+    return {"group": group, "period": period_key, "skipped": not written, "paths": {"html": html_path},
+            "sent": False, "late": False, "error": None, **extra}
+
+
+def describe_delivery(outcome: dict[str, Any]) -> str:
+    """How a digest went, in a few words: for the CLI and the run's artifact."""
+    if outcome["error"]:
+        return f"NOT SENT: {outcome['error']}"
+    if outcome["sent"]:
+        return "sent late" if outcome["late"] else "sent"
+    return "already written for this period" if outcome["skipped"] else "written to the outbox"
+
+
+def write_and_send_digests(
+    con: store.Connection, config: MonitorConfig, period_key: str, period_start: datetime, until: datetime,
+    run_id: str, smtp: mailer.SmtpSettings | None, resend: bool, log: Any,
+) -> list[dict[str, Any]]:
+    """Per recipient group: write the period's digest once (again with `resend`), then send every pending digest.
+
+    Writing and sending are separate facts. A digest written to be sent stays
+    pending until a send succeeds; a failed send is recorded and reported,
+    never raised, so the other groups go on. Pending digests of earlier runs
+    go out first, once, their subject marked [LATE]. Without SMTP settings
+    (or with sending off) digests are written to the outbox only.
+    """
+    outcomes: dict[tuple[str, str], dict[str, Any]] = {}
+    for group in config.digest.groups:
+        names = group.brands or [b.name for b in config.brands]
+        existing = store.get_digest(con, period_key, group.name)
+        if existing and not resend:
+            log.info("digest %s/%s already written at %s; not writing it again", period_key, group.name,
+                     existing["rendered_at"])
+            outcomes[(period_key, group.name)] = _outcome(period_key, group.name, existing["html_path"], written=False)
+            continue
+        rendered = build_digest(con, config, names, period_start, until, run_id)
+        message = mailer.build_message(rendered.subject, config.digest.sender, group.recipients, rendered.html,
+                                       rendered.text)
+        stem = f"digest-{period_key}-{group.name}".replace(":", "").replace("/", "-")
+        paths = mailer.write_outbox(config.outbox, stem, rendered.html, rendered.text, message)
+        store.record_digest(con, period_key, group.name, period_start, until, paths, run_id, to_send=smtp is not None)
+        outcomes[(period_key, group.name)] = _outcome(period_key, group.name, paths["html"], written=True,
+                                                      subject=rendered.subject)
+    for stuck in store.take_interrupted_digests(con):
+        key = (stuck["period_key"], stuck["recipient_group"])
+        error = ("a run was stopped while sending it, so it may or may not have arrived; not sent again "
+                 "(repwatch run --resend for that period sends it again)")
+        outcomes[key] = _outcome(*key, stuck["html_path"], written=False, error=error)
+        log.error("digest %s/%s: %s", *key, error)
+    if smtp is not None:
+        for pending in store.pending_digests(con):
+            key = (pending["period_key"], pending["recipient_group"])
+            outcome = outcomes.setdefault(key, _outcome(*key, pending["html_path"], written=False))
+            late = pending["run_id"] != run_id  # written by an earlier run that could not send it
+            try:
+                message = mailer.load_message(pending["eml_path"])
+                store.mark_digest_sending(con, *key)
+                mailer.send_message(mailer.mark_late(message) if late else message, smtp)
+            except mailer.MailError as exc:
+                store.mark_digest_unsent(con, *key, str(exc))
+                outcome["error"] = f"{exc}; the next run sends it"
+                log.error("digest %s/%s written to %s but not sent: %s", *key, pending["html_path"], exc)
+                continue
+            store.mark_digest_sent(con, *key)
+            outcome.update(sent=True, late=late)
+    return list(outcomes.values())
+
+
+@task(task_run_name="write and send digests")
+def render_and_send(
+    db_path: str, config: MonitorConfig, period_key: str, period_start: datetime, until: datetime,
+    run_id: str, send_email: bool, resend: bool,
+) -> list[dict[str, Any]]:
+    """No task retry: a failed send is kept pending and reported, and the next run sends it."""
+    smtp = smtp_settings_from_env() if send_email else None
+    con = store.connect(db_path)
+    try:
+        return write_and_send_digests(con, config, period_key, period_start, until, run_id, smtp, resend,
+                                      get_run_logger())
+    finally:
+        con.close()

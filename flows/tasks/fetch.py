@@ -1,0 +1,216 @@
+"""Fetching: which targets to fetch, from where each source's cursor stands, and storing what came."""
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from prefect import get_run_logger, task
+from prefect.runtime import task_run as task_run_info
+
+from analysis import store
+from flows import credentials
+from flows.config import MonitorConfig
+from flows.credentials import CredentialsConfig
+from scrapers.base import ParseError, merge_mentions, parse_page, scraper_class
+from scrapers.http import FatalHTTPError, HttpSettings, PoliteSession, RetriableHTTPError, SourceTimeLimit
+
+
+# Re-fetch a little before the watermark: APIs index late, and the store de-duplicates.
+CURSOR_OVERLAP = timedelta(hours=2)
+
+
+@dataclass(frozen=True)
+class FetchJob:
+    brand: str
+    source: str
+    target: str
+    base_url: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    credentials: CredentialsConfig | None = None  # where the secrets come from; never the secrets
+
+    @property
+    def label(self) -> str:
+        return f"{self.brand}/{self.source}/{self.target}"
+
+
+@dataclass
+class FetchResult:
+    job: FetchJob
+    rows: list[dict[str, Any]]
+    pages: int
+    state: dict[str, Any]
+    error: str | None = None  # the source failed for good: why (its health row shows it)
+
+
+def plan_jobs(config: MonitorConfig, brands: list[str] | None, sources: list[str] | None) -> list[FetchJob]:
+    """One job per (brand, source, target), filtered by the run's parameters."""
+    known_brands = {b.name for b in config.brands}
+    for name in brands or []:
+        if name not in known_brands:
+            raise ValueError(f"--brand {name!r} is not in the config; brands: {', '.join(sorted(known_brands))}")
+    jobs = []
+    for brand in config.brands:
+        if brands and brand.name not in brands:
+            continue
+        for src in brand.sources:
+            if sources and src.source not in sources:
+                continue
+            for target in src.targets:
+                jobs.append(FetchJob(brand.name, src.source, target, src.base_url, dict(src.options), src.credentials))
+    return jobs
+
+
+def http_settings(config: MonitorConfig) -> HttpSettings:
+    h = config.http
+    extra = {"user_agent": h.user_agent} if h.user_agent else {}
+    return HttpSettings(read_timeout=h.timeout_seconds, pace_seconds=h.pace_seconds, max_retries=h.max_retries,
+                        max_bytes=h.max_bytes, **extra)
+
+
+def fetch_window_start(
+    cursor: store.Cursor, until: datetime, since: datetime | None, backfill_days: int,
+    waiting_since: datetime | None = None,
+) -> datetime:
+    """Where a source's fetch starts: the asked `since`, else the cursor less an overlap, else the backfill horizon.
+
+    `waiting_since` is the oldest review of this target still waiting for a
+    reply: the fetch reaches back to it, so that a reply posted days later is
+    seen and the review leaves the queue.
+    """
+    if since is not None:
+        return since
+    start = cursor.watermark - CURSOR_OVERLAP if cursor.watermark is not None else until - timedelta(days=backfill_days)
+    return min(start, waiting_since) if waiting_since is not None else start
+
+
+def fetch_mentions(job: FetchJob, since: datetime, state: dict[str, Any], settings: HttpSettings) -> FetchResult:
+    """Fetch and parse one target: its mentions published since `since`, one row per review or post.
+
+    A review shown on two pages of the fetch (the App Store's feed and its
+    reviews endpoint) becomes one row, the first sighting filled in by the
+    later ones. Nothing newer is dropped (a rerun of a past period too): the
+    fetch reached it anyway, and the cursor may advance to it. A page's overall rating
+    (a TrustScore, a shop's AggregateRating) goes into the cursor state.
+    """
+    options = dict(job.options)
+    if job.base_url:
+        options["base_url"] = job.base_url
+    cls = scraper_class(job.source)
+    secrets = credentials.resolve(job.source, cls, job.credentials, targets=(job.target,))  # in the task: never a parameter
+    if secrets is not None:
+        options["credentials"] = secrets
+    with PoliteSession(settings) as http:
+        scraper = cls(http=http, **options)
+        state = dict(state)
+        found, pages, overall = [], 0, None
+        aggregate = getattr(scraper, "aggregate", None)  # optional: sources whose pages state an overall rating
+        try:
+            for page in scraper.pages(job.target, since, state):
+                pages += 1
+                found.extend(parse_page(scraper, page))
+                if aggregate is not None and overall is None:
+                    overall = aggregate(page)
+        except (TypeError, AttributeError, KeyError, IndexError) as exc:  # paging read a value of another shape
+            raise ParseError(f"{job.label}: a page is not the shape this source reads "
+                             f"({type(exc).__name__}: {exc})") from None
+        if overall is not None:
+            state["aggregate"] = {**overall, "observed_at": datetime.now(timezone.utc).isoformat()}
+        rows = [dataclasses.asdict(m) for m in merge_mentions(found) if m.published_at >= since]
+    return FetchResult(job, rows, pages, state)
+
+
+FETCH_RETRY_DELAYS = [10, 60]
+
+
+# Every exception the fetch task raises is worth another try: failures for good are returned, not raised.
+@task(retries=len(FETCH_RETRY_DELAYS), retry_delay_seconds=FETCH_RETRY_DELAYS, task_run_name="fetch {job.label}")
+def fetch_source(job: FetchJob, since: datetime, state: dict[str, Any], settings: HttpSettings) -> FetchResult:
+    """One source's fetch, a unit of retry.
+
+    It raises only when another attempt will follow (network trouble, a rate
+    limit, with time left in `settings.deadline`); a failure for good is
+    returned as the result's `error`, so an expected failure shows as one line
+    in the source's health, not as a traceback in the run's log.
+    """
+    try:
+        result = fetch_mentions(job, since, state, settings)
+    except RetriableHTTPError as exc:
+        out_of_time = settings.deadline is not None and time.time() + FETCH_RETRY_DELAYS[0] >= settings.deadline
+        if out_of_time:
+            exc = SourceTimeLimit(f"{exc}; the source's time limit leaves no room for another try", exc.url)
+        elif task_run_info.get_run_count() <= len(FETCH_RETRY_DELAYS):
+            raise
+        return FetchResult(job, [], 0, state, error=f"{type(exc).__name__}: {exc}")
+    except (FatalHTTPError, ParseError, ValueError) as exc:  # a refused page, an unknown shape, a bad target, no secrets
+        return FetchResult(job, [], 0, state, error=f"{type(exc).__name__}: {exc}")
+    get_run_logger().info("%s: %d pages, %d mentions", job.label, result.pages, len(result.rows))
+    return result
+
+
+@task(retries=1, retry_delay_seconds=5, task_run_name="store {result.job.label}")
+def store_mentions(db_path: str, result: FetchResult, run_id: str) -> store.SaveResult:
+    con = store.connect(db_path)
+    try:
+        return store.save_mentions(
+            con, result.job.brand, result.job.source, result.job.target, result.rows, run_id=run_id, state=result.state
+        )
+    finally:
+        con.close()
+
+
+def fetch_all(config: MonitorConfig, run_id: str, brands: list[str] | None, sources: list[str] | None,
+              until: datetime, since: datetime | None, logger: Any) -> list[dict[str, Any]]:
+    """Fetch every planned target from its cursor (each a task, in parallel), store what came, record health.
+
+    Shared by the nightly and the watch flows: the same cursors, the same pacing,
+    under the caller's run lock. One broken source never stops the others.
+    """
+    db = config.database
+    con = store.connect(db)
+    try:
+        jobs = plan_jobs(config, brands, sources)
+        reply_horizon = until - timedelta(days=config.digest.reply_queue_days)
+        planned = [(job, store.get_cursor(con, job.brand, job.source, job.target),
+                    store.oldest_awaiting_reply(con, job.brand, job.source, job.target, reply_horizon))
+                   for job in jobs]
+    finally:
+        con.close()
+
+    settings = http_settings(config)
+    futures = []
+    for job, cursor, waiting_since in planned:
+        # Each source's fetch, retries included, ends within http.source_seconds of now.
+        bounded = dataclasses.replace(settings, deadline=time.time() + config.http.source_seconds)
+        start = fetch_window_start(cursor, until, since, config.backfill_days, waiting_since)
+        futures.append((job, fetch_source.submit(job, start, cursor.state, bounded)))
+
+    health = []
+    for job, future in futures:
+        row = {"brand": job.brand, "source": job.source, "target": job.target, "ok": False, "pages": 0,
+               "fetched": 0, "new": 0, "error": None}
+        try:
+            result = future.result()
+            if result.error:  # failed for good, as the fetch task reports it
+                row["error"] = result.error
+            else:
+                saved = store_mentions(db, result, run_id)
+                row.update(ok=True, pages=result.pages, fetched=saved.received, new=saved.new)
+        except Exception as exc:  # one broken source never stops the others
+            row["error"] = f"{type(exc).__name__}: {exc}"
+        if row["error"]:
+            logger.warning("source %s failed: %s", job.label, row["error"])
+        health.append(row)
+    record_health(db, run_id, health)
+    return health
+
+
+@task
+def record_health(db_path: str, run_id: str, rows: list[dict[str, Any]]) -> None:
+    con = store.connect(db_path)
+    try:
+        store.save_source_health(con, run_id, rows)
+    finally:
+        con.close()
