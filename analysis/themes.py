@@ -29,6 +29,7 @@ anyone anything everyone everything someone something thing things lot lots also
 amp quot gt lt nbsp today yesterday last night day days week time times new use used using know think see want go going
 """.split())
 
+_CLAUSE_BREAK = re.compile(r"[.,;:!?()\[\]{}\"“”|\n]+|\s[-–—]\s")
 _WORD = re.compile(r"[a-z][a-z0-9'’\-]*[a-z0-9]|[a-z]")
 
 
@@ -46,10 +47,13 @@ def tokens(text: str, exclude: frozenset[str] = frozenset()) -> list[str]:
 
 
 def mention_terms(text: str, exclude: frozenset[str] = frozenset()) -> set[str]:
-    """Unigrams and adjacent two-word phrases (neither a stop word nor excluded), as a set."""
-    toks = tokens(text, exclude)
-    terms = {t for t in toks if t and not t.isdigit()}
-    terms |= {f"{a} {b}" for a, b in zip(toks, toks[1:]) if a and b and a != b}
+    """Unigrams and adjacent two-word phrases (neither a stop word nor excluded, nor split by punctuation:
+    "refund please, charged twice" has no "please charged"), as a set."""
+    terms: set[str] = set()
+    for clause in _CLAUSE_BREAK.split(text or ""):
+        toks = tokens(clause, exclude)
+        terms |= {t for t in toks if t and not t.isdigit()}
+        terms |= {f"{a} {b}" for a, b in zip(toks, toks[1:]) if a and b and a != b}
     return terms
 
 

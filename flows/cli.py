@@ -31,6 +31,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--source", action="append", dest="sources", metavar="NAME", help="only this source (repeatable)")
     run.add_argument("--no-email", action="store_true", help="write the outbox, send nothing")
     run.add_argument("--resend", action="store_true", help="render and send the digest again for this period")
+    run.add_argument("--cadence", choices=["daily", "weekly"], default="daily",
+                     help="daily: the daily groups' digest of the period; weekly: the weekly groups' week up to "
+                          "their latest send time, or up to --until (default: %(default)s)")
 
     watch = sub.add_parser("watch", help="one watch round: fetch what is new, detect, push alerts to the groups' chats")
     watch.add_argument("--config", default="monitor.yaml", help="path to monitor.yaml (default: %(default)s)")
@@ -49,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="serve the nightly and watch deployments from this process (needs a Prefect server)")
     serve.add_argument("--config", default="monitor.yaml")
-    serve.add_argument("--cron", default="0 6 * * *", help="the nightly schedule (default: %(default)s, config time zone); watch runs on watch.cron")
+    serve.add_argument("--cron", default="0 6 * * *", help="the nightly schedule (default: %(default)s, config time zone); watch runs on watch.cron, weekly every hour for the groups' send times")
 
     rescore = sub.add_parser("rescore", help="score stored mentions again with the configured sentiment model, in bulk")
     rescore.add_argument("--config", default="monitor.yaml")
@@ -87,19 +90,27 @@ def _print_outcome(data: dict[str, Any], message: str | None = None) -> None:
     for h in data["health"]:
         if not h["ok"]:
             print(f"  FAILED {h['brand']}/{h['source']}/{h['target']}: {h['error']}")
+    for d in data["digests"]:
+        print(f"digest [{d['group']}] for {d['period']}: {_describe(d)}: {d['paths'].get('html')}")
+    print(f"database: {data['database']}")
+
+
+def _describe(outcome: dict[str, Any]) -> str:
     from flows.tasks import describe_delivery
 
-    for d in data["digests"]:
-        hint = " (use --resend to send it again)" if d["skipped"] and not (d["sent"] or d["error"]) else ""
-        print(f"digest [{d['group']}] for {d['period']}: {describe_delivery(d)}{hint}: {d['paths'].get('html')}")
-    print(f"database: {data['database']}")
+    hint = " (use --resend to send it again)" if outcome["skipped"] and not (outcome["sent"] or outcome["error"]) else ""
+    return describe_delivery(outcome) + hint
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     # Fail before Prefect starts, with the one clear message.
-    _check_credentials(load_config(args.config), args.config)
+    config = load_config(args.config)
+    _check_credentials(config, args.config)
+    if not config.groups(args.cadence):
+        raise ConfigError(f"{args.config}: no digest group has cadence: {args.cadence} (digest.groups[].cadence)")
     code, data = _run_flow(args.config, since=args.since, until=args.until, brands=args.brands,
-                           sources=args.sources, send_email=not args.no_email, resend=args.resend)
+                           sources=args.sources, send_email=not args.no_email, resend=args.resend,
+                           cadence=args.cadence)
     _print_outcome(data)
     return code
 
@@ -147,7 +158,10 @@ def write_demo_config(data_dir: Path, base_url: str) -> Path:
     # The support group's pushes go to the demo server's webhook (Apprise json://): a chat channel stand-in.
     notify = {"REPWATCH_DEMO_NOTIFY": "json://" + base_url.split("://", 1)[1] + "/webhook"}
     secrets.write_text(json.dumps({**demo_data.DEMO_CREDENTIALS, **notify}, indent=1), encoding="utf-8")
-    path.write_text(template.replace("{base_url}", base_url).replace("{data_dir}", str(data_dir)), encoding="utf-8")
+    # The marketing group's week goes out the morning after the demo night, once its incident is over.
+    send_at = demo_data.weekly_send_at(datetime.now(timezone.utc), ZoneInfo("Europe/London"))
+    path.write_text(template.replace("{base_url}", base_url).replace("{data_dir}", str(data_dir))
+                    .replace("{weekly_send_at}", send_at), encoding="utf-8")
     return path
 
 
@@ -172,7 +186,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     with demo_server.serve(items, reviews) as base_url:
         config_path = write_demo_config(data_dir, base_url)
         code, data = _run_flow(str(config_path), send_email=False)
-    _print_outcome(data)
+        _print_outcome(data)
+        # The marketing group's week, up to its send time this morning (the same data: nothing new is fetched).
+        weekly_code, weekly = _run_flow(str(config_path), send_email=False, cadence="weekly")
+        code = max(code, weekly_code)
+    for d in weekly["digests"]:
+        print(f"weekly digest [{d['group']}] for {d['period']}: {_describe(d)}: {d['paths'].get('html')}")
     from analysis import store
 
     con = store.connect(data["database"], read_only=True)
@@ -251,6 +270,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         nightly.to_deployment(name="nightly", schedule=Cron(args.cron, timezone=config.timezone), parameters=parameters),
         watch.to_deployment(name="watch", schedule=Cron(config.watch.cron, timezone=config.timezone),
                             parameters=parameters),
+        # Every hour: each weekly group's digest goes out at its own send time, once (a run with none due
+        # fetches nothing).
+        nightly.to_deployment(name="weekly", schedule=Cron("0 * * * *", timezone=config.timezone),
+                              parameters={**parameters, "cadence": "weekly"}),
     )
     return EXIT_OK
 

@@ -20,6 +20,14 @@ class ConfigError(ValueError):
     """A config file that cannot be used; the message names the file and the key."""
 
 
+def _known_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Paris)") from None
+    return value
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -95,6 +103,24 @@ class RecipientGroup(_Strict):
     brands: list[str] | None = Field(default=None, description="brands in this group's digest; default all")
     notify: NotifyConfig | None = Field(default=None, description="push alerts as they happen (the watch flow)")
     quiet_hours: str | None = Field(default=None, description="HH:MM-HH:MM local: only HIGH alerts push then")
+    cadence: Literal["daily", "weekly"] = Field(
+        default="daily", description="daily: the nightly digest; weekly: the week's digest, sent at send_at")
+    send_at: str = Field(default="monday 08:00",
+                         description="weekly: the weekday and time it goes out, for the seven days before")
+    timezone: str | None = Field(default=None, description="the group's time zone (default: the config's)")
+
+    @field_validator("send_at")
+    @classmethod
+    def _send_at(cls, value: str) -> str:
+        from flows.cadence import parse_send_at
+
+        parse_send_at(value)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _group_zone(cls, value: str | None) -> str | None:
+        return value if value is None else _known_zone(value)
 
     @field_validator("quiet_hours")
     @classmethod
@@ -167,11 +193,7 @@ class MonitorConfig(_Strict):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Paris)") from None
-        return value
+        return _known_zone(value)
 
     @model_validator(mode="after")
     def _names_agree(self) -> "MonitorConfig":
@@ -187,6 +209,12 @@ class MonitorConfig(_Strict):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def group_tz(self, group: RecipientGroup) -> ZoneInfo:
+        return ZoneInfo(group.timezone or self.timezone)
+
+    def groups(self, cadence: str) -> list[RecipientGroup]:
+        return [g for g in self.digest.groups if g.cadence == cadence]
 
     def resolve(self, relative_to: Path) -> "MonitorConfig":
         """Database and outbox paths relative to the config file's folder."""

@@ -82,6 +82,14 @@ def demo_anchor(now: datetime, tz: tzinfo) -> datetime:
     return anchor.astimezone(timezone.utc)
 
 
+def weekly_send_at(now: datetime, tz: tzinfo) -> str:
+    """The demo marketing group's weekly send time: the morning after the demo night, so its week holds the
+    incident ('wednesday 06:00'; 03:00, when the incident is over, until 06:00 has come)."""
+    anchor = demo_anchor(now, tz)
+    at = "06:00" if now >= anchor else "03:00"
+    return f"{anchor.astimezone(tz):%A} {at}".lower()
+
+
 def replay_time(now: datetime, tz: tzinfo, at: str) -> datetime:
     """The demo night's clock time `at` ('22:15'; before noon is the morning after): for replaying the incident."""
     try:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any
+from typing import Any, Literal
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
@@ -12,6 +12,7 @@ from prefect.states import Completed, Failed
 
 from analysis import runlock, store
 from flows import tasks
+from flows.cadence import DigestPlan
 from flows.config import MonitorConfig, load_config
 
 
@@ -80,9 +81,13 @@ def nightly(
     sources: list[str] | None = None,
     send_email: bool = True,
     resend: bool = False,
+    cadence: Literal["daily", "weekly"] = "daily",
 ) -> Any:
-    """Fetch every source, store, score, detect spikes, write and send the digest.
+    """Fetch every source, store, score, detect spikes, write and send the digests of this cadence.
 
+    daily: every daily group's digest of the period. weekly: every weekly
+    group's week up to its latest send time (up to `until` when given), once;
+    when each is written already the run fetches nothing and says so.
     A failing source does not stop the run: it is recorded, shown in the
     digest, and the run ends Failed with a message naming it, after the
     digest has gone out.
@@ -90,24 +95,60 @@ def nightly(
     logger = get_run_logger()
     config = load_config(config_path)
     period = reporting_period(config, since, until)
+    if cadence == "weekly":
+        if not config.groups("weekly"):
+            raise ValueError(f"{config_path}: no digest group has cadence: weekly")
+        plans = tasks.weekly_plans(config, datetime.now(timezone.utc), parse_when(until, config.tz),
+                                   parse_when(since, config.tz))
+    elif cadence == "daily":
+        plans = tasks.daily_plans(config, period.key, period.start, period.end)
+    else:
+        raise ValueError(f"cadence must be daily or weekly, not {cadence!r}")
     run_id = _run_id()
     db = config.database
     params = {"config_path": config_path, "since": since, "until": until, "brands": brands, "sources": sources,
-              "send_email": send_email, "resend": resend}
+              "send_email": send_email, "resend": resend, "cadence": cadence}
     try:
         # One run per database at a time; a second one waits (bounded), then says so.
         with runlock.exclusive_run(db, config.lock_wait_seconds, owner=run_id, on_wait=logger.info):
-            return _run(config, period, run_id, params, logger)
+            written = _written_already(db, plans) if cadence == "weekly" and not resend else None
+            if written:
+                return _nothing_due(plans, written, db, logger)
+            return _run(config, period, plans, run_id, params, logger)
     except runlock.DatabaseBusy as exc:
         logger.error("%s", exc)
         return Failed(message=str(exc), data=exc)  # a state, not a raise: no traceback for an expected wait
 
 
-def _run(config: MonitorConfig, period: Period, run_id: str, params: dict[str, Any], logger: Any) -> Any:
+def _written_already(db: str, plans: list[DigestPlan]) -> list[dict[str, Any]] | None:
+    """Each planned digest as the store has it, if every one is written and none waits to be sent;
+    None when there is something to do."""
+    con = store.connect(db)
+    try:
+        found = [store.get_digest(con, p.key, p.group) for p in plans]
+        pending = store.pending_digests(con)
+    finally:
+        con.close()
+    return None if pending or not all(found) else found  # type: ignore[return-value]
+
+
+def _nothing_due(plans: list[DigestPlan], written: list[dict[str, Any]], db: str, logger: Any) -> Any:
+    summary = "no weekly digest due: " + ", ".join(f"{p.group} for {p.key} is written already" for p in plans)
+    logger.info("%s", summary)
+    digests = [{"group": p.group, "period": p.key, "skipped": True, "paths": {"html": w["html_path"]}, "sent": False,
+                "late": False, "error": None} for p, w in zip(plans, written)]
+    return Completed(message=summary, data={"period": ", ".join(p.key for p in plans), "health": [], "alerts": [],
+                                            "digests": digests, "database": db, "summary": summary})
+
+
+def _run(config: MonitorConfig, period: Period, plans: list[DigestPlan], run_id: str, params: dict[str, Any],
+         logger: Any) -> Any:
     """The run itself, under the database's run lock."""
     db = config.database
     brands, sources = params["brands"], params["sources"]
     send_email, resend = params["send_email"], params["resend"]
+    # Alerts are detected over every planned period (a weekly group's whole week), up to the run's end.
+    detect_from = min([period.start, *(p.start for p in plans)])
     con = store.connect(db)
     try:
         store.begin_run(con, run_id, params, period.start, period.end)
@@ -119,8 +160,10 @@ def _run(config: MonitorConfig, period: Period, run_id: str, params: dict[str, A
     scored = tasks.score_new_mentions(db, config.sentiment.model,
                                       period.end - timedelta(days=config.detection.history_days))
     brand_names = [b.name for b in config.brands if not brands or b.name in brands]
-    new_alerts = tasks.detect_alerts(db, brand_names, period.start, period.end, config, run_id)
-    digests = tasks.render_and_send(db, config, period.key, period.start, period.end, run_id, send_email, resend)
+    new_alerts = tasks.detect_alerts(db, brand_names, detect_from, period.end, config, run_id)
+    digests = tasks.render_and_send(db, config, plans, run_id, send_email, resend)
+    if params["cadence"] == "weekly":
+        period = Period(period.start, period.end, ", ".join(p.key for p in plans), period.explicit_since)
 
     failed = [h for h in health if not h["ok"]]
     unsent = [d for d in digests if d["error"]]

@@ -91,7 +91,7 @@ def humanize_duration(seconds: float) -> str:
     return "under a minute"
 
 
-def _delta(now: float | None, before: float | None, *, unit: str, higher_is_good: bool | None) -> dict[str, Any]:
+def change(now: float | None, before: float | None, *, unit: str, higher_is_good: bool | None) -> dict[str, Any]:
     """Change against the previous period: unit is 'relative' (%), 'points' (of a share), 'duration' (seconds) or 'plain'."""
     if now is None or before is None:
         return {"display": "no previous data" if now is not None else "", "direction": "flat", "good": None}
@@ -130,15 +130,15 @@ def kpi_tiles(now: Mapping[str, Any], before: Mapping[str, Any], replies_now: Ma
 
     tiles = [
         {"name": "Mentions", "value": f"{now['mentions']:,}",
-         **_delta(now["mentions"], before["mentions"], unit="relative", higher_is_good=None)},
+         **change(now["mentions"], before["mentions"], unit="relative", higher_is_good=None)},
         {"name": "Mean sentiment", "value": "–" if now["mean_sentiment"] is None else f"{now['mean_sentiment']:+.2f}",
-         **_delta(now["mean_sentiment"], before["mean_sentiment"], unit="plain", higher_is_good=True)},
+         **change(now["mean_sentiment"], before["mean_sentiment"], unit="plain", higher_is_good=True)},
         {"name": "Negative share", "value": "–" if share(now) is None else f"{share(now):.0%}",
-         **_delta(share(now), share(before), unit="points", higher_is_good=False)},
+         **change(share(now), share(before), unit="points", higher_is_good=False)},
     ]
     if now.get("rated"):
         tiles.append({"name": "Mean rating", "value": f"{now['mean_rating']:.1f}★",
-                      **_delta(now["mean_rating"], before.get("mean_rating"), unit="plain", higher_is_good=True)})
+                      **change(now["mean_rating"], before.get("mean_rating"), unit="plain", higher_is_good=True)})
     if replies_now and replies_now.get("answerable"):
         before_r = replies_before or {}
         rate = reply_rate(replies_now)
@@ -147,11 +147,11 @@ def kpi_tiles(now: Mapping[str, Any], before: Mapping[str, Any], replies_now: Ma
             detail += (f" in {REPLY_WINDOW_DAYS} days (this period: {replies_period.get('answered', 0)} of "
                        f"{replies_period.get('answerable', 0)})")
         tiles.append({"name": "Replied", "value": f"{rate:.0%}", "detail": detail,
-                      **_delta(rate, reply_rate(before_r), unit="points", higher_is_good=True)})
+                      **change(rate, reply_rate(before_r), unit="points", higher_is_good=True)})
         wait = replies_now.get("median_reply_seconds")
         if wait is not None:
             tiles.append({"name": "Time to reply", "value": humanize_duration(wait), "detail": "median",
-                          **_delta(wait, before_r.get("median_reply_seconds"), unit="duration", higher_is_good=False)})
+                          **change(wait, before_r.get("median_reply_seconds"), unit="duration", higher_is_good=False)})
     return [{"detail": None, **tile} for tile in tiles]
 
 

@@ -29,8 +29,10 @@ class MailError(RuntimeError):
     pass
 
 
-def build_message(subject: str, sender: str, recipients: Sequence[str], html: str, text: str) -> EmailMessage:
-    """multipart/alternative: the plain text first, the HTML preferred by readers that can show it."""
+def build_message(subject: str, sender: str, recipients: Sequence[str], html: str, text: str,
+                  attachments: Sequence[tuple[str, bytes, str]] = ()) -> EmailMessage:
+    """multipart/alternative: the plain text first, the HTML preferred by readers that can show it;
+    `attachments` (file name, data, MIME type) beside them."""
     if any(c in subject for c in "\r\n"):
         raise MailError("a subject must be one line")
     msg = EmailMessage()
@@ -41,6 +43,9 @@ def build_message(subject: str, sender: str, recipients: Sequence[str], html: st
     msg["Message-ID"] = make_msgid(domain=sender.rsplit("@", 1)[-1])
     msg.set_content(text, subtype="plain", charset="utf-8")
     msg.add_alternative(html, subtype="html", charset="utf-8")
+    for filename, data, mime in attachments:
+        maintype, subtype = mime.split("/", 1)
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
     return msg
 
 
@@ -64,12 +69,17 @@ def mark_late(message: EmailMessage) -> EmailMessage:
     return message
 
 
-def write_outbox(outbox: str | Path, stem: str, html: str, text: str, message: EmailMessage) -> dict[str, str]:
-    """Write stem.html, stem.txt and stem.eml; each through a temp file so a crash leaves no half file."""
+def write_outbox(outbox: str | Path, stem: str, html: str, text: str, message: EmailMessage,
+                 extra: dict[str, bytes] | None = None) -> dict[str, str]:
+    """Write stem.html, stem.txt, stem.eml (and stem.<kind> for each `extra` kind, such as csv); each through
+    a temp file so a crash leaves no half file."""
     folder = Path(outbox)
     folder.mkdir(parents=True, exist_ok=True)
-    paths = {"html": folder / f"{stem}.html", "text": folder / f"{stem}.txt", "eml": folder / f"{stem}.eml"}
-    for kind, data in (("html", html.encode("utf-8")), ("text", text.encode("utf-8")), ("eml", message.as_bytes())):
+    files = [("html", html.encode("utf-8")), ("text", text.encode("utf-8")), ("eml", message.as_bytes()),
+             *(extra or {}).items()]
+    paths = {"html": folder / f"{stem}.html", "text": folder / f"{stem}.txt", "eml": folder / f"{stem}.eml",
+             **{kind: folder / f"{stem}.{kind}" for kind in (extra or {})}}
+    for kind, data in files:
         tmp = paths[kind].with_suffix(paths[kind].suffix + ".tmp")
         tmp.write_bytes(data)
         tmp.replace(paths[kind])

@@ -9,7 +9,7 @@ from aiosmtpd.controller import Controller
 
 from analysis import store
 from flows.config import parse_config
-from flows.tasks import write_and_send_digests
+from flows.tasks import daily_plans, write_and_send_digests
 from reports.mailer import SmtpSettings
 
 END = datetime(2026, 11, 24, 6, tzinfo=timezone.utc)
@@ -57,7 +57,8 @@ def setting(tmp_path):
 
 def deliver(setting, run_id, smtp, resend=False, period_key="2026-11-24", end=END):
     config, con, _, _ = setting
-    return write_and_send_digests(con, config, period_key, end - timedelta(days=1), end, run_id, smtp, resend, Log())
+    plans = daily_plans(config, period_key, end - timedelta(days=1), end)
+    return write_and_send_digests(con, config, plans, run_id, smtp, resend, Log())
 
 
 def test_smtp_down_then_up_delivers_exactly_one_late_message(setting):

@@ -1,6 +1,6 @@
 """The nightly flow under Prefect's test harness, against the demo's loopback HTTP server."""
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -70,6 +70,74 @@ def test_nightly_end_to_end_then_rerun_is_idempotent(prefect_harness, demo_site,
     con.close()
     assert sum(h["new"] for h in data2["health"]) == 0
     assert data2["alerts"] == [] and data2["digests"][0]["skipped"] is True
+
+
+def test_the_weekly_digest_says_what_the_store_holds(prefect_harness, demo_site, tmp_path):
+    """`repwatch run --cadence weekly` on the demo: every figure is recomputed here in SQL over the stored mentions."""
+    import csv
+    import email
+    import io
+    from email import policy
+
+    base_url, _ = demo_site
+    config = write_demo_config(tmp_path, base_url)
+    state, data = run(config, cadence="weekly")
+    assert state.is_completed(), state.message
+    (digest,) = data["digests"]
+    assert digest["group"] == "marketing" and digest["period"].startswith("week-")
+    html_path = digest["paths"]["html"]
+    html = open(html_path, encoding="utf-8").read()
+    text = open(html_path[:-4] + "txt", encoding="utf-8").read()
+    assert len(html.encode("utf-8")) < 102 * 1024  # Gmail clips larger messages
+    con = store.connect(data["database"])
+    start, end = con.execute("SELECT period_start, period_end FROM digests WHERE recipient_group = 'marketing'").fetchone()
+    assert end - start == timedelta(days=7)
+    week = {b: r for b, *r in con.execute(
+        """SELECT brand, count(*), count(*) FILTER (WHERE coalesce(rated_label, label) = 'negative'), count(compound),
+                  avg(rating)
+           FROM mentions WHERE published_at >= ? AND published_at < ? GROUP BY brand""", [start, end]).fetchall()}
+    replies = {b: r for b, *r in con.execute(
+        """SELECT brand, count(*) FILTER (WHERE replied), count(replied) FROM mentions
+           WHERE kind = 'review' AND published_at >= ? AND published_at < ? GROUP BY brand""",
+        [end - timedelta(days=30), end]).fetchall()}
+    weekly_counts = [n for (n,) in con.execute(
+        """SELECT count(*) FROM range(8) AS w(i) LEFT JOIN mentions m ON m.brand = 'Parcelly'
+               AND m.published_at >= ?::TIMESTAMP - to_days(CAST(7 * (8 - i) AS INTEGER))
+               AND m.published_at < ?::TIMESTAMP - to_days(CAST(7 * (7 - i) AS INTEGER))
+           GROUP BY i ORDER BY i""", [end, end]).fetchall()]
+    csv_rows = con.execute("SELECT count(*) FROM mentions WHERE published_at >= ? AND published_at < ?",
+                           [start, end]).fetchone()[0]
+    con.close()
+    total = sum(r[0] for r in week.values())
+    for brand, (mentions, negative, scored, rating) in week.items():
+        answered, answerable = replies[brand]
+        block = text[text.index(f"\n{brand}"):]
+        found = re.search(r"mentions ([\d,]+) .*share of voice (\d+)%.*\n.*negative (\d+)% .*rating ([\d.]+)★.*\n"
+                          r".*replied \(30 days\) (\d+)% \((\d+) of (\d+);", block)
+        assert found, block[:400]
+        assert int(found[1].replace(",", "")) == mentions
+        assert int(found[2]) == round(100 * mentions / total)
+        assert int(found[3]) == round(100 * negative / scored)
+        assert float(found[4]) == round(rating, 2)
+        assert (int(found[5]), int(found[6]), int(found[7])) == (round(100 * answered / answerable), answered, answerable)
+    assert "ShipSwift (competitor)" in text and "competitor</div>" in html
+    trend = text[text.index("PARCELLY: EIGHT WEEKS"):text.index("INCIDENTS THIS WEEK")]
+    assert [int(n) for n in re.findall(r"\n  \d\d \w{3}: (\d+),", trend)] == weekly_counts
+    assert sum(weekly_counts) > 8 * 100
+    incidents = text[text.index("INCIDENTS THIS WEEK"):]
+    assert "HIGH Parcelly Mentions" in incidents and "reported in the digest only" in incidents
+    assert "complaints rising: " in text and "outage" in text[text.index("WHAT PEOPLE TALKED ABOUT"):]
+    assert "20 of 20 sources worked on every day" in text
+    message = email.message_from_bytes(open(html_path[:-4] + "eml", "rb").read(), policy=policy.SMTP)
+    (attachment,) = list(message.iter_attachments())
+    assert attachment.get_filename().endswith(".csv")
+    exported = list(csv.DictReader(io.StringIO(attachment.get_payload(decode=True).decode("utf-8-sig"))))
+    assert len(exported) == csv_rows and {r["brand"] for r in exported} == {"Parcelly", "ShipSwift"}
+
+    # Due once: the next weekly run (an hourly deployment's) finds it written and fetches nothing.
+    state2, data2 = run(config, cadence="weekly")
+    assert state2.is_completed() and data2["health"] == [] and data2["digests"][0]["skipped"] is True
+    assert "no weekly digest due" in data2["summary"]
 
 
 def test_a_broken_source_is_reported_and_the_run_goes_on(prefect_harness, demo_site, tmp_path):

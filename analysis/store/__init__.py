@@ -9,7 +9,8 @@ point leaves a cursor that never points past what was committed.
 One module a concern: `shape` (connecting, migrations, times, bulk-write
 helpers), `mentions` (runs, health, mentions, cursors), `scores` (sentiment
 and the series detection reads), `alerts` (alerts and their pushes),
-`digests` (what the digest reads, and its delivery). Callers use `store.<name>`.
+`digests` (what the digest reads, and its delivery), `weekly` (what only the
+weekly digest reads). Callers use `store.<name>`.
 """
 from __future__ import annotations
 
@@ -25,11 +26,14 @@ from analysis.store.scores import (  # noqa: F401
     bucket_series, brand_sources,
 )
 from analysis.store.alerts import (  # noqa: F401
-    save_alerts, alerts_between, recorded_pushes, record_pushes, take_interrupted_pushes, pushes_to_send,
+    save_alerts, alerts_between, recorded_pushes, sent_pushes, record_pushes, take_interrupted_pushes, pushes_to_send,
     mark_push,
 )
 from analysis.store.digests import (  # noqa: F401
     period_kpis, negative_mentions, awaiting_reply, oldest_awaiting_reply, reply_kpis, aggregate_ratings,
     mentions_between, get_digest, record_digest, pending_digests, mark_digest_sending,
     take_interrupted_digests, mark_digest_sent, mark_digest_unsent,
+)
+from analysis.store.weekly import (  # noqa: F401
+    EXPORT_FIELDS, weekly_figures, ranked_reviews, health_checks, mentions_for_export,
 )

@@ -98,6 +98,15 @@ def recorded_pushes(con: Connection, alert_ids: Sequence[str]) -> dict[str, dict
     return {r["push_id"]: r for r in rows}
 
 
+def sent_pushes(con: Connection, alert_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    """Per alert, the pushes that went out (the watch flow's), oldest first."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for row in sorted(recorded_pushes(con, alert_ids).values(), key=lambda r: (r["sent_at"] or datetime.min)):
+        if row["state"] == "sent":
+            out.setdefault(row["alert_id"], []).append({**row, "sent_at": from_db_time(row["sent_at"])})
+    return out
+
+
 def record_pushes(con: Connection, pushes: Sequence[dict[str, Any]], run_id: str) -> int:
     """Record new pushes as pending, in bulk; one already recorded (a rerun) is left as it is. Returns how many are new."""
     if not pushes:

@@ -2,7 +2,7 @@
 
 Scrapers fetch and parse; the store writes; analysis computes; reports render.
 Nothing here is per mention. One module a concern: `fetch` (plan, fetch, store,
-health), `scoring`, `detection`, `digests` (write and send), `pushing` (the
+health), `scoring`, `detection`, `digests` (write and send), `weekly_digest` (what the weekly one reads), `pushing` (the
 watch flow's pushes). The flows and the CLI use `tasks.<name>`.
 """
 from __future__ import annotations
@@ -18,7 +18,10 @@ from flows.tasks.detection import (  # noqa: F401
     detect_brand_alerts, detect_alerts,
 )
 from flows.tasks.digests import (  # noqa: F401
-    build_digest, describe_delivery, write_and_send_digests, render_and_send,
+    build_digest, daily_plans, weekly_plans, describe_delivery, write_and_send_digests, render_and_send,
+)
+from flows.tasks.weekly_digest import (  # noqa: F401
+    MAX_ATTACHMENT_BYTES, build_weekly_digest,
 )
 from flows.tasks.pushing import (  # noqa: F401
     INTERRUPTED_NOTE, push_groups, push_alerts,

@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Sequence
 
 from prefect import get_run_logger, task
 
 from analysis import spikes, store
+from flows.cadence import DigestPlan, weekly_plan
 from flows.config import MonitorConfig, smtp_settings_from_env
 from reports import digest as digest_report
 from reports import mailer
 from flows.tasks.scoring import with_driver_words
+from flows.tasks.weekly_digest import MAX_ATTACHMENT_BYTES, build_weekly_digest
 
 
 def build_digest(
@@ -55,19 +57,10 @@ def build_digest(
         learning=digest_report.learning_notes(store.history_starts(con, brand_names), brand_names, until,
                                               spikes.with_sensitivity(config.detection.sensitivity).baseline_days),
         unscored=store.unscored_languages(con, brand_names, period_start, until),
-        pushed=_sent_pushes(con, [a["alert_id"] for a in period_alerts]),
+        pushed=store.sent_pushes(con, [a["alert_id"] for a in period_alerts]),
         now=until,
     )
     return digest_report.render_digest(context)
-
-
-def _sent_pushes(con: store.Connection, alert_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
-    """Per alert, the pushes that went out (the watch flow's), oldest first."""
-    out: dict[str, list[dict[str, Any]]] = {}
-    for row in sorted(store.recorded_pushes(con, alert_ids).values(), key=lambda r: (r["sent_at"] or datetime.min)):
-        if row["state"] == "sent":
-            out.setdefault(row["alert_id"], []).append({**row, "sent_at": store.from_db_time(row["sent_at"])})
-    return out
 
 
 def _outcome(period_key: str, group: str, html_path: str | None, *, written: bool, **extra: Any) -> dict[str, Any]:
@@ -85,11 +78,40 @@ def describe_delivery(outcome: dict[str, Any]) -> str:
     return "already written for this period" if outcome["skipped"] else "written to the outbox"
 
 
+def daily_plans(config: MonitorConfig, period_key: str, start: datetime, end: datetime) -> list[DigestPlan]:
+    """Every daily group's digest of the run's period."""
+    return [DigestPlan(g.name, "daily", period_key, start, end) for g in config.groups("daily")]
+
+
+def weekly_plans(config: MonitorConfig, now: datetime, until: datetime | None = None,
+                 since: datetime | None = None) -> list[DigestPlan]:
+    """Every weekly group's week: up to its latest send time (or up to an explicit `until`)."""
+    return [weekly_plan(g.name, g.send_at, config.group_tz(g), now, until, since) for g in config.groups("weekly")]
+
+
+def _write(con: store.Connection, config: MonitorConfig, plan: DigestPlan, run_id: str) -> tuple[Any, dict[str, str]]:
+    """Render one plan's digest and write it to the outbox (with its CSV for a weekly one)."""
+    group = next(g for g in config.digest.groups if g.name == plan.group)
+    names = group.brands or [b.name for b in config.brands]
+    stem = f"digest-{plan.key}-{group.name}".replace(":", "").replace("/", "-")
+    attachments, extra = [], {}
+    if plan.cadence == "weekly":
+        rendered, data = build_weekly_digest(con, config, group, names, plan.start, plan.end, f"{stem}.csv")
+        extra["csv"] = data
+        if len(data) <= MAX_ATTACHMENT_BYTES:
+            attachments.append((f"{stem}.csv", data, "text/csv"))
+    else:
+        rendered = build_digest(con, config, names, plan.start, plan.end, run_id)
+    message = mailer.build_message(rendered.subject, config.digest.sender, group.recipients, rendered.html,
+                                   rendered.text, attachments)
+    return rendered, mailer.write_outbox(config.outbox, stem, rendered.html, rendered.text, message, extra)
+
+
 def write_and_send_digests(
-    con: store.Connection, config: MonitorConfig, period_key: str, period_start: datetime, until: datetime,
-    run_id: str, smtp: mailer.SmtpSettings | None, resend: bool, log: Any,
+    con: store.Connection, config: MonitorConfig, plans: Sequence[DigestPlan], run_id: str,
+    smtp: mailer.SmtpSettings | None, resend: bool, log: Any,
 ) -> list[dict[str, Any]]:
-    """Per recipient group: write the period's digest once (again with `resend`), then send every pending digest.
+    """Per planned digest: write it once (again with `resend`), then send every pending digest.
 
     Writing and sending are separate facts. A digest written to be sent stays
     pending until a send succeeds; a failed send is recorded and reported,
@@ -98,22 +120,17 @@ def write_and_send_digests(
     (or with sending off) digests are written to the outbox only.
     """
     outcomes: dict[tuple[str, str], dict[str, Any]] = {}
-    for group in config.digest.groups:
-        names = group.brands or [b.name for b in config.brands]
-        existing = store.get_digest(con, period_key, group.name)
+    for plan in plans:
+        existing = store.get_digest(con, plan.key, plan.group)
         if existing and not resend:
-            log.info("digest %s/%s already written at %s; not writing it again", period_key, group.name,
+            log.info("digest %s/%s already written at %s; not writing it again", plan.key, plan.group,
                      existing["rendered_at"])
-            outcomes[(period_key, group.name)] = _outcome(period_key, group.name, existing["html_path"], written=False)
+            outcomes[(plan.key, plan.group)] = _outcome(plan.key, plan.group, existing["html_path"], written=False)
             continue
-        rendered = build_digest(con, config, names, period_start, until, run_id)
-        message = mailer.build_message(rendered.subject, config.digest.sender, group.recipients, rendered.html,
-                                       rendered.text)
-        stem = f"digest-{period_key}-{group.name}".replace(":", "").replace("/", "-")
-        paths = mailer.write_outbox(config.outbox, stem, rendered.html, rendered.text, message)
-        store.record_digest(con, period_key, group.name, period_start, until, paths, run_id, to_send=smtp is not None)
-        outcomes[(period_key, group.name)] = _outcome(period_key, group.name, paths["html"], written=True,
-                                                      subject=rendered.subject)
+        rendered, paths = _write(con, config, plan, run_id)
+        store.record_digest(con, plan.key, plan.group, plan.start, plan.end, paths, run_id, to_send=smtp is not None)
+        outcomes[(plan.key, plan.group)] = _outcome(plan.key, plan.group, paths["html"], written=True,
+                                                    subject=rendered.subject, cadence=plan.cadence)
     for stuck in store.take_interrupted_digests(con):
         key = (stuck["period_key"], stuck["recipient_group"])
         error = ("a run was stopped while sending it, so it may or may not have arrived; not sent again "
@@ -141,14 +158,12 @@ def write_and_send_digests(
 
 @task(task_run_name="write and send digests")
 def render_and_send(
-    db_path: str, config: MonitorConfig, period_key: str, period_start: datetime, until: datetime,
-    run_id: str, send_email: bool, resend: bool,
+    db_path: str, config: MonitorConfig, plans: Sequence[DigestPlan], run_id: str, send_email: bool, resend: bool,
 ) -> list[dict[str, Any]]:
     """No task retry: a failed send is kept pending and reported, and the next run sends it."""
     smtp = smtp_settings_from_env() if send_email else None
     con = store.connect(db_path)
     try:
-        return write_and_send_digests(con, config, period_key, period_start, until, run_id, smtp, resend,
-                                      get_run_logger())
+        return write_and_send_digests(con, config, plans, run_id, smtp, resend, get_run_logger())
     finally:
         con.close()
