@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from analysis import sentiment, store, vader_sentiment
-from flows import demo_data
+from flows.demo import data as demo_data
 from flows.config import parse_config
 from flows.tasks import build_digest, detect_brand_alerts, score_unscored
 

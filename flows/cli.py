@@ -147,9 +147,9 @@ def write_demo_config(data_dir: Path, base_url: str) -> Path:
     """The demo's config, and beside it the demo accounts' credentials (never real ones): it runs from any terminal."""
     import json
 
-    from flows import demo_data
+    from flows.demo import data as demo_data
 
-    template = (Path(__file__).parent / "demo_monitor.yaml").read_text(encoding="utf-8")
+    template = (Path(__file__).parent / "demo" / "monitor.yaml").read_text(encoding="utf-8")
     path = data_dir / "monitor.yaml"
     data_dir.mkdir(parents=True, exist_ok=True)
     secrets = data_dir / "demo-credentials.json"
@@ -166,7 +166,7 @@ def write_demo_config(data_dir: Path, base_url: str) -> Path:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from flows import demo_data, demo_server
+    from flows.demo import data as demo_data, server as demo_server
 
     started = time.perf_counter()
     data_dir = Path(args.data_dir).resolve()
@@ -209,7 +209,7 @@ def _serve_demo(items: Any, reviews: Any, data_dir: Path, port: int, at: datetim
     import signal
     import threading
 
-    from flows import demo_server
+    from flows.demo import server as demo_server
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -178,7 +178,7 @@ def test_a_young_baseline_says_it_is_still_learning():
 
 @pytest.mark.parametrize("hour", range(24))
 def test_demo_incident_is_in_the_reported_day_at_any_hour(hour):
-    from flows import demo_data
+    from flows.demo import data as demo_data
     zone = ZoneInfo("Europe/London")
     now = datetime(2026, 12, 2, hour, 30, tzinfo=zone).astimezone(timezone.utc)
     period_end = now.replace(minute=0)  # the default run: the 24 hours up to the last full hour

@@ -17,7 +17,7 @@ import duckdb
 import pytest
 from aiosmtpd.controller import Controller
 
-from flows import demo_data, demo_server
+from flows.demo import data as demo_data, server as demo_server
 from flows.cli import write_demo_config
 
 ROOT = Path(__file__).resolve().parents[1]

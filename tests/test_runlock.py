@@ -85,7 +85,7 @@ def test_two_concurrent_runs_both_end_cleanly_one_waiting(tmp_path):
     from datetime import datetime, timezone
     from zoneinfo import ZoneInfo
 
-    from flows import demo_data, demo_server
+    from flows.demo import data as demo_data, server as demo_server
     from flows.cli import write_demo_config
 
     now, zone = datetime.now(timezone.utc), ZoneInfo("Europe/London")

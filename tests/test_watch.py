@@ -9,7 +9,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
 from analysis import pushes, store
-from flows import demo_data, demo_server
+from flows.demo import data as demo_data, server as demo_server
 from flows.cli import write_demo_config
 
 TOKEN = "T0KEN-s3cr3t-d0-not-leak"

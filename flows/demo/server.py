@@ -6,7 +6,7 @@
 - /alerts/feeds/<brand>.xml: a Google Alerts Atom feed (google.com/url redirect links).
 - /news/rss/search?q=<brand>: a Google News RSS search feed ("Headline - Publisher").
 - /trustpilot/review/<domain>, /itunes/<cc>/rss/customerreviews/..., /itunes/WebObjects/MZStore.woa/wa/userReviewsRow,
-  POST /play/_/PlayStoreUi/data/batchexecute, /shop/<brand>/product: the review sites (see demo_review_pages).
+  POST /play/_/PlayStoreUi/data/batchexecute, /shop/<brand>/product: the review sites (see review_pages).
 Feeds and shop pages answer conditional GETs with 304.
 """
 from __future__ import annotations
@@ -24,9 +24,9 @@ from typing import Iterator, Sequence
 from urllib.parse import parse_qs, quote, urlsplit
 from xml.sax.saxutils import escape as xml_escape
 
-from flows import demo_review_pages as review_pages
-from flows import demo_social_pages as social_pages
-from flows.demo_data import NEWS_PUBLISHERS, DemoItem, DemoReview
+from flows.demo import review_pages
+from flows.demo import social_pages
+from flows.demo.data import NEWS_PUBLISHERS, DemoItem, DemoReview
 
 ALGOLIA_PAGING_LIMIT = 1000
 _NUMERIC = re.compile(r"^created_at_i(<=|>=|<|>|=)(\d+)$")

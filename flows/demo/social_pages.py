@@ -16,7 +16,7 @@ import json
 from datetime import timezone
 from typing import Any, Sequence
 
-from flows.demo_data import DEMO_CREDENTIALS, DemoItem
+from flows.demo.data import DEMO_CREDENTIALS, DemoItem
 
 REDDIT_TOKEN = "demo-reddit-token"
 BLUESKY_ACCESS, BLUESKY_REFRESH = "demo-bsky-access", "demo-bsky-refresh"
