@@ -177,6 +177,21 @@ class HttpConfig(_Strict):
     source_seconds: float = Field(default=300, gt=0, description="a source's whole fetch, retries included, ends by then")
 
 
+class EngineConfig(_Strict):
+    """Where fetch and parse run: threads in this process, or a Dask cluster (local processes or an address)."""
+
+    kind: Literal["threads", "dask"] = "threads"
+    workers: int = Field(default=2, ge=1, le=512, description="dask: the local cluster's worker processes")
+    address: str | None = Field(default=None, pattern=r"^(tcp|tls|ucx|inproc)://\S+$",
+                                description="dask: an existing scheduler (tcp://host:8786) instead of a local cluster")
+
+    @model_validator(mode="after")
+    def _address_for_dask(self) -> "EngineConfig":
+        if self.address and self.kind != "dask":
+            raise ValueError("address is for kind: dask")
+        return self
+
+
 class MonitorConfig(_Strict):
     timezone: str = "UTC"
     database: str = "data/repwatch.duckdb"
@@ -189,6 +204,7 @@ class MonitorConfig(_Strict):
     sentiment: SentimentConfig = SentimentConfig()
     watch: WatchConfig = WatchConfig()
     http: HttpConfig = HttpConfig()
+    engine: EngineConfig = EngineConfig()
 
     @field_validator("timezone")
     @classmethod

@@ -5,7 +5,7 @@ import dataclasses
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Callable
 
 from prefect import get_run_logger, task
 from prefect.runtime import task_run as task_run_info
@@ -180,19 +180,27 @@ def fetch_all(config: MonitorConfig, run_id: str, brands: list[str] | None, sour
         con.close()
 
     settings = http_settings(config)
-    futures = []
-    for job, cursor, waiting_since in planned:
-        # Each source's fetch, retries included, ends within http.source_seconds of now.
-        bounded = dataclasses.replace(settings, deadline=time.time() + config.http.source_seconds)
-        start = fetch_window_start(cursor, until, since, config.backfill_days, waiting_since)
-        futures.append((job, fetch_source.submit(job, start, cursor.state, bounded)))
+    windows = [(job, fetch_window_start(cursor, until, since, config.backfill_days, waiting_since), cursor.state)
+               for job, cursor, waiting_since in planned]
+    outcomes: list[tuple[FetchJob, Callable[[], FetchResult]]] = []
+    if config.engine.kind == "dask":
+        from flows.tasks.cluster import fetch_on_cluster
 
+        for result in fetch_on_cluster(config.engine, windows, settings, config.http.source_seconds):
+            outcomes.append((result.job, lambda r=result: r))
+    else:
+        for job, start, state in windows:
+            # Each source's fetch, retries included, ends within http.source_seconds of now.
+            bounded = dataclasses.replace(settings, deadline=time.time() + config.http.source_seconds)
+            outcomes.append((job, fetch_source.submit(job, start, state, bounded).result))
+
+    # This process alone writes the database (DuckDB allows one writer), each source's rows in bulk.
     health = []
-    for job, future in futures:
+    for job, outcome in outcomes:
         row = {"brand": job.brand, "source": job.source, "target": job.target, "ok": False, "pages": 0,
                "fetched": 0, "new": 0, "error": None}
         try:
-            result = future.result()
+            result = outcome()
             if result.error:  # failed for good, as the fetch task reports it
                 row["error"] = result.error
             else:

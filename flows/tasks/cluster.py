@@ -1,0 +1,127 @@
+"""Fetching on a Dask cluster (`engine: {kind: dask}`): one task per host, the flow process the only writer.
+
+The HTTP session paces requests per host within a process; worker processes
+share no pacer. So every target on one host is fetched by one task, in order,
+through one session: the pace holds however many workers there are, with no
+shared limiter. A task retries each target's network trouble itself (the
+delays of the threads engine), so one rate-limited target does not refetch
+its host's others; the task as a whole is retried once (a lost worker), and
+Dask reruns a lost worker's tasks elsewhere. Results come back to the flow,
+which stores them in bulk as the threads engine does.
+"""
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+from prefect import flow, get_run_logger, task
+
+from flows.config import EngineConfig
+from flows.tasks.fetch import FETCH_RETRY_DELAYS, FetchJob, FetchResult, fetch_mentions
+from scrapers.base import ParseError, scraper_class
+from scrapers.http import FatalHTTPError, HttpSettings, RetriableHTTPError, SourceTimeLimit
+
+
+@dataclass(frozen=True)
+class HostGroup:
+    """The targets one host serves, each with where its fetch starts and its cursor state."""
+    host: str
+    jobs: tuple[tuple[FetchJob, datetime, dict[str, Any]], ...]
+
+    @property
+    def label(self) -> str:
+        first = self.jobs[0][0].label
+        more = f" and {len(self.jobs) - 1} more" if len(self.jobs) > 1 else ""
+        return f"{self.host}: {first}{more}"
+
+
+def job_host(job: FetchJob) -> str:
+    """The host a job's requests go to: its target when that is a URL, else its base URL or the source's default."""
+    if job.target.startswith(("http://", "https://")):
+        url = job.target
+    else:
+        module = sys.modules.get(scraper_class(job.source).__module__)
+        url = job.base_url or getattr(module, "DEFAULT_BASE_URL", None) or ""
+    return urlsplit(url).netloc.lower() or job.source
+
+
+def host_groups(planned: list[tuple[FetchJob, datetime, dict[str, Any]]]) -> list[HostGroup]:
+    """The planned fetches grouped by host, in plan order within each group, the largest groups first."""
+    by_host: dict[str, list[tuple[FetchJob, datetime, dict[str, Any]]]] = {}
+    for item in planned:
+        by_host.setdefault(job_host(item[0]), []).append(item)
+    return sorted((HostGroup(host, tuple(items)) for host, items in by_host.items()), key=lambda g: -len(g.jobs))
+
+
+def fetch_with_retries(job: FetchJob, since: datetime, state: dict[str, Any], settings: HttpSettings,
+                       sleep: Callable[[float], None] = time.sleep) -> FetchResult:
+    """One target's fetch, its network trouble retried after FETCH_RETRY_DELAYS within its deadline; a failure
+    for good is the result's `error`, never raised."""
+    for attempt in range(len(FETCH_RETRY_DELAYS) + 1):
+        try:
+            return fetch_mentions(job, since, state, settings)
+        except RetriableHTTPError as exc:
+            delay = FETCH_RETRY_DELAYS[attempt] if attempt < len(FETCH_RETRY_DELAYS) else None
+            if delay is not None and (settings.deadline is None or time.time() + delay < settings.deadline):
+                sleep(delay)
+                continue
+            if delay is not None:
+                exc = SourceTimeLimit(f"{exc}; the source's time limit leaves no room for another try", exc.url)
+            return FetchResult(job, [], 0, state, error=f"{type(exc).__name__}: {exc}")
+        except (FatalHTTPError, ParseError, ValueError) as exc:
+            return FetchResult(job, [], 0, state, error=f"{type(exc).__name__}: {exc}")
+    raise AssertionError("unreachable")
+
+
+@task(retries=1, retry_delay_seconds=5, task_run_name="fetch {group.label}")
+def fetch_host_group(group: HostGroup, settings: HttpSettings, source_seconds: float) -> list[FetchResult]:
+    """Every target of one host, in order, each within `source_seconds` of its own start."""
+    results = []
+    for job, since, state in group.jobs:
+        bounded = dataclasses.replace(settings, deadline=time.time() + source_seconds)
+        result = fetch_with_retries(job, since, state, bounded)
+        if not result.error:
+            get_run_logger().info("%s: %d pages, %d mentions", job.label, result.pages, len(result.rows))
+        results.append(result)
+    return results
+
+
+@flow(name="fetch on the cluster")
+def fetch_groups(groups: list[HostGroup], settings: HttpSettings, source_seconds: float) -> list[FetchResult]:
+    """Each host's task on the cluster; a task that failed for good fails its targets, not the run."""
+    futures = [fetch_host_group.submit(group, settings, source_seconds) for group in groups]
+    results = []
+    for group, future in zip(groups, futures):
+        try:
+            results.extend(future.result())
+        except Exception as exc:  # a host's task lost twice: its targets fail, the others go on
+            results.extend(FetchResult(job, [], 0, state, error=f"{type(exc).__name__}: {exc}")
+                           for job, _, state in group.jobs)
+    return results
+
+
+def dask_task_runner(engine: EngineConfig) -> Any:
+    """prefect-dask's runner: on the scheduler at `address`, or on a local cluster of `workers` processes."""
+    try:
+        from prefect_dask import DaskTaskRunner
+    except ImportError:
+        raise ValueError("engine kind dask needs prefect-dask: pip install 'repwatch[dask]'") from None
+    if engine.address:
+        return DaskTaskRunner(address=engine.address)
+    # One thread a worker: parsing is CPU-bound, and processes are what gets past the GIL.
+    return DaskTaskRunner(cluster_kwargs={"n_workers": engine.workers, "threads_per_worker": 1, "processes": True,
+                                          "dashboard_address": None})
+
+
+def fetch_on_cluster(engine: EngineConfig, planned: list[tuple[FetchJob, datetime, dict[str, Any]]],
+                     settings: HttpSettings, source_seconds: float) -> list[FetchResult]:
+    """The planned fetches on the configured Dask cluster, results in plan order."""
+    groups = host_groups(planned)
+    results = fetch_groups.with_options(task_runner=dask_task_runner(engine))(groups, settings, source_seconds)
+    order = {job.label: i for i, (job, _, _) in enumerate(planned)}
+    return sorted(results, key=lambda r: order.get(r.job.label, len(order)))

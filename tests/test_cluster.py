@@ -1,0 +1,150 @@
+"""The Dask engine: one task per host, retries within it, and the same rows as the threads engine on real
+`dask scheduler` and `dask worker` processes."""
+import os
+import socket
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from analysis import store
+from flows.config import ConfigError, parse_config
+from flows.tasks.cluster import fetch_with_retries, host_groups, job_host
+from flows.tasks.fetch import FetchJob
+from scrapers.http import HttpSettings
+
+ROOT = Path(__file__).resolve().parents[1]
+SINCE = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def test_a_job_goes_to_its_target_url_host_its_base_url_or_the_source_default():
+    assert job_host(FetchJob("A", "feed", "https://News.Example.com/rss?q=a")) == "news.example.com"
+    assert job_host(FetchJob("A", "trustpilot", "acme.com")) == "www.trustpilot.com"
+    assert job_host(FetchJob("A", "trustpilot", "acme.com", base_url="http://127.0.0.1:9/tp")) == "127.0.0.1:9"
+    assert job_host(FetchJob("A", "feed", "alerts/a.xml", base_url="http://127.0.0.2:9/")) == "127.0.0.2:9"
+
+
+def test_every_target_of_a_host_is_one_group_in_plan_order():
+    jobs = [FetchJob("A", "trustpilot", "a.com"), FetchJob("A", "feed", "https://f.example/a"),
+            FetchJob("B", "trustpilot", "b.com"), FetchJob("B", "appstore", "1@us")]
+    groups = host_groups([(job, SINCE, {}) for job in jobs])
+    assert [(g.host, [j.target for j, _, _ in g.jobs]) for g in groups] == [
+        ("www.trustpilot.com", ["a.com", "b.com"]), ("f.example", ["https://f.example/a"]),
+        ("itunes.apple.com", ["1@us"])]
+    assert groups[0].label == "www.trustpilot.com: A/trustpilot/a.com and 1 more"
+
+
+def _feed(n: int) -> bytes:
+    items = "".join(f"<item><title>post {i}</title><link>https://x.example/{i}</link><guid>g{i}</guid>"
+                    f"<pubDate>Mon, 0{i + 1} Jun 2026 10:00:00 GMT</pubDate></item>" for i in range(n))
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>'.encode()
+
+
+def test_network_trouble_is_retried_in_the_task_and_a_refusal_is_not(httpserver):
+    calls = []
+    httpserver.expect_ordered_request("/flaky.xml").respond_with_data("busy", status=503)
+    httpserver.expect_ordered_request("/flaky.xml").respond_with_data(_feed(2), content_type="application/rss+xml")
+    httpserver.expect_request("/gone.xml").respond_with_data("no", status=404)
+    settings = HttpSettings(max_retries=0, pace_seconds=0)
+    flaky = FetchJob("A", "feed", httpserver.url_for("/flaky.xml"))
+    result = fetch_with_retries(flaky, SINCE, {}, settings, sleep=calls.append)
+    assert result.error is None and len(result.rows) == 2 and calls == [10]
+    gone = fetch_with_retries(FetchJob("A", "feed", httpserver.url_for("/gone.xml")), SINCE, {}, settings,
+                              sleep=calls.append)
+    assert gone.error.startswith("FatalHTTPError") and calls == [10]
+
+
+def test_a_deadline_too_close_for_another_try_ends_the_target(httpserver):
+    httpserver.expect_request("/busy.xml").respond_with_data("busy", status=503)
+    settings = HttpSettings(max_retries=0, pace_seconds=0, deadline=time.time() + 5)
+    result = fetch_with_retries(FetchJob("A", "feed", httpserver.url_for("/busy.xml")), SINCE, {}, settings,
+                                sleep=lambda s: pytest.fail("slept past the deadline"))
+    assert result.error.startswith("SourceTimeLimit") and "no room for another try" in result.error
+
+
+def test_the_engine_is_chosen_in_config():
+    base = {"brands": [{"name": "A", "sources": [{"source": "feed", "targets": ["https://a.example/f"]}]}],
+            "digest": {"sender": "r@a.example", "groups": [{"name": "s", "recipients": ["s@a.example"]}]}}
+    assert parse_config(base).engine.kind == "threads"
+    assert parse_config({**base, "engine": {"kind": "dask", "address": "tcp://10.0.0.5:8786"}}).engine.address
+    with pytest.raises(ConfigError, match="address is for kind: dask"):
+        parse_config({**base, "engine": {"address": "tcp://10.0.0.5:8786"}})
+    with pytest.raises(ConfigError, match="engine.address"):
+        parse_config({**base, "engine": {"kind": "dask", "address": "10.0.0.5:8786"}})
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def dask_cluster():
+    """A scheduler and two workers, each started as its own command, as on real machines."""
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    dask = str(Path(sys.executable).with_name("dask"))
+    procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    for _ in range(2):
+        procs.append(subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--no-dashboard"], cwd=ROOT,
+                                      env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    try:
+        from distributed import Client
+
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(2, timeout=60)
+        yield address
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def _stored(db: str) -> tuple[list, list, list]:
+    con = store.connect(db, read_only=True)
+    try:
+        mentions = con.execute(
+            """SELECT brand, source, external_id, published_at, title, text, rating, replied, replied_at, compound
+               FROM mentions ORDER BY ALL""").fetchall()
+        cursors = con.execute("SELECT brand, source, target, watermark FROM cursors ORDER BY ALL").fetchall()
+        alerts = con.execute("SELECT alert_id, observed, expected, severity FROM alerts ORDER BY ALL").fetchall()
+    finally:
+        con.close()
+    return mentions, cursors, alerts
+
+
+def test_a_dask_cluster_stores_what_the_threads_engine_stores(prefect_harness, dask_cluster, tmp_path):
+    from flows.cli import write_demo_config
+    from flows.demo import data as demo_data, server as demo_server
+    from flows.nightly import nightly
+
+    now, zone = datetime.now(timezone.utc), ZoneInfo("Europe/London")
+    until = demo_data.demo_anchor(now, zone) - timedelta(hours=1)  # one period for both engines
+    with demo_server.serve(demo_data.generate(now, zone), demo_data.generate_reviews(now, zone)) as base_url:
+        runs = {}
+        for engine in ("threads", "dask"):
+            config = write_demo_config(tmp_path / engine, base_url)
+            if engine == "dask":
+                config.write_text(config.read_text() + f"engine: {{kind: dask, address: '{dask_cluster}'}}\n")
+            state = nightly(config_path=str(config), until=until.isoformat(), send_email=False, return_state=True)
+            assert state.is_completed(), state.message
+            runs[engine] = state.result()
+        again = nightly(config_path=str(tmp_path / "dask" / "monitor.yaml"), until=until.isoformat(),
+                        send_email=False, return_state=True).result()
+    threads, dask = _stored(runs["threads"]["database"]), _stored(runs["dask"]["database"])
+    assert len(threads[0]) > 1500 and threads[0] == dask[0]  # every row, its text, stars, replies and score
+    assert threads[1] == dask[1] and len(dask[1]) == 20  # every cursor
+    assert threads[2] == dask[2] and dask[2]  # the same alerts
+    assert sum(h["new"] for h in again["health"]) == 0 and all(h["ok"] for h in again["health"])
+    assert _stored(again["database"])[0] == dask[0]  # a rerun adds nothing
