@@ -184,6 +184,9 @@ class EngineConfig(_Strict):
     workers: int = Field(default=2, ge=1, le=512, description="dask: the local cluster's worker processes")
     address: str | None = Field(default=None, pattern=r"^(tcp|tls|ucx|inproc)://\S+$",
                                 description="dask: an existing scheduler (tcp://host:8786) instead of a local cluster")
+    staging: str | None = Field(default=None, min_length=1,
+                                description="dask: where workers leave results for the writer, any fsspec URL "
+                                            "(s3://...); default: a staging folder beside the database")
 
     @model_validator(mode="after")
     def _address_for_dask(self) -> "EngineConfig":
@@ -226,6 +229,14 @@ class MonitorConfig(_Strict):
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    @property
+    def staging_url(self) -> str:
+        """Where this database's cluster runs stage results: one folder per database, even on a shared URL."""
+        import hashlib
+
+        key = f"{Path(self.database).stem}-{hashlib.sha256(self.database.encode()).hexdigest()[:8]}"
+        return f"{(self.engine.staging or str(Path(self.database).parent / 'staging')).rstrip('/')}/{key}"
+
     def group_tz(self, group: RecipientGroup) -> ZoneInfo:
         return ZoneInfo(group.timezone or self.timezone)
 
@@ -237,7 +248,10 @@ class MonitorConfig(_Strict):
         def absolute(p: str) -> str:
             return str(p if Path(p).is_absolute() else (relative_to / p).resolve())
 
-        return self.model_copy(update={"database": absolute(self.database), "outbox": absolute(self.outbox)})
+        update: dict[str, Any] = {"database": absolute(self.database), "outbox": absolute(self.outbox)}
+        if self.engine.staging and "://" not in self.engine.staging:  # a local folder, not an fsspec URL
+            update["engine"] = self.engine.model_copy(update={"staging": absolute(self.engine.staging)})
+        return self.model_copy(update=update)
 
 
 def _key_path(loc: tuple[Any, ...], data: Any) -> str:

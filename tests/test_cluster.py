@@ -1,9 +1,11 @@
 """The Dask engine: one task per host, retries within it, and the same rows as the threads engine on real
 `dask scheduler` and `dask worker` processes."""
 import os
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -111,6 +113,23 @@ def dask_cluster():
                 proc.kill()
 
 
+def _kill_a_busy_worker(address: str, killed: list[int]) -> None:
+    """Once a worker is running a task, SIGKILL its process."""
+    from distributed import Client
+
+    with Client(address, timeout=30) as client:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            busy = [worker for worker, keys in client.processing().items() if keys]
+            if busy:
+                time.sleep(1.0)  # well into its host's targets
+                pid = client.run(os.getpid, workers=busy[:1])[busy[0]]
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+                return
+            time.sleep(0.1)
+
+
 def _stored(db: str) -> tuple[list, list, list]:
     con = store.connect(db, read_only=True)
     try:
@@ -142,9 +161,47 @@ def test_a_dask_cluster_stores_what_the_threads_engine_stores(prefect_harness, d
             runs[engine] = state.result()
         again = nightly(config_path=str(tmp_path / "dask" / "monitor.yaml"), until=until.isoformat(),
                         send_email=False, return_state=True).result()
+        # A worker killed mid-run: its task reruns (on the other worker, or the same one restarted by its nanny).
+        config = write_demo_config(tmp_path / "killed", base_url)
+        config.write_text(config.read_text().replace("pace_seconds: 0", "pace_seconds: 0.3")
+                          + f"engine: {{kind: dask, address: '{dask_cluster}'}}\n")
+        killed = []
+        killer = threading.Thread(target=_kill_a_busy_worker, args=(dask_cluster, killed), daemon=True)
+        killer.start()
+        state = nightly(config_path=str(config), until=until.isoformat(), send_email=False, return_state=True)
+        killer.join(timeout=5)
+        assert state.is_completed(), state.message
+        runs["killed"] = state.result()
+    assert killed, "no worker was busy long enough to be killed"
+    staged = Path(runs["dask"]["database"]).parent / "staging"
+    assert not [p for p in staged.rglob("*") if p.is_file()]  # every staged file loaded and removed
     threads, dask = _stored(runs["threads"]["database"]), _stored(runs["dask"]["database"])
+    assert _stored(runs["killed"]["database"]) == threads  # nothing lost or doubled
     assert len(threads[0]) > 1500 and threads[0] == dask[0]  # every row, its text, stars, replies and score
     assert threads[1] == dask[1] and len(dask[1]) == 20  # every cursor
     assert threads[2] == dask[2] and dask[2]  # the same alerts
     assert sum(h["new"] for h in again["health"]) == 0 and all(h["ok"] for h in again["health"])
     assert _stored(again["database"])[0] == dask[0]  # a rerun adds nothing
+
+
+def test_a_cluster_task_scores_and_stages_what_it_fetched(httpserver, tmp_path):
+    from analysis import sentiment
+    from flows.tasks import staging
+    import logging
+
+    from flows.tasks.cluster import HostGroup, fetch_and_stage
+
+    httpserver.expect_request("/a.xml").respond_with_data(_feed(3), content_type="application/rss+xml")
+    job = FetchJob("A", "feed", httpserver.url_for("/a.xml"))
+    folder = staging.run_folder(str(tmp_path / "staging"), "r1")
+    (result,) = fetch_and_stage(HostGroup("h", ((job, SINCE, {}),)), HttpSettings(pace_seconds=0), 60,
+                                "learned", folder, logging.getLogger("test"))
+    assert result.rows == [] and result.staged.startswith(folder)
+    rows, scores = staging.read_staged(result.staged)
+    assert [r["title"] for r in rows] == ["post 0", "post 1", "post 2"]
+    expected = sentiment.score_texts(["post 0", "post 1", "post 2"], workers=1, model="learned")
+    assert [s["compound"] for s in scores] == [e.compound for e in expected]
+    assert all(s["model"] == sentiment.model_id("learned") for s in scores)
+    # A run killed before its writer committed leaves its folder: the next run discards it, unread.
+    assert staging.discard_stale(str(tmp_path / "staging")) == [folder]
+    assert not (tmp_path / "staging" / "run-r1").exists()

@@ -7,7 +7,9 @@ shared limiter. A task retries each target's network trouble itself (the
 delays of the threads engine), so one rate-limited target does not refetch
 its host's others; the task as a whole is retried once (a lost worker), and
 Dask reruns a lost worker's tasks elsewhere. Results come back to the flow,
-which stores them in bulk as the threads engine does.
+which stores them in bulk as the threads engine does. Each target's rows are
+scored on the worker (parse and score are the CPU-bound part) and travel as a
+staged Parquet file (`flows/tasks/staging.py`), not through the scheduler.
 """
 from __future__ import annotations
 
@@ -21,7 +23,9 @@ from urllib.parse import urlsplit
 
 from prefect import flow, get_run_logger, task
 
+from analysis import sentiment
 from flows.config import EngineConfig
+from flows.tasks import staging
 from flows.tasks.fetch import FETCH_RETRY_DELAYS, FetchJob, FetchResult, fetch_mentions
 from scrapers.base import ParseError, scraper_class
 from scrapers.http import FatalHTTPError, HttpSettings, RetriableHTTPError, SourceTimeLimit
@@ -78,23 +82,48 @@ def fetch_with_retries(job: FetchJob, since: datetime, state: dict[str, Any], se
     raise AssertionError("unreachable")
 
 
-@task(retries=1, retry_delay_seconds=5, task_run_name="fetch {group.label}")
-def fetch_host_group(group: HostGroup, settings: HttpSettings, source_seconds: float) -> list[FetchResult]:
-    """Every target of one host, in order, each within `source_seconds` of its own start."""
+def text_to_score(row: dict[str, Any]) -> str:
+    """The title and text as the store gives them to the scorer (`store.fetch_unscored`)."""
+    title, text = row.get("title"), row.get("text") or ""
+    return f"{title}. {text}" if title is not None and title not in text else text
+
+
+def score_rows(rows: list[dict[str, Any]], model: str) -> list[dict[str, Any]]:
+    """Each row's score, as the writer stores it; the stars decide the label where there are stars."""
+    scores = sentiment.score_texts([text_to_score(r) for r in rows], workers=1, model=model) if rows else []
+    return [{"compound": sc.compound, "pos": sc.pos, "neu": sc.neu, "neg": sc.neg, "label": sc.label,
+             "rated_label": sentiment.rating_label(r.get("rating"), sc.label), "model": sc.model,
+             "language": sc.language} for r, sc in zip(rows, scores)]
+
+
+def fetch_and_stage(group: HostGroup, settings: HttpSettings, source_seconds: float, model: str, folder: str,
+                    log: Any) -> list[FetchResult]:
+    """Every target of one host, in order, each within `source_seconds` of its own start; each target's
+    rows scored here and staged under `folder`, so only paths travel back."""
     results = []
     for job, since, state in group.jobs:
         bounded = dataclasses.replace(settings, deadline=time.time() + source_seconds)
         result = fetch_with_retries(job, since, state, bounded)
         if not result.error:
-            get_run_logger().info("%s: %d pages, %d mentions", job.label, result.pages, len(result.rows))
+            log.info("%s: %d pages, %d mentions", job.label, result.pages, len(result.rows))
+            path = staging.write_staged(folder, result.rows, score_rows(result.rows, model))
+            result = dataclasses.replace(result, rows=[], staged=path)
         results.append(result)
     return results
 
 
+@task(retries=1, retry_delay_seconds=5, task_run_name="fetch {group.label}")
+def fetch_host_group(group: HostGroup, settings: HttpSettings, source_seconds: float, model: str,
+                     folder: str) -> list[FetchResult]:
+    """One host's targets on a worker: a unit of retry (a lost worker)."""
+    return fetch_and_stage(group, settings, source_seconds, model, folder, get_run_logger())
+
+
 @flow(name="fetch on the cluster")
-def fetch_groups(groups: list[HostGroup], settings: HttpSettings, source_seconds: float) -> list[FetchResult]:
+def fetch_groups(groups: list[HostGroup], settings: HttpSettings, source_seconds: float, model: str,
+                 folder: str) -> list[FetchResult]:
     """Each host's task on the cluster; a task that failed for good fails its targets, not the run."""
-    futures = [fetch_host_group.submit(group, settings, source_seconds) for group in groups]
+    futures = [fetch_host_group.submit(group, settings, source_seconds, model, folder) for group in groups]
     results = []
     for group, future in zip(groups, futures):
         try:
@@ -119,9 +148,10 @@ def dask_task_runner(engine: EngineConfig) -> Any:
 
 
 def fetch_on_cluster(engine: EngineConfig, planned: list[tuple[FetchJob, datetime, dict[str, Any]]],
-                     settings: HttpSettings, source_seconds: float) -> list[FetchResult]:
-    """The planned fetches on the configured Dask cluster, results in plan order."""
+                     settings: HttpSettings, source_seconds: float, model: str, folder: str) -> list[FetchResult]:
+    """The planned fetches on the configured Dask cluster, staged under `folder`, results in plan order."""
     groups = host_groups(planned)
-    results = fetch_groups.with_options(task_runner=dask_task_runner(engine))(groups, settings, source_seconds)
+    results = fetch_groups.with_options(task_runner=dask_task_runner(engine))(groups, settings, source_seconds,
+                                                                              model, folder)
     order = {job.label: i for i, (job, _, _) in enumerate(planned)}
     return sorted(results, key=lambda r: order.get(r.job.label, len(order)))

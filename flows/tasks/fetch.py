@@ -14,6 +14,7 @@ from analysis import store
 from flows import credentials
 from flows.config import MonitorConfig
 from flows.credentials import CredentialsConfig
+from flows.tasks import staging
 from scrapers.base import ParseError, merge_mentions, parse_page, scraper_class
 from scrapers.http import FatalHTTPError, HttpSettings, PoliteSession, RetriableHTTPError, SourceTimeLimit
 
@@ -43,6 +44,7 @@ class FetchResult:
     pages: int
     state: dict[str, Any]
     error: str | None = None  # the source failed for good: why (its health row shows it)
+    staged: str | None = None  # on a cluster: the rows (scored) are in this staged file, not in `rows`
 
 
 def plan_jobs(config: MonitorConfig, brands: list[str] | None, sources: list[str] | None) -> list[FetchJob]:
@@ -151,12 +153,18 @@ def fetch_source(job: FetchJob, since: datetime, state: dict[str, Any], settings
 
 
 @task(retries=1, retry_delay_seconds=5, task_run_name="store {result.job.label}")
-def store_mentions(db_path: str, result: FetchResult, run_id: str) -> store.SaveResult:
+def store_mentions(db_path: str, result: FetchResult, run_id: str,
+                   scores: list[dict[str, Any]] | None = None) -> store.SaveResult:
+    """A source's rows and cursor in one transaction; then the scores a cluster worker gave them, if any."""
     con = store.connect(db_path)
     try:
-        return store.save_mentions(
+        saved = store.save_mentions(
             con, result.job.brand, result.job.source, result.job.target, result.rows, run_id=run_id, state=result.state
         )
+        if scores:
+            store.save_scores(con, [{"source": row["source"], "external_id": row["external_id"],
+                                     "brand": result.job.brand, **score} for row, score in zip(result.rows, scores)])
+        return saved
     finally:
         con.close()
 
@@ -183,10 +191,15 @@ def fetch_all(config: MonitorConfig, run_id: str, brands: list[str] | None, sour
     windows = [(job, fetch_window_start(cursor, until, since, config.backfill_days, waiting_since), cursor.state)
                for job, cursor, waiting_since in planned]
     outcomes: list[tuple[FetchJob, Callable[[], FetchResult]]] = []
+    folder = None
     if config.engine.kind == "dask":
         from flows.tasks.cluster import fetch_on_cluster
 
-        for result in fetch_on_cluster(config.engine, windows, settings, config.http.source_seconds):
+        folder = staging.run_folder(config.staging_url, run_id)
+        for stale in staging.discard_stale(config.staging_url):
+            logger.warning("discarded %s: staged by a run that stopped before storing it", stale)
+        for result in fetch_on_cluster(config.engine, windows, settings, config.http.source_seconds,
+                                       config.sentiment.model, folder):
             outcomes.append((result.job, lambda r=result: r))
     else:
         for job, start, state in windows:
@@ -203,6 +216,11 @@ def fetch_all(config: MonitorConfig, run_id: str, brands: list[str] | None, sour
             result = outcome()
             if result.error:  # failed for good, as the fetch task reports it
                 row["error"] = result.error
+            elif result.staged:  # from a cluster worker: scored rows in a file, removed once committed
+                rows, scores = staging.read_staged(result.staged)
+                saved = store_mentions(db, dataclasses.replace(result, rows=rows), run_id, scores)
+                staging.remove(result.staged)
+                row.update(ok=True, pages=result.pages, fetched=saved.received, new=saved.new)
             else:
                 saved = store_mentions(db, result, run_id)
                 row.update(ok=True, pages=result.pages, fetched=saved.received, new=saved.new)
@@ -212,6 +230,8 @@ def fetch_all(config: MonitorConfig, run_id: str, brands: list[str] | None, sour
             logger.warning("source %s failed: %s", job.label, row["error"])
         health.append(row)
     record_health(db, run_id, health)
+    if folder is not None:
+        staging.discard_stale(config.staging_url)  # this run's folder, empty now (or holding what failed to load)
     return health
 
 
