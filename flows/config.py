@@ -182,6 +182,8 @@ class EngineConfig(_Strict):
 
     kind: Literal["threads", "dask"] = "threads"
     workers: int = Field(default=2, ge=1, le=512, description="dask: the local cluster's worker processes")
+    threads: int = Field(default=4, ge=1, le=256,
+                         description="dask: threads per local worker, so one host's wait overlaps another's work")
     address: str | None = Field(default=None, pattern=r"^(tcp|tls|ucx|inproc)://\S+$",
                                 description="dask: an existing scheduler (tcp://host:8786) instead of a local cluster")
     staging: str | None = Field(default=None, min_length=1,

@@ -205,3 +205,28 @@ def test_a_cluster_task_scores_and_stages_what_it_fetched(httpserver, tmp_path):
     # A run killed before its writer committed leaves its folder: the next run discards it, unread.
     assert staging.discard_stale(str(tmp_path / "staging")) == [folder]
     assert not (tmp_path / "staging" / "run-r1").exists()
+
+
+def test_two_workers_never_hit_one_host_faster_than_the_pace(prefect_harness, dask_cluster, httpserver, tmp_path):
+    from flows.nightly import nightly
+    from werkzeug.wrappers import Response
+
+    hits: list[float] = []
+
+    def feed(request):
+        hits.append(time.monotonic())
+        return Response(_feed(2), content_type="application/rss+xml")
+
+    for name in ("a", "b", "c", "d"):
+        httpserver.expect_request(f"/{name}.xml").respond_with_handler(feed)
+    brands = "\n".join(f"  - name: Brand{name.upper()}\n    sources: [{{source: feed, targets: ['{httpserver.url_for(f'/{name}.xml')}']}}]"
+                       for name in ("a", "b", "c", "d"))
+    config = tmp_path / "monitor.yaml"
+    config.write_text(f"database: {tmp_path}/db.duckdb\noutbox: {tmp_path}/outbox\nbackfill_days: 3650\nbrands:\n{brands}\n"
+                      "digest: {sender: r@a.example, groups: [{name: s, recipients: [s@a.example]}]}\n"
+                      f"http: {{pace_seconds: 0.5, max_retries: 0}}\nengine: {{kind: dask, address: '{dask_cluster}'}}\n")
+    state = nightly(config_path=str(config), send_email=False, return_state=True)
+    assert state.is_completed(), state.message
+    assert len(hits) == 4
+    gaps = [b - a for a, b in zip(hits, hits[1:])]
+    assert min(gaps) >= 0.45, gaps  # one task for the host, one paced session: never two workers at once

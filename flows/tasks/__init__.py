@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flows.tasks.fetch import (  # noqa: F401
     CURSOR_OVERLAP, FetchJob, FetchResult, plan_jobs, http_settings, fetch_window_start, fetch_mentions,
-    FETCH_RETRY_DELAYS, fetch_source, store_mentions, fetch_all, record_health,
+    FETCH_RETRY_DELAYS, fetch_source, STORE_BATCH, store_batch, fetch_all, record_health,
 )
 from flows.tasks.scoring import (  # noqa: F401
     SCORE_BATCH, score_unscored, with_driver_words, score_new_mentions,

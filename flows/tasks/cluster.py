@@ -142,9 +142,16 @@ def dask_task_runner(engine: EngineConfig) -> Any:
         raise ValueError("engine kind dask needs prefect-dask: pip install 'repwatch[dask]'") from None
     if engine.address:
         return DaskTaskRunner(address=engine.address)
-    # One thread a worker: parsing is CPU-bound, and processes are what gets past the GIL.
-    return DaskTaskRunner(cluster_kwargs={"n_workers": engine.workers, "threads_per_worker": 1, "processes": True,
-                                          "dashboard_address": None})
+    # Local workers report to this run's Prefect API: named in their environment, they never try to start
+    # a temporary server of their own (several threads of one worker would race to).
+    import os
+
+    from prefect.client.orchestration import get_client
+
+    os.environ.setdefault("PREFECT_API_URL", str(get_client().api_url).rstrip("/"))
+    # Processes get parsing and scoring past the GIL; a few threads in each overlap the network waits.
+    return DaskTaskRunner(cluster_kwargs={"n_workers": engine.workers, "threads_per_worker": engine.threads,
+                                          "processes": True, "dashboard_address": None})
 
 
 def fetch_on_cluster(engine: EngineConfig, planned: list[tuple[FetchJob, datetime, dict[str, Any]]],

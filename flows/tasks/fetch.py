@@ -152,21 +152,33 @@ def fetch_source(job: FetchJob, since: datetime, state: dict[str, Any], settings
     return result
 
 
-@task(retries=1, retry_delay_seconds=5, task_run_name="store {result.job.label}")
-def store_mentions(db_path: str, result: FetchResult, run_id: str,
-                   scores: list[dict[str, Any]] | None = None) -> store.SaveResult:
-    """A source's rows and cursor in one transaction; then the scores a cluster worker gave them, if any."""
+STORE_BATCH = 100  # sources stored per task and connection
+
+
+@task(retries=1, retry_delay_seconds=5, task_run_name="store {label}")
+def store_batch(db_path: str, results: list[FetchResult], run_id: str,
+                label: str) -> list[tuple[store.SaveResult | None, str | None]]:
+    """Each source's rows and cursor in a transaction of its own (scores too, for a cluster's staged rows),
+    over one connection; per source, what was saved or why it was not. A rerun of the batch stores nothing twice."""
     con = store.connect(db_path)
+    out: list[tuple[store.SaveResult | None, str | None]] = []
     try:
-        saved = store.save_mentions(
-            con, result.job.brand, result.job.source, result.job.target, result.rows, run_id=run_id, state=result.state
-        )
-        if scores:
-            store.save_scores(con, [{"source": row["source"], "external_id": row["external_id"],
-                                     "brand": result.job.brand, **score} for row, score in zip(result.rows, scores)])
-        return saved
+        for result in results:
+            try:
+                rows, scores = (staging.read_staged(result.staged) if result.staged else (result.rows, None))
+                saved = store.save_mentions(con, result.job.brand, result.job.source, result.job.target, rows,
+                                            run_id=run_id, state=result.state)
+                if scores:
+                    store.save_scores(con, [{"source": row["source"], "external_id": row["external_id"],
+                                             "brand": result.job.brand, **score} for row, score in zip(rows, scores)])
+                if result.staged:
+                    staging.remove(result.staged)  # committed: the file has done its work
+                out.append((saved, None))
+            except Exception as exc:  # one source's bad rows never stop the others
+                out.append((None, f"{type(exc).__name__}: {exc}"))
     finally:
         con.close()
+    return out
 
 
 def fetch_all(config: MonitorConfig, run_id: str, brands: list[str] | None, sources: list[str] | None,
@@ -207,8 +219,8 @@ def fetch_all(config: MonitorConfig, run_id: str, brands: list[str] | None, sour
             bounded = dataclasses.replace(settings, deadline=time.time() + config.http.source_seconds)
             outcomes.append((job, fetch_source.submit(job, start, state, bounded).result))
 
-    # This process alone writes the database (DuckDB allows one writer), each source's rows in bulk.
-    health = []
+    # Failed fetches are health rows now; the others are stored below, in batches.
+    health, fetched = [], []
     for job, outcome in outcomes:
         row = {"brand": job.brand, "source": job.source, "target": job.target, "ok": False, "pages": 0,
                "fetched": 0, "new": 0, "error": None}
@@ -216,19 +228,28 @@ def fetch_all(config: MonitorConfig, run_id: str, brands: list[str] | None, sour
             result = outcome()
             if result.error:  # failed for good, as the fetch task reports it
                 row["error"] = result.error
-            elif result.staged:  # from a cluster worker: scored rows in a file, removed once committed
-                rows, scores = staging.read_staged(result.staged)
-                saved = store_mentions(db, dataclasses.replace(result, rows=rows), run_id, scores)
-                staging.remove(result.staged)
-                row.update(ok=True, pages=result.pages, fetched=saved.received, new=saved.new)
             else:
-                saved = store_mentions(db, result, run_id)
-                row.update(ok=True, pages=result.pages, fetched=saved.received, new=saved.new)
+                fetched.append((row, result))
         except Exception as exc:  # one broken source never stops the others
             row["error"] = f"{type(exc).__name__}: {exc}"
-        if row["error"]:
-            logger.warning("source %s failed: %s", job.label, row["error"])
         health.append(row)
+    # This process alone writes the database (DuckDB allows one writer): a batch of sources a task and a
+    # connection, each source's rows and cursor in one transaction.
+    for i in range(0, len(fetched), STORE_BATCH):
+        chunk = fetched[i:i + STORE_BATCH]
+        label = chunk[0][1].job.label + (f" and {len(chunk) - 1} more" if len(chunk) > 1 else "")
+        try:
+            outcomes_saved = store_batch(db, [result for _, result in chunk], run_id, label)
+        except Exception as exc:  # the batch failed twice: its sources are FAILED, the rest go on
+            outcomes_saved = [(None, f"{type(exc).__name__}: {exc}")] * len(chunk)
+        for (row, result), (saved, error) in zip(chunk, outcomes_saved):
+            if error:
+                row["error"] = error
+            else:
+                row.update(ok=True, pages=result.pages, fetched=saved.received, new=saved.new)
+    for row in health:
+        if row["error"]:
+            logger.warning("source %s/%s/%s failed: %s", row["brand"], row["source"], row["target"], row["error"])
     record_health(db, run_id, health)
     if folder is not None:
         staging.discard_stale(config.staging_url)  # this run's folder, empty now (or holding what failed to load)
