@@ -33,17 +33,33 @@ def alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
+def _children(parent: int) -> list[int]:
+    """The parent's child pids: from /proc/PID/task/*/children (a few reads), else by scanning /proc."""
+    tasks = Path(f"/proc/{parent}/task")
+    try:
+        return [int(pid) for t in tasks.iterdir() for pid in (t / "children").read_text().split()]
+    except (OSError, ValueError):
+        pass
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text(encoding="ascii", errors="replace")
+                if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
+                    found.append(int(entry.name))
+            except (OSError, ValueError, IndexError):
+                continue
+    return found
+
+
 def server_children(parent: int) -> set[int]:
     """The parent's children that are Prefect's temporary server."""
     found = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
+    for pid in _children(parent):
         try:
-            ppid = int((entry / "stat").read_text(encoding="ascii", errors="replace").rsplit(")", 1)[1].split()[1])
-            if ppid == parent and SERVER_MARK in (entry / "cmdline").read_bytes().decode("utf-8", "replace"):
-                found.add(int(entry.name))
-        except (OSError, ValueError, IndexError):
+            if SERVER_MARK in Path(f"/proc/{pid}/cmdline").read_bytes().decode("utf-8", "replace"):
+                found.add(pid)
+        except OSError:
             continue
     return found
 

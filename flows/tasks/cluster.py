@@ -149,6 +149,8 @@ def dask_task_runner(engine: EngineConfig) -> Any:
     from prefect.client.orchestration import get_client
 
     os.environ.setdefault("PREFECT_API_URL", str(get_client().api_url).rstrip("/"))
+    # Dask's statistical profiler samples every worker thread a hundred times a second: CPU the parsing needs.
+    os.environ.setdefault("DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED", "False")
     # Processes get parsing and scoring past the GIL; a few threads in each overlap the network waits.
     return DaskTaskRunner(cluster_kwargs={"n_workers": engine.workers, "threads_per_worker": engine.threads,
                                           "processes": True, "dashboard_address": None})
