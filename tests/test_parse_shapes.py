@@ -84,3 +84,58 @@ def test_the_seam_names_the_page_and_the_shape():
 
     with pytest.raises(ParseError, match=r"https://example.com/x: not the shape this parser reads \(TypeError"):
         parse_page(Careless(), Page(url="https://example.com/x", status=200, body=b"{}"))
+
+
+# Random damage to every kind of page a source reads: bytes flipped, inserted or cut, pages truncated.
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+BYTE_CASES = [(source, FIXTURES / source / name) for source, name in CASES] + [
+    ("feed", FIXTURES / "feeds" / "google-alerts.atom"), ("feed", FIXTURES / "feeds" / "google-news.rss"),
+    ("googleplay", FIXTURES / "googleplay" / "batchexecute-page1.txt"),
+    ("schemaorg", FIXTURES / "schemaorg" / "product-jsonld.html"),
+    ("schemaorg", FIXTURES / "schemaorg" / "product-microdata.html"),
+    ("schemaorg", FIXTURES / "schemaorg" / "business-rdfa.html")]
+
+
+def _scraper(source: str):
+    return scraper_class(source)(http=None, **({"credentials": CREDENTIALS[source]} if source in CREDENTIALS else {}))
+
+
+def _parse_or_parse_error(source: str, body: bytes) -> None:
+    page = Page(url=f"https://example.com/{source}?page=1", status=200, body=body,
+                meta={"target": "Acme", "kind": "posts", "page": 1, "app_id": "com.acme", "token": None})
+    try:
+        parse_page(_scraper(source), page)
+    except ParseError:
+        pass
+
+
+@st.composite
+def damaged(draw):
+    source, path = draw(st.sampled_from(BYTE_CASES))
+    body = bytearray(path.read_bytes())
+    for _ in range(draw(st.integers(1, 8))):
+        at = draw(st.integers(0, max(0, len(body) - 1)))
+        action = draw(st.sampled_from(["flip", "insert", "delete", "truncate"]))
+        if action == "flip" and body:
+            body[at] = draw(st.integers(0, 255))
+        elif action == "insert":
+            body[at:at] = draw(st.binary(min_size=1, max_size=16))
+        elif action == "delete":
+            del body[at:at + draw(st.integers(1, 64))]
+        else:
+            del body[at:]
+    return source, bytes(body)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+@given(damaged())
+def test_damaged_real_pages_are_a_parse_error_never_a_traceback(case):
+    source, body = case
+    _parse_or_parse_error(source, body)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(st.sampled_from(sorted({s for s, _ in BYTE_CASES})), st.binary(max_size=2048))
+def test_random_bytes_are_a_parse_error_never_a_traceback(source, body):
+    _parse_or_parse_error(source, body)
