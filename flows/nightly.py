@@ -135,8 +135,7 @@ def _written_already(db: str, plans: list[DigestPlan]) -> list[dict[str, Any]] |
 def _nothing_due(plans: list[DigestPlan], written: list[dict[str, Any]], db: str, logger: Any) -> Any:
     summary = "no weekly digest due: " + ", ".join(f"{p.group} for {p.key} is written already" for p in plans)
     logger.info("%s", summary)
-    digests = [{"group": p.group, "period": p.key, "skipped": True, "paths": {"html": w["html_path"]}, "sent": False,
-                "late": False, "error": None} for p, w in zip(plans, written)]
+    digests = [tasks.digest_outcome(p.key, p.group, w["html_path"], written=False) for p, w in zip(plans, written)]
     return Completed(message=summary, data={"period": ", ".join(p.key for p in plans), "health": [], "alerts": [],
                                             "digests": digests, "database": db, "summary": summary})
 

@@ -18,7 +18,7 @@ from flows.tasks.detection import (  # noqa: F401
     detect_brand_alerts, detect_alerts,
 )
 from flows.tasks.digests import (  # noqa: F401
-    build_digest, daily_plans, weekly_plans, describe_delivery, write_and_send_digests, render_and_send,
+    build_digest, daily_plans, weekly_plans, digest_outcome, describe_delivery, write_and_send_digests, render_and_send,
 )
 from flows.tasks.weekly_digest import (  # noqa: F401
     MAX_ATTACHMENT_BYTES, build_weekly_digest,

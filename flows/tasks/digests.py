@@ -63,7 +63,7 @@ def build_digest(
     return digest_report.render_digest(context)
 
 
-def _outcome(period_key: str, group: str, html_path: str | None, *, written: bool, **extra: Any) -> dict[str, Any]:
+def digest_outcome(period_key: str, group: str, html_path: str | None, *, written: bool, **extra: Any) -> dict[str, Any]:
     """What became of one digest in this run; `written`: rendered by this run (not an earlier one's)."""
     return {"group": group, "period": period_key, "skipped": not written, "paths": {"html": html_path},
             "sent": False, "late": False, "error": None, **extra}
@@ -125,22 +125,22 @@ def write_and_send_digests(
         if existing and not resend:
             log.info("digest %s/%s already written at %s; not writing it again", plan.key, plan.group,
                      existing["rendered_at"])
-            outcomes[(plan.key, plan.group)] = _outcome(plan.key, plan.group, existing["html_path"], written=False)
+            outcomes[(plan.key, plan.group)] = digest_outcome(plan.key, plan.group, existing["html_path"], written=False)
             continue
         rendered, paths = _write(con, config, plan, run_id)
         store.record_digest(con, plan.key, plan.group, plan.start, plan.end, paths, run_id, to_send=smtp is not None)
-        outcomes[(plan.key, plan.group)] = _outcome(plan.key, plan.group, paths["html"], written=True,
+        outcomes[(plan.key, plan.group)] = digest_outcome(plan.key, plan.group, paths["html"], written=True,
                                                     subject=rendered.subject, cadence=plan.cadence)
     for stuck in store.take_interrupted_digests(con):
         key = (stuck["period_key"], stuck["recipient_group"])
         error = ("a run was stopped while sending it, so it may or may not have arrived; not sent again "
                  "(repwatch run --resend for that period sends it again)")
-        outcomes[key] = _outcome(*key, stuck["html_path"], written=False, error=error)
+        outcomes[key] = digest_outcome(*key, stuck["html_path"], written=False, error=error)
         log.error("digest %s/%s: %s", *key, error)
     if smtp is not None:
         for pending in store.pending_digests(con):
             key = (pending["period_key"], pending["recipient_group"])
-            outcome = outcomes.setdefault(key, _outcome(*key, pending["html_path"], written=False))
+            outcome = outcomes.setdefault(key, digest_outcome(*key, pending["html_path"], written=False))
             late = pending["run_id"] != run_id  # written by an earlier run that could not send it
             try:
                 message = mailer.load_message(pending["eml_path"])

@@ -55,16 +55,15 @@ def remove(url: str) -> None:
     fs.rm(path)
 
 
-def discard_stale(staging: str, keep: str | None = None) -> list[str]:
-    """Remove every run folder under `staging` but `keep` (runs killed before their commit); what was removed."""
+def discard_stale(staging: str) -> list[str]:
+    """Remove every run folder under `staging` (runs killed before their commit, or this one's, done); what was
+    removed."""
     fs, root = fsspec.core.url_to_fs(staging)
     if not fs.exists(root):
         return []
-    keep_path = fsspec.core.url_to_fs(keep)[1].rstrip("/") if keep else None
     removed = []
     for entry in fs.ls(root, detail=False):
-        name = entry.rstrip("/").rsplit("/", 1)[-1]
-        if name.startswith("run-") and entry.rstrip("/") != keep_path:
+        if entry.rstrip("/").rsplit("/", 1)[-1].startswith("run-"):
             fs.rm(entry, recursive=True)
             removed.append(entry)
     return removed
