@@ -230,3 +230,23 @@ def test_two_workers_never_hit_one_host_faster_than_the_pace(prefect_harness, da
     assert len(hits) == 4
     gaps = [b - a for a, b in zip(hits, hits[1:])]
     assert min(gaps) >= 0.45, gaps  # one task for the host, one paced session: never two workers at once
+
+
+def test_a_plan_past_the_api_parameter_limit_runs(prefect_harness, dask_cluster, httpserver, tmp_path):
+    """Prefect refuses flow-run parameters over 512 KB; 1,000 brands' plan is 700 KB and must still run."""
+    from flows.config import EngineConfig
+    from flows.tasks import staging
+    from flows.tasks.cluster import fetch_on_cluster
+
+    httpserver.expect_request("/f.xml").respond_with_data(_feed(1), content_type="application/rss+xml")
+    padding = "x" * 1500  # long targets stand in for many: 400 of them serialize to over 600 KB
+    planned = [(FetchJob(f"Brand{i:03d}", "feed", httpserver.url_for(f"/f.xml?q={padding}&n={i}")), SINCE, {})
+               for i in range(400)]
+    folder = staging.run_folder(str(tmp_path / "staging"), "big-plan")
+    results = fetch_on_cluster(EngineConfig(kind="dask", address=dask_cluster), planned,
+                               HttpSettings(max_retries=0, pace_seconds=0, respect_robots=False), 60, "learned",
+                               folder)
+    assert [r.job for r in results] == [job for job, _, _ in planned]
+    assert all(r.error is None and r.staged for r in results), [r.error for r in results if r.error][:3]
+    rows, scores = staging.read_staged(results[-1].staged)
+    assert len(rows) == len(scores) == 1

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable
@@ -119,10 +120,16 @@ def fetch_host_group(group: HostGroup, settings: HttpSettings, source_seconds: f
     return fetch_and_stage(group, settings, source_seconds, model, folder, get_run_logger())
 
 
-@flow(name="fetch on the cluster")
-def fetch_groups(groups: list[HostGroup], settings: HttpSettings, source_seconds: float, model: str,
+# The plan stays in this process and the subflow gets its key: Prefect records a flow run's parameters
+# through its API, which refuses more than 512 KB (1,000 brands' plan is 700 KB), and the subflow runs here.
+_PLANS: dict[str, list[HostGroup]] = {}
+
+
+@flow(name="fetch on the cluster", flow_run_name="fetch {targets} targets from {hosts} hosts")
+def fetch_groups(plan: str, hosts: int, targets: int, settings: HttpSettings, source_seconds: float, model: str,
                  folder: str) -> list[FetchResult]:
     """Each host's task on the cluster; a task that failed for good fails its targets, not the run."""
+    groups = _PLANS[plan]
     futures = [fetch_host_group.submit(group, settings, source_seconds, model, folder) for group in groups]
     results = []
     for group, future in zip(groups, futures):
@@ -160,7 +167,12 @@ def fetch_on_cluster(engine: EngineConfig, planned: list[tuple[FetchJob, datetim
                      settings: HttpSettings, source_seconds: float, model: str, folder: str) -> list[FetchResult]:
     """The planned fetches on the configured Dask cluster, staged under `folder`, results in plan order."""
     groups = host_groups(planned)
-    results = fetch_groups.with_options(task_runner=dask_task_runner(engine))(groups, settings, source_seconds,
-                                                                              model, folder)
+    plan = uuid.uuid4().hex
+    _PLANS[plan] = groups
+    try:
+        results = fetch_groups.with_options(task_runner=dask_task_runner(engine))(
+            plan, len(groups), len(planned), settings, source_seconds, model, folder)
+    finally:
+        del _PLANS[plan]
     order = {job.label: i for i, (job, _, _) in enumerate(planned)}
     return sorted(results, key=lambda r: order.get(r.job.label, len(order)))
