@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import html
 import re
+import sys
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
 from importlib.metadata import EntryPoint, entry_points
@@ -144,14 +145,29 @@ class Scraper(Protocol):
 ENTRY_POINT_GROUP = "repwatch.sources"
 
 
-def _entry_points() -> dict[str, EntryPoint]:
-    # Read each time: a package installed since start-up (or a test's plugin) is found without a restart.
-    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+_read: tuple[tuple[str, ...], dict[str, EntryPoint]] | None = None
+
+
+def _entry_points(fresh: bool = False) -> dict[str, EntryPoint]:
+    """The `repwatch.sources` entry points, read again when asked or when the import path has changed.
+
+    Reading them scans every installed distribution (13 ms here): once per job
+    it took minutes of a 4,000-target plan. A name not found is read again
+    (`scraper_class`), so a package installed since start-up is still found
+    without a restart.
+    """
+    global _read
+    path = tuple(sys.path)
+    if fresh or _read is None or _read[0] != path:
+        _read = (path, {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)})
+    return _read[1]
 
 
 def scraper_class(name: str) -> Callable[..., Scraper]:
     """The scraper registered under `name` in the `repwatch.sources` entry points (built-in sources included)."""
     found = _entry_points()
+    if name not in found:
+        found = _entry_points(fresh=True)
     if name not in found:
         raise KeyError(f"unknown source {name!r}; known: {', '.join(sorted(found))}")
     try:
@@ -169,7 +185,7 @@ def get_scraper(name: str, **options: Any) -> Scraper:
 
 
 def scraper_names() -> list[str]:
-    return sorted(_entry_points())
+    return sorted(_entry_points(fresh=True))
 
 
 _TAG = re.compile(r"<[^>]+>")
