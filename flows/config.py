@@ -42,9 +42,9 @@ class SourceConfig(_Strict):
     @field_validator("source")
     @classmethod
     def _known_source(cls, value: str) -> str:
-        from scrapers.base import scraper_names
+        from scrapers.base import is_source, scraper_names
 
-        if value not in scraper_names():
+        if not is_source(value):
             raise ValueError(f"unknown source {value!r}; known: {', '.join(scraper_names())}")
         return value
 

@@ -184,6 +184,11 @@ def get_scraper(name: str, **options: Any) -> Scraper:
     return scraper_class(name)(**options)
 
 
+def is_source(name: str) -> bool:
+    """True if a source is registered under `name` (read again before saying no)."""
+    return name in _entry_points() or name in _entry_points(fresh=True)
+
+
 def scraper_names() -> list[str]:
     return sorted(_entry_points(fresh=True))
 
