@@ -243,10 +243,11 @@ def test_a_plan_past_the_api_parameter_limit_runs(prefect_harness, dask_cluster,
     planned = [(FetchJob(f"Brand{i:03d}", "feed", httpserver.url_for(f"/f.xml?q={padding}&n={i}")), SINCE, {})
                for i in range(400)]
     folder = staging.run_folder(str(tmp_path / "staging"), "big-plan")
-    results = fetch_on_cluster(EngineConfig(kind="dask", address=dask_cluster), planned,
-                               HttpSettings(max_retries=0, pace_seconds=0, respect_robots=False), 60, "learned",
-                               folder)
-    assert [r.job for r in results] == [job for job, _, _ in planned]
+    results = []
+    fetch_on_cluster(EngineConfig(kind="dask", address=dask_cluster), planned,
+                     HttpSettings(max_retries=0, pace_seconds=0, respect_robots=False), 60, "learned", folder,
+                     results.append)
+    assert sorted(r.job.brand for r in results) == [job.brand for job, _, _ in planned]
     assert all(r.error is None and r.staged for r in results), [r.error for r in results if r.error][:3]
     rows, scores = staging.read_staged(results[-1].staged)
     assert len(rows) == len(scores) == 1

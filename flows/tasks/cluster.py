@@ -23,6 +23,7 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from prefect import flow, get_run_logger, task
+from prefect.futures import as_completed
 
 from analysis import sentiment
 from flows.config import EngineConfig
@@ -122,23 +123,24 @@ def fetch_host_group(group: HostGroup, settings: HttpSettings, source_seconds: f
 
 # The plan stays in this process and the subflow gets its key: Prefect records a flow run's parameters
 # through its API, which refuses more than 512 KB (1,000 brands' plan is 700 KB), and the subflow runs here.
-_PLANS: dict[str, list[HostGroup]] = {}
+_PLANS: dict[str, tuple[list[HostGroup], Callable[[FetchResult], None]]] = {}
 
 
 @flow(name="fetch on the cluster", flow_run_name="fetch {targets} targets from {hosts} hosts")
 def fetch_groups(plan: str, hosts: int, targets: int, settings: HttpSettings, source_seconds: float, model: str,
-                 folder: str) -> list[FetchResult]:
-    """Each host's task on the cluster; a task that failed for good fails its targets, not the run."""
-    groups = _PLANS[plan]
-    futures = [fetch_host_group.submit(group, settings, source_seconds, model, folder) for group in groups]
-    results = []
-    for group, future in zip(groups, futures):
+                 folder: str) -> None:
+    """Each host's task on the cluster, its results handed on as it ends; a task that failed for good fails
+    its targets, not the run."""
+    groups, take = _PLANS[plan]
+    submitted = {fetch_host_group.submit(group, settings, source_seconds, model, folder): group for group in groups}
+    for future in as_completed(list(submitted)):
         try:
-            results.extend(future.result())
+            results = future.result()
         except Exception as exc:  # a host's task lost twice: its targets fail, the others go on
-            results.extend(FetchResult(job, [], 0, state, error=f"{type(exc).__name__}: {exc}")
-                           for job, _, state in group.jobs)
-    return results
+            results = [FetchResult(job, [], 0, state, error=f"{type(exc).__name__}: {exc}")
+                       for job, _, state in submitted[future].jobs]
+        for result in results:
+            take(result)
 
 
 def dask_task_runner(engine: EngineConfig) -> Any:
@@ -164,15 +166,15 @@ def dask_task_runner(engine: EngineConfig) -> Any:
 
 
 def fetch_on_cluster(engine: EngineConfig, planned: list[tuple[FetchJob, datetime, dict[str, Any]]],
-                     settings: HttpSettings, source_seconds: float, model: str, folder: str) -> list[FetchResult]:
-    """The planned fetches on the configured Dask cluster, staged under `folder`, results in plan order."""
+                     settings: HttpSettings, source_seconds: float, model: str, folder: str,
+                     take: Callable[[FetchResult], None]) -> None:
+    """The planned fetches on the configured Dask cluster, staged under `folder`; each target's result goes to
+    `take` (in this process) as its host's task ends, so storing overlaps fetching."""
     groups = host_groups(planned)
     plan = uuid.uuid4().hex
-    _PLANS[plan] = groups
+    _PLANS[plan] = (groups, take)
     try:
-        results = fetch_groups.with_options(task_runner=dask_task_runner(engine))(
+        fetch_groups.with_options(task_runner=dask_task_runner(engine))(
             plan, len(groups), len(planned), settings, source_seconds, model, folder)
     finally:
         del _PLANS[plan]
-    order = {job.label: i for i, (job, _, _) in enumerate(planned)}
-    return sorted(results, key=lambda r: order.get(r.job.label, len(order)))

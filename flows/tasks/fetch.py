@@ -5,9 +5,10 @@ import dataclasses
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from typing import Any
 
 from prefect import get_run_logger, task
+from prefect.futures import as_completed
 from prefect.runtime import task_run as task_run_info
 
 from analysis import store
@@ -181,12 +182,61 @@ def store_batch(db_path: str, results: list[FetchResult], run_id: str,
     return out
 
 
+class BatchWriter:
+    """Stores fetched sources as they arrive, a batch of STORE_BATCH at a time, while the rest are still fetched.
+
+    This process alone writes the database (DuckDB allows one writer): a batch of
+    sources a task and a connection, each source's rows and cursor in one
+    transaction. Each source's health row is filled in as it is stored or fails.
+    """
+
+    def __init__(self, db: str, run_id: str, jobs: list[FetchJob]) -> None:
+        self.db, self.run_id = db, run_id
+        self.health = {job.label: {"brand": job.brand, "source": job.source, "target": job.target, "ok": False,
+                                   "pages": 0, "fetched": 0, "new": 0, "error": None} for job in jobs}
+        self.order = [job.label for job in jobs]
+        self.pending: list[FetchResult] = []
+
+    def take(self, result: FetchResult) -> None:
+        """One source's outcome: a failure is its health row now; fetched rows wait for a full batch."""
+        if result.error:  # failed for good, as the fetch task reports it
+            self.health[result.job.label]["error"] = result.error
+            return
+        self.pending.append(result)
+        if len(self.pending) >= STORE_BATCH:
+            self.flush()
+
+    def fail(self, job: FetchJob, exc: BaseException) -> None:
+        self.health[job.label]["error"] = f"{type(exc).__name__}: {exc}"
+
+    def flush(self) -> None:
+        chunk, self.pending = self.pending, []
+        if not chunk:
+            return
+        label = chunk[0].job.label + (f" and {len(chunk) - 1} more" if len(chunk) > 1 else "")
+        try:
+            saved_or_errors = store_batch(self.db, chunk, self.run_id, label)
+        except Exception as exc:  # the batch failed twice: its sources are FAILED, the rest go on
+            saved_or_errors = [(None, f"{type(exc).__name__}: {exc}")] * len(chunk)
+        for result, (saved, error) in zip(chunk, saved_or_errors):
+            row = self.health[result.job.label]
+            if error:
+                row["error"] = error
+            else:
+                row.update(ok=True, pages=result.pages, fetched=saved.received, new=saved.new)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Every source's health row, in plan order."""
+        return [self.health[label] for label in self.order]
+
+
 def fetch_all(config: MonitorConfig, run_id: str, brands: list[str] | None, sources: list[str] | None,
               until: datetime, since: datetime | None, logger: Any) -> list[dict[str, Any]]:
     """Fetch every planned target from its cursor (each a task, in parallel), store what came, record health.
 
     Shared by the nightly and the watch flows: the same cursors, the same pacing,
-    under the caller's run lock. One broken source never stops the others.
+    under the caller's run lock. One broken source never stops the others. What
+    has come is stored while the rest is fetched.
     """
     db = config.database
     con = store.connect(db)
@@ -202,7 +252,7 @@ def fetch_all(config: MonitorConfig, run_id: str, brands: list[str] | None, sour
     settings = http_settings(config)
     windows = [(job, fetch_window_start(cursor, until, since, config.backfill_days, waiting_since), cursor.state)
                for job, cursor, waiting_since in planned]
-    outcomes: list[tuple[FetchJob, Callable[[], FetchResult]]] = []
+    writer = BatchWriter(db, run_id, jobs)
     folder = None
     if config.engine.kind == "dask":
         from flows.tasks.cluster import fetch_on_cluster
@@ -210,43 +260,23 @@ def fetch_all(config: MonitorConfig, run_id: str, brands: list[str] | None, sour
         folder = staging.run_folder(config.staging_url, run_id)
         for stale in staging.discard_stale(config.staging_url):
             logger.warning("discarded %s: staged by a run that stopped before storing it", stale)
-        for result in fetch_on_cluster(config.engine, windows, settings, config.http.source_seconds,
-                                       config.sentiment.model, folder):
-            outcomes.append((result.job, lambda r=result: r))
+        fetch_on_cluster(config.engine, windows, settings, config.http.source_seconds, config.sentiment.model,
+                         folder, writer.take)
     else:
+        submitted = {}
         for job, start, state in windows:
             # Each source's fetch, retries included, ends within http.source_seconds of now.
             bounded = dataclasses.replace(settings, deadline=time.time() + config.http.source_seconds)
-            outcomes.append((job, fetch_source.submit(job, start, state, bounded).result))
-
-    # Failed fetches are health rows now; the others are stored below, in batches.
-    health, fetched = [], []
-    for job, outcome in outcomes:
-        row = {"brand": job.brand, "source": job.source, "target": job.target, "ok": False, "pages": 0,
-               "fetched": 0, "new": 0, "error": None}
-        try:
-            result = outcome()
-            if result.error:  # failed for good, as the fetch task reports it
-                row["error"] = result.error
-            else:
-                fetched.append((row, result))
-        except Exception as exc:  # one broken source never stops the others
-            row["error"] = f"{type(exc).__name__}: {exc}"
-        health.append(row)
-    # This process alone writes the database (DuckDB allows one writer): a batch of sources a task and a
-    # connection, each source's rows and cursor in one transaction.
-    for i in range(0, len(fetched), STORE_BATCH):
-        chunk = fetched[i:i + STORE_BATCH]
-        label = chunk[0][1].job.label + (f" and {len(chunk) - 1} more" if len(chunk) > 1 else "")
-        try:
-            outcomes_saved = store_batch(db, [result for _, result in chunk], run_id, label)
-        except Exception as exc:  # the batch failed twice: its sources are FAILED, the rest go on
-            outcomes_saved = [(None, f"{type(exc).__name__}: {exc}")] * len(chunk)
-        for (row, result), (saved, error) in zip(chunk, outcomes_saved):
-            if error:
-                row["error"] = error
-            else:
-                row.update(ok=True, pages=result.pages, fetched=saved.received, new=saved.new)
+            submitted[fetch_source.submit(job, start, state, bounded)] = job
+        for future in as_completed(list(submitted)):
+            try:
+                result = future.result()
+            except Exception as exc:  # one broken source never stops the others
+                writer.fail(submitted[future], exc)
+                continue
+            writer.take(result)
+    writer.flush()
+    health = writer.rows()
     for row in health:
         if row["error"]:
             logger.warning("source %s/%s/%s failed: %s", row["brand"], row["source"], row["target"], row["error"])
