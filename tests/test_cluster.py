@@ -251,3 +251,27 @@ def test_a_plan_past_the_api_parameter_limit_runs(prefect_harness, dask_cluster,
     assert all(r.error is None and r.staged for r in results), [r.error for r in results if r.error][:3]
     rows, scores = staging.read_staged(results[-1].staged)
     assert len(rows) == len(scores) == 1
+
+
+def test_a_batch_with_a_bad_source_stores_the_others(tmp_path):
+    from flows.tasks.fetch import FetchResult, store_batch
+
+    def hn(external_id):
+        return {"source": "hackernews", "external_id": external_id, "published_at": SINCE, "text": "Acme",
+                "url": None, "title": None, "author": "a", "kind": "comment", "rating": None, "replied": None,
+                "language": None, "raw": {}}
+
+    good = FetchResult(FetchJob("Acme", "hackernews", "Acme"), [hn("1"), hn("2")], 1, {"p": 1})
+    bad = FetchResult(FetchJob("Rival", "hackernews", "Rival"), [hn("3"), hn(None)], 1, {})
+    db = str(tmp_path / "db.duckdb")
+    store.connect(db).close()
+    saved = store_batch.fn(db, [good, bad], "r1", "a batch")
+    assert saved[0] == (store.SaveResult(2, 2, 0), None)
+    assert saved[1][0] is None and saved[1][1]  # said why
+    con = store.connect(db, read_only=True)
+    try:
+        assert con.execute("SELECT brand, external_id FROM mentions ORDER BY ALL").fetchall() == [("Acme", "1"),
+                                                                                                 ("Acme", "2")]
+        assert store.get_cursor(con, "Acme", "hackernews", "Acme").state == {"p": 1}
+    finally:
+        con.close()

@@ -194,3 +194,55 @@ def test_history_starts_is_each_brands_earliest_mention(con):
     assert store.history_starts(con, ["Acme", "Rival", "Nobody"]) == {
         "Acme": T0 - timedelta(minutes=600), "Rival": T0 + timedelta(minutes=5)}
     assert store.history_starts(con, []) == {}
+
+
+WHOLE_ROW = ("SELECT source, external_id, brand, target, kind, published_at, url, title, author, text, rating, "
+             "replied, reply_text, replied_at, raw, first_run_id, compound, label FROM mentions ORDER BY ALL")
+
+
+def _fetches():
+    """Two runs of four sources: a new and a known mention, a review answered later, a feed item two targets
+    of one brand both carry, a source that brought nothing, and another brand."""
+    first = [store.SourceRows("Acme", "hackernews", "Acme", [row("1"), row("2", 5)], {"p": 1}),
+             store.SourceRows("Acme", "trustpilot", "acme.example", [review("r1")], {"stated": 4.1}),
+             store.SourceRows("Acme", "feed", "a.xml", [row("f1", source="feed")]),
+             store.SourceRows("Rival", "hackernews", "Rival", [row("1")])]
+    second = [store.SourceRows("Acme", "hackernews", "Acme", [row("2", 5, text="edited"), row("3", 9)], {"p": 2}),
+              store.SourceRows("Acme", "trustpilot", "acme.example",
+                               [review("r1", replied=True, reply_text="Sorry", replied_at=T0 + timedelta(days=1))]),
+              store.SourceRows("Acme", "feed", "a.xml", [row("f1", source="feed"), row("f2", 3, source="feed")]),
+              store.SourceRows("Acme", "feed", "b.xml", [row("f2", 3, source="feed")]),
+              store.SourceRows("Rival", "hackernews", "Rival", [])]
+    return first, second
+
+
+def test_a_batch_stores_what_source_by_source_stores(con):
+    one_by_one = store.connect(":memory:")
+    try:
+        results = {}
+        for run, fetches in zip(("run1", "run2"), _fetches()):
+            results[run] = (store.save_mention_batch(con, fetches, run_id=run),
+                            [store.save_mentions(one_by_one, f.brand, f.source, f.target, f.rows, run_id=run,
+                                                 state=f.state) for f in fetches])
+        cursors = "SELECT brand, source, target, watermark, state, run_id FROM cursors ORDER BY ALL"
+        assert con.execute(WHOLE_ROW).fetchall() == one_by_one.execute(WHOLE_ROW).fetchall()
+        assert con.execute(cursors).fetchall() == one_by_one.execute(cursors).fetchall()
+        for run, (batched, single) in results.items():
+            assert batched == single, run
+        assert results["run2"][0][2:4] == [store.SaveResult(2, 1, 1), store.SaveResult(1, 0, 1)]
+    finally:
+        one_by_one.close()
+
+
+def test_a_batch_with_its_scores_is_one_transaction(con):
+    score = {"source": "hackernews", "external_id": "1", "brand": "Acme", "compound": -0.5, "pos": 0.0, "neu": 0.5,
+             "neg": 0.5, "label": "negative", "rated_label": "negative"}
+    store.save_mention_batch(con, [store.SourceRows("Acme", "hackernews", "Acme", [row("1")])], run_id="r1",
+                             scores=[score])
+    assert con.execute("SELECT label FROM mentions").fetchall() == [("negative",)]
+    bad = store.SourceRows("Acme", "hackernews", "Acme", [row("2"), row(None)])  # a key the store refuses
+    with pytest.raises(Exception):
+        store.save_mention_batch(con, [store.SourceRows("Acme", "feed", "a.xml", [row("f1", source="feed")]), bad],
+                                 run_id="r2")
+    assert store.count_mentions(con) == 1  # nothing of the failed batch, the good source's rows included
+    assert store.get_cursor(con, "Acme", "feed", "a.xml") == store.Cursor(None, {})

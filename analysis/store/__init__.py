@@ -19,7 +19,7 @@ from analysis.store.shape import (  # noqa: F401
 )
 from analysis.store.mentions import (  # noqa: F401
     MENTION_FIELDS, Cursor, SaveResult, begin_run, finish_run, save_source_health, source_health, get_cursor,
-    save_mentions, count_mentions, history_starts, count_by_source,
+    save_mentions, SourceRows, save_mention_batch, count_mentions, history_starts, count_by_source,
 )
 from analysis.store.scores import (  # noqa: F401
     LABEL, AWAITING_REPLY, fetch_unscored, save_scores, clear_scores, unscored_languages, sentiment_models,

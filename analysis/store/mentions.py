@@ -91,10 +91,12 @@ def get_cursor(con: Connection, brand: str, source: str, target: str) -> Cursor:
     return Cursor(from_db_time(row[0]), json.loads(row[1]) if row[1] else {})
 
 
-def _mention_table(brand: str, target: str, rows: Iterable[dict[str, Any]]) -> pa.Table:
-    records, seen = [], set()
+def _mention_records(brand: str, target: str, rows: Iterable[dict[str, Any]],
+                     seen: set[tuple[str, str, str]]) -> list[dict[str, Any]]:
+    """Rows as the mentions table holds them, each key once: a key already in `seen` is left out."""
+    records = []
     for r in rows:
-        key = (r["source"], r["external_id"])
+        key = (r["source"], r["external_id"], brand)
         if key in seen:  # one key twice in a batch would make the merge ambiguous
             continue
         seen.add(key)
@@ -108,7 +110,46 @@ def _mention_table(brand: str, target: str, rows: Iterable[dict[str, Any]]) -> p
             "raw": json.dumps({**(r.get("raw") or {}), **({"date_estimated": True} if r.get("date_estimated") else {})},
                               default=str, ensure_ascii=False),
         })
-    return pa.Table.from_pylist(records, schema=_MENTION_SCHEMA)
+    return records
+
+
+def _mention_table(brand: str, target: str, rows: Iterable[dict[str, Any]]) -> pa.Table:
+    return pa.Table.from_pylist(_mention_records(brand, target, rows, set()), schema=_MENTION_SCHEMA)
+
+
+# The merge of incoming mentions (a registered table `incoming_mentions`) into the store. A mention seen
+# again keeps its first_seen_at and published_at; if its text or its stars changed (an edited review) its
+# sentiment is cleared so it is scored again. A business reply that shows up on a later fetch updates the
+# review; with no reply date from the source, the reply is dated by that fetch. A source that does not
+# say (replied NULL) leaves what is known. Parameters: first_seen_at, last_seen_at, run_id, the fetch time.
+_MERGE_MENTIONS = f"""
+    INSERT INTO mentions ({", ".join(MENTION_FIELDS)}, first_seen_at, last_seen_at, first_run_id)
+    SELECT {", ".join(MENTION_FIELDS)}, ?, ?, ? FROM incoming_mentions
+    ON CONFLICT (source, external_id, brand) DO UPDATE SET
+        url = excluded.url, title = excluded.title, author = excluded.author,
+        text = excluded.text, rating = excluded.rating,
+        replied = coalesce(excluded.replied, mentions.replied),
+        reply_text = CASE WHEN excluded.replied IS NULL THEN mentions.reply_text ELSE excluded.reply_text END,
+        replied_at = CASE
+            WHEN excluded.replied IS NULL THEN mentions.replied_at
+            WHEN NOT excluded.replied THEN NULL
+            WHEN excluded.replied_at IS NOT NULL THEN excluded.replied_at
+            WHEN mentions.replied_at IS NOT NULL THEN mentions.replied_at
+            WHEN mentions.replied = false THEN CAST(? AS TIMESTAMP)
+            ELSE NULL END,
+        app_version = coalesce(excluded.app_version, mentions.app_version),
+        language = excluded.language, raw = excluded.raw, kind = excluded.kind,
+        last_seen_at = excluded.last_seen_at,
+        compound = CASE WHEN mentions.text IS DISTINCT FROM excluded.text
+                          OR mentions.rating IS DISTINCT FROM excluded.rating THEN NULL ELSE mentions.compound END,
+        scored_at = CASE WHEN mentions.text IS DISTINCT FROM excluded.text
+                           OR mentions.rating IS DISTINCT FROM excluded.rating THEN NULL ELSE mentions.scored_at END"""
+
+# The cursors' move: the watermark only forward, the state as the source left it.
+_MERGE_CURSORS = """
+    ON CONFLICT (brand, source, target) DO UPDATE SET
+        watermark = greatest(cursors.watermark, excluded.watermark),
+        state = excluded.state, updated_at = excluded.updated_at, run_id = excluded.run_id"""
 
 
 def save_mentions(
@@ -130,33 +171,9 @@ def save_mentions(
     fetch. A source that does not say (replied NULL) leaves what is known.
     """
     table = _mention_table(brand, target, rows)
-    cols = ", ".join(MENTION_FIELDS)
     now = _now()
     with _registered(con, "incoming_mentions", table), _transaction(con):
-        con.execute(
-            f"""INSERT INTO mentions ({cols}, first_seen_at, last_seen_at, first_run_id)
-                SELECT {cols}, ?, ?, ? FROM incoming_mentions
-                ON CONFLICT (source, external_id, brand) DO UPDATE SET
-                    url = excluded.url, title = excluded.title, author = excluded.author,
-                    text = excluded.text, rating = excluded.rating,
-                    replied = coalesce(excluded.replied, mentions.replied),
-                    reply_text = CASE WHEN excluded.replied IS NULL THEN mentions.reply_text ELSE excluded.reply_text END,
-                    replied_at = CASE
-                        WHEN excluded.replied IS NULL THEN mentions.replied_at
-                        WHEN NOT excluded.replied THEN NULL
-                        WHEN excluded.replied_at IS NOT NULL THEN excluded.replied_at
-                        WHEN mentions.replied_at IS NOT NULL THEN mentions.replied_at
-                        WHEN mentions.replied = false THEN CAST(? AS TIMESTAMP)
-                        ELSE NULL END,
-                    app_version = coalesce(excluded.app_version, mentions.app_version),
-                    language = excluded.language, raw = excluded.raw, kind = excluded.kind,
-                    last_seen_at = excluded.last_seen_at,
-                    compound = CASE WHEN mentions.text IS DISTINCT FROM excluded.text
-                                      OR mentions.rating IS DISTINCT FROM excluded.rating THEN NULL ELSE mentions.compound END,
-                    scored_at = CASE WHEN mentions.text IS DISTINCT FROM excluded.text
-                                       OR mentions.rating IS DISTINCT FROM excluded.rating THEN NULL ELSE mentions.scored_at END""",
-            [now, now, run_id, now],
-        )
+        con.execute(_MERGE_MENTIONS, [now, now, run_id, now])
         # New rows carry this call's timestamp: counting them reads one column of the recent rows, where an
         # anti-join against the whole table would grow with the database.
         new = con.execute(
@@ -164,13 +181,65 @@ def save_mentions(
         ).fetchone()[0]
         con.execute(
             """INSERT INTO cursors (brand, source, target, watermark, state, updated_at, run_id)
-               SELECT ?, ?, ?, max(published_at), ?, ?, ? FROM incoming_mentions
-               ON CONFLICT (brand, source, target) DO UPDATE SET
-                   watermark = greatest(cursors.watermark, excluded.watermark),
-                   state = excluded.state, updated_at = excluded.updated_at, run_id = excluded.run_id""",
+               SELECT ?, ?, ?, max(published_at), ?, ?, ? FROM incoming_mentions""" + _MERGE_CURSORS,
             [brand, source, target, json.dumps(state or {}), now, run_id],
         )
     return SaveResult(received=table.num_rows, new=int(new), updated=table.num_rows - int(new))
+
+
+@dataclass(frozen=True)
+class SourceRows:
+    """One source's fetch, as a batch save takes it: its mentions and the cursor state to keep."""
+    brand: str
+    source: str
+    target: str
+    rows: Sequence[dict[str, Any]]
+    state: dict[str, Any] | None = None
+
+
+_CURSOR_SCHEMA = pa.schema([("brand", pa.string()), ("source", pa.string()), ("target", pa.string()),
+                            ("watermark", pa.timestamp("us")), ("state", pa.string())])
+
+
+def save_mention_batch(con: Connection, batch: Sequence[SourceRows], *, run_id: str,
+                       scores: Sequence[dict[str, Any]] = ()) -> list[SaveResult]:
+    """Many sources' mentions and cursors (and `scores`, rows for save_scores) in one transaction, a statement
+    each: what save_mentions does source by source, for a writer storing thousands of sources. A mention
+    that two targets of one brand both carry is stored once, as the first one's; nothing is stored if
+    anything fails."""
+    seen: set[tuple[str, str, str]] = set()
+    records, cursors, received = [], [], []
+    for item in batch:
+        own = _mention_records(item.brand, item.target, item.rows, set())
+        received.append(len(own))
+        records += [r for r in own if (r["source"], r["external_id"], r["brand"]) not in seen
+                    and not seen.add((r["source"], r["external_id"], r["brand"]))]
+        cursors.append({"brand": item.brand, "source": item.source, "target": item.target,
+                        "watermark": max((r["published_at"] for r in own if r["published_at"] is not None),
+                                         default=None),
+                        "state": json.dumps(item.state or {})})
+    mentions = pa.Table.from_pylist(records, schema=_MENTION_SCHEMA)
+    now = _now()
+    with _registered(con, "incoming_mentions", mentions), \
+            _registered(con, "incoming_cursors", pa.Table.from_pylist(cursors, schema=_CURSOR_SCHEMA)), \
+            _transaction(con):
+        con.execute(_MERGE_MENTIONS, [now, now, run_id, now])
+        new = {(b, s, t): int(n) for b, s, t, n in con.execute(
+            "SELECT brand, source, target, count(*) FROM mentions WHERE first_seen_at = ? GROUP BY ALL",
+            [now]).fetchall()}
+        con.execute(
+            """INSERT INTO cursors (brand, source, target, watermark, state, updated_at, run_id)
+               SELECT brand, source, target, watermark, state, ?, ? FROM incoming_cursors""" + _MERGE_CURSORS,
+            [now, run_id])
+        if scores:
+            from analysis.store.scores import save_scores
+
+            save_scores(con, scores)
+    out = []
+    for item, count in zip(batch, received):
+        fresh = new.pop((item.brand, item.source, item.target), 0)  # a target listed twice: counted once
+        out.append(SaveResult(received=count, new=fresh, updated=count - fresh))
+    return out
 
 
 def count_mentions(con: Connection, brand: str | None = None) -> int:

@@ -159,27 +159,48 @@ STORE_BATCH = 100  # sources stored per task and connection
 @task(retries=1, retry_delay_seconds=5, task_run_name="store {label}")
 def store_batch(db_path: str, results: list[FetchResult], run_id: str,
                 label: str) -> list[tuple[store.SaveResult | None, str | None]]:
-    """Each source's rows and cursor in a transaction of its own (scores too, for a cluster's staged rows),
-    over one connection; per source, what was saved or why it was not. A rerun of the batch stores nothing twice."""
+    """The batch's rows and cursors (scores too, for a cluster's staged rows) in one transaction; should that
+    fail, each source in a transaction of its own, so that one source's bad rows never stop the others. Per
+    source, what was saved or why it was not. A rerun of the batch stores nothing twice."""
+    loaded: list[tuple[int, FetchResult, list[dict[str, Any]], list[dict[str, Any]] | None]] = []
+    out: list[tuple[store.SaveResult | None, str | None]] = [(None, None)] * len(results)
+    for i, result in enumerate(results):
+        try:
+            rows, scores = staging.read_staged(result.staged) if result.staged else (result.rows, None)
+            loaded.append((i, result, rows, scores))
+        except Exception as exc:  # an unreadable staged file fails its source only
+            out[i] = (None, f"{type(exc).__name__}: {exc}")
     con = store.connect(db_path)
-    out: list[tuple[store.SaveResult | None, str | None]] = []
     try:
-        for result in results:
-            try:
-                rows, scores = (staging.read_staged(result.staged) if result.staged else (result.rows, None))
-                saved = store.save_mentions(con, result.job.brand, result.job.source, result.job.target, rows,
-                                            run_id=run_id, state=result.state)
-                if scores:
-                    store.save_scores(con, [{"source": row["source"], "external_id": row["external_id"],
-                                             "brand": result.job.brand, **score} for row, score in zip(rows, scores)])
-                if result.staged:
-                    staging.remove(result.staged)  # committed: the file has done its work
-                out.append((saved, None))
-            except Exception as exc:  # one source's bad rows never stop the others
-                out.append((None, f"{type(exc).__name__}: {exc}"))
+        try:
+            saved = store.save_mention_batch(
+                con, [store.SourceRows(r.job.brand, r.job.source, r.job.target, rows, r.state)
+                      for _, r, rows, _ in loaded],
+                run_id=run_id, scores=[score for _, r, rows, scores in loaded for score in _score_rows(r, rows, scores)])
+            for (i, _, _, _), one in zip(loaded, saved):
+                out[i] = (one, None)
+        except Exception:  # something in the batch is bad: find which, source by source
+            for i, result, rows, scores in loaded:
+                try:
+                    one = store.save_mentions(con, result.job.brand, result.job.source, result.job.target, rows,
+                                              run_id=run_id, state=result.state)
+                    store.save_scores(con, _score_rows(result, rows, scores))
+                    out[i] = (one, None)
+                except Exception as exc:
+                    out[i] = (None, f"{type(exc).__name__}: {exc}")
     finally:
         con.close()
+    for i, result, _, _ in loaded:
+        if result.staged and out[i][1] is None:
+            staging.remove(result.staged)  # committed: the file has done its work
     return out
+
+
+def _score_rows(result: FetchResult, rows: list[dict[str, Any]],
+                scores: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """A staged source's scores, keyed as save_scores takes them."""
+    return [{"source": row["source"], "external_id": row["external_id"], "brand": result.job.brand, **score}
+            for row, score in zip(rows, scores or [])]
 
 
 class BatchWriter:
