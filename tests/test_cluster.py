@@ -254,7 +254,8 @@ def test_a_plan_past_the_api_parameter_limit_runs(prefect_harness, dask_cluster,
 
 
 def test_a_batch_with_a_bad_source_stores_the_others(tmp_path):
-    from flows.tasks.fetch import FetchResult, store_batch
+    from flows.tasks.fetch import FetchResult
+    from flows.tasks.storing import store_batch
 
     def hn(external_id):
         return {"source": "hackernews", "external_id": external_id, "published_at": SINCE, "text": "Acme",

@@ -1,15 +1,21 @@
 """Prefect tasks: each a unit of retry (a source, a batch, a digest), each thin glue.
 
 Scrapers fetch and parse; the store writes; analysis computes; reports render.
-Nothing here is per mention. One module a concern: `fetch` (plan, fetch, store,
-health), `scoring`, `detection`, `digests` (write and send), `weekly_digest` (what the weekly one reads), `pushing` (the
-watch flow's pushes). The flows and the CLI use `tasks.<name>`.
+Nothing here is per mention. One module a concern: `fetch` (plan, and one target's
+fetch), `fetch_run` (a run's fetch), `cluster` (that on Dask), `storing` (the one
+writer: batches, health), `scoring`, `detection`, `digests` (write and send),
+`weekly_digest` (what the weekly one reads), `pushing` (the watch flow's pushes).
+The flows and the CLI use `tasks.<name>`.
 """
 from __future__ import annotations
 
 from flows.tasks.fetch import (  # noqa: F401
     CURSOR_OVERLAP, FetchJob, FetchResult, plan_jobs, http_settings, fetch_window_start, fetch_mentions,
-    FETCH_RETRY_DELAYS, fetch_source, STORE_BATCH, store_batch, fetch_all, record_health,
+    FETCH_RETRY_DELAYS, fetch_source,
+)
+from flows.tasks.fetch_run import fetch_all  # noqa: F401
+from flows.tasks.storing import (  # noqa: F401
+    STORE_BATCH, BatchWriter, store_batch, record_health,
 )
 from flows.tasks.scoring import (  # noqa: F401
     SCORE_BATCH, score_unscored, with_driver_words, score_new_mentions,
