@@ -37,9 +37,10 @@ fitting labelled data:
   `warmup_days`, with a margin that keeps a new series' first week within the
   same budget;
 - one incident, one alert: an incident lasts while the volume stays up (above
-  half the rise that opened it, and not by chance) and ends after
-  `quiet_seconds` back down; a new rise after that is a new incident, however
-  soon it comes.
+  half the rise that opened it, and not by chance, over the windows tested or
+  over the last day: a stretch of days at two or three times the usual level
+  is one incident, its quiet nights included) and ends after `quiet_seconds`
+  back down; a new rise after that is a new incident, however soon it comes.
 """
 from __future__ import annotations
 
@@ -157,6 +158,27 @@ def detect_spikes(counts: np.ndarray, bucket_seconds: int, params: SpikeParams |
         # Hysteresis: an incident lasts until the volume is back under half the rise that opened it.
         still_up |= known & (sums >= (1 + (p.min_ratio - 1) / 2) * mu) & (sums - mu >= p.min_excess / 2)
 
+    # A stretch of days at two or three times the usual level is one incident, not one a day: its nights
+    # are too few mentions to stay significant hour by hour. It goes on while the last day is up by the same
+    # rule (above half the opening rise, and not by chance), counted so that a burst cannot hold it up,
+    # and its last three hours are still above normal.
+    long_up = np.zeros(n, dtype=bool)
+    day = DAY // bucket_seconds
+    if bucket_seconds < DAY and day > widths[-1]:
+        # Each bucket counts up to twice what was expected of it (and one more): an hour-long burst then
+        # cannot hold the day up and keep its incident open through the next one.
+        capped = np.minimum(x, np.nan_to_num(p.min_ratio * expected_single, nan=np.inf) + 1.0)
+        day_sums = window_sums(capped, day)
+        tiles = range(0, day, base)  # the base windows that tile the day, as for the windows tested
+        day_expected = sum(_shifted(base_expected, o) for o in tiles) * (day / (base * len(tiles)))
+        day_known = ~np.isnan(day_expected)
+        day_mu = np.maximum(np.nan_to_num(day_expected, nan=np.inf), 0.5)
+        day_rise = day_known & (day_sums >= (1 + (p.min_ratio - 1) / 2) * day_mu) & (day_sums - day_mu >= p.min_excess / 2)
+        day_p = np.ones(n)
+        if day_rise.any():  # the longest window's spread: neighbouring hours move together, so it carries over
+            day_p[day_rise] = tail_probability(day_sums[day_rise], day_mu[day_rise], c2[day_rise])
+        recent = known & (sums >= (1 + (p.min_ratio - 1) / 2) * mu)  # the longest window tested, above normal
+        long_up = day_rise & (day_p < STILL_UP_PVALUE) & recent
     surprise = -np.log10(np.maximum(best_p, 1e-300))
     block = max(1, DAY // bucket_seconds)  # buckets per calibration block (a day, or one daily bucket)
     block_days = block * bucket_seconds / DAY
@@ -169,10 +191,10 @@ def detect_spikes(counts: np.ndarray, bucket_seconds: int, params: SpikeParams |
                                  calibration_blocks=max(3, int(p.calibration_days / block_days)),
                                  warmup_blocks=max(1, int(p.warmup_days / block_days)), floor=floor)
     hot = rules_any & (surprise > threshold)
-    elevated = hot | (still_up & (surprise > floor))
+    elevated = hot | (still_up & (surprise > floor)) | long_up
     # Still up, and by more than chance: on a near-zero series a 3-hour window at half the opening rise
     # is two or three stray mentions, which would keep one incident open for a day and swallow the next.
-    continuing = (still_up & (best_any < STILL_UP_PVALUE)) | hot
+    continuing = (still_up & (best_any < STILL_UP_PVALUE)) | hot | long_up
     fired = _incident_starts(hot, continuing, max(1, p.quiet_seconds // bucket_seconds))
     return Detection(expected=np.nan_to_num(expected_single, nan=0.0), pvalue=best_p, anomalous=elevated,
                      fired=fired, window=best_w, threshold=threshold)

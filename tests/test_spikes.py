@@ -242,3 +242,17 @@ def test_rating_drop_is_shrunk_for_small_samples():
     assert not detect_rating_drop(two_bad[0], two_bad[1], DAY).fired.any()
     sums[-1], counts[-1] = 30 * 1.8, 30  # thirty reviews averaging 1.8 stars
     assert detect_rating_drop(sums, counts, DAY).fired[-1]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_stretch_of_days_at_two_and_a_half_times_is_one_incident_lasting_days(seed):
+    counts, mu = seasonal(42, 6.0, seed)
+    s = 30 * 24 + 6  # three days from 06:00, reached over the first twelve hours
+    rise = np.full(72, 2.5)
+    rise[:12] = 1 + 1.5 * np.arange(1, 13) / 12
+    counts[s:s + 72] = np.random.default_rng(50 + seed).poisson(mu[s:s + 72] * rise)
+    found = incidents(counts, detect_spikes(counts, HOUR), HOUR, SpikeParams())
+    during = [i for i in found if i.end >= s and i.start < s + 72]
+    # One alert, reported as what it is: its nights (6 mentions an hour where 2.4 are usual) do not end it.
+    assert len(during) == 1
+    assert during[0].end - during[0].start >= 36  # without the day rule: 17-19 hours, then a new alert
