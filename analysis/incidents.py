@@ -54,19 +54,23 @@ class Incident:
         return self.start <= other.end and other.start <= self.end
 
 
-def _incident_starts(hot: np.ndarray, elevated: np.ndarray, quiet: int) -> np.ndarray:
+def _incident_starts(hot: np.ndarray, elevated: np.ndarray, quiet: int, level: np.ndarray | None = None,
+                     escalation: float = np.inf) -> np.ndarray:
     """The first hot bucket of each episode of elevated volume; an episode ends after `quiet` calm buckets.
 
     One incident fires once, however long it lasts; once it has ended it
-    never silences the next rise, however soon that comes.
+    never silences the next rise, however soon that comes. Inside an open
+    episode, a hot bucket at `escalation` times the `level` that opened it
+    (a new, much larger rise) fires as an incident of its own.
     """
     fired = np.zeros(len(hot), dtype=bool)
-    last_elevated, episode_fired = -quiet - 1, False
+    last_elevated, episode_fired, opened_at = -quiet - 1, False, np.inf
     for i in np.flatnonzero(elevated | hot):
         if i - last_elevated > quiet:
             episode_fired = False
-        if hot[i] and not episode_fired:
+        if hot[i] and (not episode_fired or (level is not None and level[i] >= escalation * opened_at)):
             fired[i] = episode_fired = True
+            opened_at = level[i] if level is not None else np.inf
         last_elevated = i
     return fired
 
@@ -79,9 +83,11 @@ def incidents(counts: np.ndarray, detection: Detection, bucket_seconds: int,
     n = len(x)
     anomalous_idx = np.flatnonzero(detection.anomalous)
     out: list[Incident] = []
-    for s in np.flatnonzero(detection.fired):
+    starts = np.flatnonzero(detection.fired)
+    for k, s in enumerate(starts):
+        last = int(starts[k + 1]) - 1 if k + 1 < len(starts) else n - 1  # an escalation ends the incident before it
         end = int(s)
-        for i in anomalous_idx[anomalous_idx > s]:
+        for i in anomalous_idx[(anomalous_idx > s) & (anomalous_idx <= last)]:
             if i - end > gap:
                 break
             end = int(i)

@@ -40,7 +40,8 @@ fitting labelled data:
   half the rise that opened it, and not by chance, over the windows tested or
   over the last day: a stretch of days at two or three times the usual level
   is one incident, its quiet nights included) and ends after `quiet_seconds`
-  back down; a new rise after that is a new incident, however soon it comes.
+  back down; a new rise after that is a new incident, however soon it comes,
+  and so is a tenfold step inside an open incident (`escalation_factor`).
 """
 from __future__ import annotations
 
@@ -79,6 +80,8 @@ class SpikeParams:
     # both seeds of benchmarks.synthetic (0.72 and 0.61 per 60 quiet days against 1; two days: 1.06).
     warmup_days: int = 3
     quiet_seconds: int = 3 * HOUR  # back to normal this long: the incident is over, a new rise is new
+    # A rise to this many times the hour that opened an open incident is a new incident (it got much worse).
+    escalation_factor: float = 10.0
 
 
 SENSITIVITY: dict[str, SpikeParams] = {
@@ -195,7 +198,8 @@ def detect_spikes(counts: np.ndarray, bucket_seconds: int, params: SpikeParams |
     # Still up, and by more than chance: on a near-zero series a 3-hour window at half the opening rise
     # is two or three stray mentions, which would keep one incident open for a day and swallow the next.
     continuing = (still_up & (best_any < STILL_UP_PVALUE)) | hot | long_up
-    fired = _incident_starts(hot, continuing, max(1, p.quiet_seconds // bucket_seconds))
+    fired = _incident_starts(hot, continuing, max(1, p.quiet_seconds // bucket_seconds), level=base_sums,
+                             escalation=p.escalation_factor)
     return Detection(expected=np.nan_to_num(expected_single, nan=0.0), pvalue=best_p, anomalous=elevated,
                      fired=fired, window=best_w, threshold=threshold)
 

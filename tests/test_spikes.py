@@ -256,3 +256,19 @@ def test_a_stretch_of_days_at_two_and_a_half_times_is_one_incident_lasting_days(
     # One alert, reported as what it is: its nights (6 mentions an hour where 2.4 are usual) do not end it.
     assert len(during) == 1
     assert during[0].end - during[0].start >= 36  # without the day rule: 17-19 hours, then a new alert
+
+
+def test_a_tenfold_step_inside_an_open_incident_is_an_incident_of_its_own():
+    counts, mu = seasonal(40, 4.0, 31)
+    first, worse = 35 * 24 + 9, 35 * 24 + 13
+    counts[first:worse] = np.ceil(4 * mu[first:worse])  # an incident, still open ...
+    counts[worse:worse + 3] = np.ceil(60 * mu[worse:worse + 3])  # ... when it gets ten times worse
+    detection = detect_spikes(counts, HOUR)
+    fired = np.flatnonzero(detection.fired)
+    assert list(fired[(fired >= first) & (fired <= worse + 3)]) == [first, worse]
+    found = [i for i in incidents(counts, detection, HOUR, SpikeParams()) if i.start >= first - 1]
+    assert found[0].end < worse <= found[1].start  # the first ends where the worse one begins
+    # A step of less than tenfold stays part of the incident it rose in.
+    counts[worse:worse + 3] = np.ceil(12 * mu[worse:worse + 3])
+    fired = np.flatnonzero(detect_spikes(counts, HOUR).fired)
+    assert list(fired[(fired >= first) & (fired <= worse + 3)]) == [first]
