@@ -107,5 +107,8 @@ def assemble_alert(
             "mentions": len(mentions),
             "terms": [t.term for t in terms],
             "examples": examples(shown, by_rating=metric == "rating"),
+            # A tenfold step inside an open incident: when the incident it escalated began.
+            "escalated_from": (spikes.bucket_start(origin, incident.escalated_from, bucket_seconds).isoformat()
+                               if incident.escalated_from is not None else None),
         },
     }

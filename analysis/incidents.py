@@ -45,6 +45,7 @@ class Incident:
     pvalue: float
     ongoing: bool  # the incident's last anomalous bucket is among the series' last few
     fired: int = -1  # the bucket whose verdict raised the alert
+    escalated_from: int | None = None  # the start of the open incident it rose in, tenfold (see detect_spikes)
 
     @property
     def severity(self) -> str:
@@ -84,6 +85,7 @@ def incidents(counts: np.ndarray, detection: Detection, bucket_seconds: int,
     anomalous_idx = np.flatnonzero(detection.anomalous)
     out: list[Incident] = []
     starts = np.flatnonzero(detection.fired)
+    open_since: int | None = None  # the start of an incident still open when the next one fired
     for k, s in enumerate(starts):
         last = int(starts[k + 1]) - 1 if k + 1 < len(starts) else n - 1  # an escalation ends the incident before it
         end = int(s)
@@ -91,11 +93,14 @@ def incidents(counts: np.ndarray, detection: Detection, bucket_seconds: int,
             if i - end > gap:
                 break
             end = int(i)
+        escalated_from, open_since = open_since, None
         first = int(max(0, s - detection.window[s] + 1))  # the window that fired may begin earlier (a ramp) ...
         excess = x[first:s + 1] - detection.expected[first:s + 1]
         first += int(np.argmax(excess >= excess.mean()))  # ... from its first bucket with its share of the rise
         while end > s and x[end] <= detection.expected[end]:
             end -= 1  # a window still up on earlier buckets: the incident's own last bucket is the last one above normal
+        if k + 1 < len(starts) and starts[k + 1] - end <= gap:  # still open: the next one rose inside it
+            open_since = first
         span = np.arange(first, end + 1)
         out.append(Incident(
             start=first,
@@ -106,6 +111,7 @@ def incidents(counts: np.ndarray, detection: Detection, bucket_seconds: int,
             pvalue=float(detection.pvalue[s:end + 1].min()),
             ongoing=bool(n - 1 - end <= gap),
             fired=int(s),
+            escalated_from=escalated_from,
         ))
     return out
 

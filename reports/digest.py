@@ -267,6 +267,8 @@ def build_context(
             "pushed": pushed_line((pushed or {}).get(a.get("alert_id", ""), ()), tz),
             "terms": details.get("terms", []),
             "negative": details.get("negative"),
+            "escalated_from": (_local(datetime.fromisoformat(details["escalated_from"]), tz)
+                               if details.get("escalated_from") else None),
             "examples": [
                 {**e, "drivers": negative_drivers(e.get("drivers") or []), "when": _local(e["published_at"], tz)}
                 for e in collapse_repeats(details.get("examples", []), 3)

@@ -36,7 +36,7 @@ def compose(alert: Mapping[str, Any], kind: str, tz: tzinfo, run_url: str | None
         title = f"Back to normal: {brand} {label}{where}"
         lines = [f"Back to normal since {_clock(back, tz)}: {summary} from {since}."]
     else:
-        worse = kind.startswith("escalated")
+        worse = kind.startswith("escalated") or bool(details.get("escalated_from"))
         title = f"[{severity}] {brand}: {label}{where} {'got much worse' if worse else 'rising'}"
         peak = details.get("peak")
         lines = [f"{summary}, since {since}."]

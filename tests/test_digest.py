@@ -229,3 +229,27 @@ def test_an_alert_says_when_it_was_already_pushed_and_to_whom():
     digest = render_digest(context(alerts=alerts, pushed=pushed))
     line = "the alert at Tue 24 Nov 00:15 to support (Slack); back to normal at Tue 24 Nov 05:00 to support (Slack)"
     assert f"Already pushed: {line}" in digest.html and f"already pushed: {line}" in digest.text
+
+
+def test_an_escalated_incident_says_so_and_since_when():
+    alert = {"brand": "Acme", "source": "all", "metric": "mentions", "severity": "high", "ongoing": True,
+             "incident_start": END - timedelta(hours=3), "last_bucket": END - timedelta(hours=1), "bucket_seconds": 3600,
+             "observed": 600, "expected": 12, "details": {"escalated_from": (END - timedelta(hours=7)).isoformat()}}
+    digest = render_digest(context(alerts=[alert]))
+    assert "Escalated: ten times worse than the incident that began Tue 24 Nov 00:00" in digest.html
+    assert "escalated: ten times worse than the incident that began Tue 24 Nov 00:00" in digest.text
+    assert "Escalated" not in render_digest(context()).html  # an ordinary alert does not say it
+
+
+def test_a_push_of_an_escalated_incident_says_it_got_much_worse():
+    from reports.push_message import compose
+
+    alert = {"brand": "Acme", "source": "all", "metric": "mentions", "severity": "high", "ongoing": True,
+             "incident_start": END - timedelta(hours=3), "last_bucket": END - timedelta(hours=1), "bucket_seconds": 3600,
+             "observed": 600, "expected": 12, "details": {"peak": 300, "terms": ["outage"]}}
+    title, _ = compose(alert, "new", ZoneInfo("Europe/Paris"))
+    assert title.endswith("rising")
+    escalated = {**alert, "details": {**alert["details"], "escalated_from": (END - timedelta(hours=7)).isoformat()}}
+    title, body = compose(escalated, "new", ZoneInfo("Europe/Paris"))
+    assert title == "[HIGH] Acme: mentions got much worse"
+    assert "Now 300 in its busiest hour, ten times what it was at the first alert." in body

@@ -267,7 +267,8 @@ def test_a_tenfold_step_inside_an_open_incident_is_an_incident_of_its_own():
     fired = np.flatnonzero(detection.fired)
     assert list(fired[(fired >= first) & (fired <= worse + 3)]) == [first, worse]
     found = [i for i in incidents(counts, detection, HOUR, SpikeParams()) if i.start >= first - 1]
-    assert found[0].end < worse <= found[1].start  # the first ends where the worse one begins
+    assert found[0].end < worse <= found[1].start  # the first ends where the worse one begins ...
+    assert (found[0].escalated_from, found[1].escalated_from) == (None, found[0].start)  # ... and the digest says so
     # A step of less than tenfold stays part of the incident it rose in.
     counts[worse:worse + 3] = np.ceil(12 * mu[worse:worse + 3])
     fired = np.flatnonzero(detect_spikes(counts, HOUR).fired)
