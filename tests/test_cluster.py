@@ -276,3 +276,16 @@ def test_a_batch_with_a_bad_source_stores_the_others(tmp_path):
         assert store.get_cursor(con, "Acme", "hackernews", "Acme").state == {"p": 1}
     finally:
         con.close()
+
+
+def test_both_engines_wait_the_same_and_stop_when_the_wait_would_pass_the_time_limit():
+    from flows.tasks.fetch import FETCH_RETRY_DELAYS, after_network_trouble
+    from scrapers.http import RetriableHTTPError
+
+    job, trouble = FetchJob("A", "feed", "https://x.example/f"), RetriableHTTPError("HTTP 503", "https://x.example/f")
+    assert [after_network_trouble(job, {}, HttpSettings(), trouble, n) for n in (1, 2)] == FETCH_RETRY_DELAYS
+    assert after_network_trouble(job, {}, HttpSettings(), trouble, 3).error == "RetriableHTTPError: HTTP 503"
+    # The second wait is a minute: thirty seconds left is no room for it, though it was for the first.
+    soon = HttpSettings(deadline=time.time() + 30)
+    assert after_network_trouble(job, {}, soon, trouble, 1) == 10
+    assert after_network_trouble(job, {}, soon, trouble, 2).error.startswith("SourceTimeLimit")

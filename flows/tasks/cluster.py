@@ -28,9 +28,11 @@ from prefect.futures import as_completed
 from analysis import sentiment
 from flows.config import EngineConfig
 from flows.tasks import staging
-from flows.tasks.fetch import FETCH_RETRY_DELAYS, FetchJob, FetchResult, fetch_mentions
-from scrapers.base import ParseError, scraper_class
-from scrapers.http import FatalHTTPError, HttpSettings, RetriableHTTPError, SourceTimeLimit
+from flows.tasks.fetch import (
+    FATAL_FETCH_ERRORS, FetchJob, FetchResult, after_network_trouble, failed_fetch, fetch_mentions,
+)
+from scrapers.base import scraper_class
+from scrapers.http import HttpSettings, RetriableHTTPError
 
 
 @dataclass(frozen=True)
@@ -66,22 +68,20 @@ def host_groups(planned: list[tuple[FetchJob, datetime, dict[str, Any]]]) -> lis
 
 def fetch_with_retries(job: FetchJob, since: datetime, state: dict[str, Any], settings: HttpSettings,
                        sleep: Callable[[float], None] = time.sleep) -> FetchResult:
-    """One target's fetch, its network trouble retried after FETCH_RETRY_DELAYS within its deadline; a failure
-    for good is the result's `error`, never raised."""
-    for attempt in range(len(FETCH_RETRY_DELAYS) + 1):
+    """One target's fetch, its network trouble retried as the threads engine's task retries it (the same waits,
+    within its deadline); a failure for good is the result's `error`, never raised."""
+    attempt = 1
+    while True:
         try:
             return fetch_mentions(job, since, state, settings)
         except RetriableHTTPError as exc:
-            delay = FETCH_RETRY_DELAYS[attempt] if attempt < len(FETCH_RETRY_DELAYS) else None
-            if delay is not None and (settings.deadline is None or time.time() + delay < settings.deadline):
-                sleep(delay)
-                continue
-            if delay is not None:
-                exc = SourceTimeLimit(f"{exc}; the source's time limit leaves no room for another try", exc.url)
-            return FetchResult(job, [], 0, state, error=f"{type(exc).__name__}: {exc}")
-        except (FatalHTTPError, ParseError, ValueError) as exc:
-            return FetchResult(job, [], 0, state, error=f"{type(exc).__name__}: {exc}")
-    raise AssertionError("unreachable")
+            outcome = after_network_trouble(job, state, settings, exc, attempt)
+            if isinstance(outcome, FetchResult):
+                return outcome
+            sleep(outcome)
+            attempt += 1
+        except FATAL_FETCH_ERRORS as exc:
+            return failed_fetch(job, state, exc)
 
 
 def text_to_score(row: dict[str, Any]) -> str:

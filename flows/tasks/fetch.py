@@ -124,6 +124,26 @@ def fetch_mentions(job: FetchJob, since: datetime, state: dict[str, Any], settin
 
 
 FETCH_RETRY_DELAYS = [10, 60]
+# A refused page, an unknown shape, a bad target, no secrets: another try would fail the same way.
+FATAL_FETCH_ERRORS = (FatalHTTPError, ParseError, ValueError)
+
+
+def failed_fetch(job: FetchJob, state: dict[str, Any], exc: Exception) -> FetchResult:
+    """A failure for good, as the source's health row shows it."""
+    return FetchResult(job, [], 0, state, error=f"{type(exc).__name__}: {exc}")
+
+
+def after_network_trouble(job: FetchJob, state: dict[str, Any], settings: HttpSettings, exc: RetriableHTTPError,
+                          attempt: int) -> float | FetchResult:
+    """After failed attempt `attempt` (1 for the first): the wait before the next try, or, when the tries are
+    used up or the source's time limit leaves no room for the wait, the failure. Both engines ask this."""
+    if attempt > len(FETCH_RETRY_DELAYS):
+        return failed_fetch(job, state, exc)
+    delay = FETCH_RETRY_DELAYS[attempt - 1]
+    if settings.deadline is not None and time.time() + delay >= settings.deadline:
+        return failed_fetch(job, state, SourceTimeLimit(
+            f"{exc}; the source's time limit leaves no room for another try", exc.url))
+    return delay
 
 
 # Every exception the fetch task raises is worth another try: failures for good are returned, not raised.
@@ -139,13 +159,11 @@ def fetch_source(job: FetchJob, since: datetime, state: dict[str, Any], settings
     try:
         result = fetch_mentions(job, since, state, settings)
     except RetriableHTTPError as exc:
-        out_of_time = settings.deadline is not None and time.time() + FETCH_RETRY_DELAYS[0] >= settings.deadline
-        if out_of_time:
-            exc = SourceTimeLimit(f"{exc}; the source's time limit leaves no room for another try", exc.url)
-        elif task_run_info.get_run_count() <= len(FETCH_RETRY_DELAYS):
-            raise
-        return FetchResult(job, [], 0, state, error=f"{type(exc).__name__}: {exc}")
-    except (FatalHTTPError, ParseError, ValueError) as exc:  # a refused page, an unknown shape, a bad target, no secrets
-        return FetchResult(job, [], 0, state, error=f"{type(exc).__name__}: {exc}")
+        outcome = after_network_trouble(job, state, settings, exc, task_run_info.get_run_count())
+        if isinstance(outcome, FetchResult):
+            return outcome
+        raise  # Prefect waits FETCH_RETRY_DELAYS[attempt - 1], the same wait
+    except FATAL_FETCH_ERRORS as exc:
+        return failed_fetch(job, state, exc)
     get_run_logger().info("%s: %d pages, %d mentions", job.label, result.pages, len(result.rows))
     return result
