@@ -103,6 +103,13 @@ STILL_UP_PVALUE = 0.05  # an incident goes on while its windows stay above half 
 WARMUP_DISPERSION = 0.3  # before a day of history: a wide prior spread (sd 55% of the mean)
 
 
+def _tiled(base_expected: np.ndarray, base: int, width: int) -> np.ndarray:
+    """A `width`-bucket window's expectation: the sum of the `base`-bucket windows that tile it (NaN until
+    they all exist), scaled where they overhang it."""
+    offsets = range(0, width, base)  # newest first
+    return sum(_shifted(base_expected, o) for o in offsets) * (width / (base * len(offsets)))
+
+
 def detect_spikes(counts: np.ndarray, bucket_seconds: int, params: SpikeParams | None = None) -> Detection:
     """One causal pass: which buckets are anomalous, and which start an incident."""
     p = params or SpikeParams()
@@ -133,10 +140,11 @@ def detect_spikes(counts: np.ndarray, bucket_seconds: int, params: SpikeParams |
     rules_any = np.zeros(n, dtype=bool)
     best_any = np.ones(n)
     still_up = np.zeros(n, dtype=bool)
+    half_rise = 1 + (p.min_ratio - 1) / 2  # hysteresis: an incident lasts until back under half the rise
     for width in widths:
         sums = window_sums(x, width)
         offsets = range(0, width, base)  # the base windows that tile this one, newest first
-        expected = sum(_shifted(base_expected, o) for o in offsets) * (width / (base * len(offsets)))
+        expected = _tiled(base_expected, base, width)
         # The first day's recent-level expectation ignores time of day: its residuals are not the
         # spread of the seasonal model used afterwards.
         c2 = pooled_dispersion(sums, expected, step, span_steps, first_usable=first_seasonal + offsets[-1],
@@ -159,7 +167,7 @@ def detect_spikes(counts: np.ndarray, bucket_seconds: int, params: SpikeParams |
         best_any = np.minimum(best_any, pv)
         rules_any |= rules
         # Hysteresis: an incident lasts until the volume is back under half the rise that opened it.
-        still_up |= known & (sums >= (1 + (p.min_ratio - 1) / 2) * mu) & (sums - mu >= p.min_excess / 2)
+        still_up |= known & (sums >= half_rise * mu) & (sums - mu >= p.min_excess / 2)
 
     # A stretch of days at two or three times the usual level is one incident, not one a day: its nights
     # are too few mentions to stay significant hour by hour. It goes on while the last day is up by the same
@@ -172,15 +180,14 @@ def detect_spikes(counts: np.ndarray, bucket_seconds: int, params: SpikeParams |
         # cannot hold the day up and keep its incident open through the next one.
         capped = np.minimum(x, np.nan_to_num(p.min_ratio * expected_single, nan=np.inf) + 1.0)
         day_sums = window_sums(capped, day)
-        tiles = range(0, day, base)  # the base windows that tile the day, as for the windows tested
-        day_expected = sum(_shifted(base_expected, o) for o in tiles) * (day / (base * len(tiles)))
+        day_expected = _tiled(base_expected, base, day)
         day_known = ~np.isnan(day_expected)
         day_mu = np.maximum(np.nan_to_num(day_expected, nan=np.inf), 0.5)
-        day_rise = day_known & (day_sums >= (1 + (p.min_ratio - 1) / 2) * day_mu) & (day_sums - day_mu >= p.min_excess / 2)
+        day_rise = day_known & (day_sums >= half_rise * day_mu) & (day_sums - day_mu >= p.min_excess / 2)
         day_p = np.ones(n)
         if day_rise.any():  # the longest window's spread: neighbouring hours move together, so it carries over
             day_p[day_rise] = tail_probability(day_sums[day_rise], day_mu[day_rise], c2[day_rise])
-        recent = known & (sums >= (1 + (p.min_ratio - 1) / 2) * mu)  # the longest window tested, above normal
+        recent = known & (sums >= half_rise * mu)  # the longest window tested, above normal
         long_up = day_rise & (day_p < STILL_UP_PVALUE) & recent
     surprise = -np.log10(np.maximum(best_p, 1e-300))
     block = max(1, DAY // bucket_seconds)  # buckets per calibration block (a day, or one daily bucket)

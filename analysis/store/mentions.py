@@ -8,6 +8,7 @@ from typing import Any, Iterable, Sequence
 
 import pyarrow as pa
 
+from analysis.store.scores import save_scores
 from analysis.store.shape import Connection, _dicts, _now, _registered, _transaction, from_db_time, to_db_time
 
 
@@ -91,16 +92,11 @@ def get_cursor(con: Connection, brand: str, source: str, target: str) -> Cursor:
     return Cursor(from_db_time(row[0]), json.loads(row[1]) if row[1] else {})
 
 
-def _mention_records(brand: str, target: str, rows: Iterable[dict[str, Any]],
-                     seen: set[tuple[str, str, str]]) -> list[dict[str, Any]]:
-    """Rows as the mentions table holds them, each key once: a key already in `seen` is left out."""
-    records = []
+def _mention_records(brand: str, target: str, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows as the mentions table holds them, each key once (one key twice would make the merge ambiguous)."""
+    records: dict[tuple[str, str], dict[str, Any]] = {}
     for r in rows:
-        key = (r["source"], r["external_id"], brand)
-        if key in seen:  # one key twice in a batch would make the merge ambiguous
-            continue
-        seen.add(key)
-        records.append({
+        records.setdefault((r["source"], r["external_id"]), {
             **{f: r.get(f) for f in MENTION_FIELDS},
             "brand": brand,
             "target": target,
@@ -110,11 +106,7 @@ def _mention_records(brand: str, target: str, rows: Iterable[dict[str, Any]],
             "raw": json.dumps({**(r.get("raw") or {}), **({"date_estimated": True} if r.get("date_estimated") else {})},
                               default=str, ensure_ascii=False),
         })
-    return records
-
-
-def _mention_table(brand: str, target: str, rows: Iterable[dict[str, Any]]) -> pa.Table:
-    return pa.Table.from_pylist(_mention_records(brand, target, rows, set()), schema=_MENTION_SCHEMA)
+    return list(records.values())
 
 
 # The merge of incoming mentions (a registered table `incoming_mentions`) into the store. A mention seen
@@ -170,21 +162,7 @@ def save_mentions(
     review; with no reply date from the source, the reply is dated by that
     fetch. A source that does not say (replied NULL) leaves what is known.
     """
-    table = _mention_table(brand, target, rows)
-    now = _now()
-    with _registered(con, "incoming_mentions", table), _transaction(con):
-        con.execute(_MERGE_MENTIONS, [now, now, run_id, now])
-        # New rows carry this call's timestamp: counting them reads one column of the recent rows, where an
-        # anti-join against the whole table would grow with the database.
-        new = con.execute(
-            "SELECT count(*) FROM mentions WHERE first_seen_at = ? AND brand = ? AND source = ?", [now, brand, source]
-        ).fetchone()[0]
-        con.execute(
-            """INSERT INTO cursors (brand, source, target, watermark, state, updated_at, run_id)
-               SELECT ?, ?, ?, max(published_at), ?, ?, ? FROM incoming_mentions""" + _MERGE_CURSORS,
-            [brand, source, target, json.dumps(state or {}), now, run_id],
-        )
-    return SaveResult(received=table.num_rows, new=int(new), updated=table.num_rows - int(new))
+    return save_mention_batch(con, [SourceRows(brand, source, target, rows, state)], run_id=run_id)[0]
 
 
 @dataclass(frozen=True)
@@ -207,18 +185,18 @@ def save_mention_batch(con: Connection, batch: Sequence[SourceRows], *, run_id: 
     each: what save_mentions does source by source, for a writer storing thousands of sources. A mention
     that two targets of one brand both carry is stored once, as the first one's; nothing is stored if
     anything fails."""
-    seen: set[tuple[str, str, str]] = set()
-    records, cursors, received = [], [], []
+    records: dict[tuple[str, str, str], dict[str, Any]] = {}  # the first target's copy of a shared mention
+    cursors, received = [], []
     for item in batch:
-        own = _mention_records(item.brand, item.target, item.rows, set())
+        own = _mention_records(item.brand, item.target, item.rows)
         received.append(len(own))
-        records += [r for r in own if (r["source"], r["external_id"], r["brand"]) not in seen
-                    and not seen.add((r["source"], r["external_id"], r["brand"]))]
+        for r in own:
+            records.setdefault((r["source"], r["external_id"], r["brand"]), r)
         cursors.append({"brand": item.brand, "source": item.source, "target": item.target,
                         "watermark": max((r["published_at"] for r in own if r["published_at"] is not None),
                                          default=None),
                         "state": json.dumps(item.state or {})})
-    mentions = pa.Table.from_pylist(records, schema=_MENTION_SCHEMA)
+    mentions = pa.Table.from_pylist(list(records.values()), schema=_MENTION_SCHEMA)
     now = _now()
     with _registered(con, "incoming_mentions", mentions), \
             _registered(con, "incoming_cursors", pa.Table.from_pylist(cursors, schema=_CURSOR_SCHEMA)), \
@@ -231,10 +209,7 @@ def save_mention_batch(con: Connection, batch: Sequence[SourceRows], *, run_id: 
             """INSERT INTO cursors (brand, source, target, watermark, state, updated_at, run_id)
                SELECT brand, source, target, watermark, state, ?, ? FROM incoming_cursors""" + _MERGE_CURSORS,
             [now, run_id])
-        if scores:
-            from analysis.store.scores import save_scores
-
-            save_scores(con, scores)
+        save_scores(con, scores)
     out = []
     for item, count in zip(batch, received):
         fresh = new.pop((item.brand, item.source, item.target), 0)  # a target listed twice: counted once

@@ -137,8 +137,7 @@ def fetch_groups(plan: str, hosts: int, targets: int, settings: HttpSettings, so
         try:
             results = future.result()
         except Exception as exc:  # a host's task lost twice: its targets fail, the others go on
-            results = [FetchResult(job, [], 0, state, error=f"{type(exc).__name__}: {exc}")
-                       for job, _, state in submitted[future].jobs]
+            results = [failed_fetch(job, state, exc) for job, _, state in submitted[future].jobs]
         for result in results:
             take(result)
 

@@ -16,7 +16,7 @@ from prefect.futures import as_completed
 from analysis import store
 from flows.config import MonitorConfig
 from flows.tasks import staging
-from flows.tasks.fetch import fetch_source, fetch_window_start, http_settings, plan_jobs
+from flows.tasks.fetch import failed_fetch, fetch_source, fetch_window_start, http_settings, plan_jobs
 from flows.tasks.storing import BatchWriter, record_health
 
 
@@ -57,13 +57,13 @@ def fetch_all(config: MonitorConfig, run_id: str, brands: list[str] | None, sour
         for job, start, state in windows:
             # Each source's fetch, retries included, ends within http.source_seconds of now.
             bounded = dataclasses.replace(settings, deadline=time.time() + config.http.source_seconds)
-            submitted[fetch_source.submit(job, start, state, bounded)] = job
+            submitted[fetch_source.submit(job, start, state, bounded)] = (job, start, state)
         for future in as_completed(list(submitted)):
             try:
                 result = future.result()
             except Exception as exc:  # one broken source never stops the others
-                writer.fail(submitted[future], exc)
-                continue
+                job, _, state = submitted[future]
+                result = failed_fetch(job, state, exc)
             writer.take(result)
     writer.flush()
     health = writer.rows()

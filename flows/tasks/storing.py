@@ -1,15 +1,13 @@
 """Storing what was fetched: the run's one writer, a batch of sources a transaction, while the rest is fetched."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from prefect import task
 
 from analysis import store
 from flows.tasks import staging
-
-if TYPE_CHECKING:  # fetch imports this module: the types for annotations only
-    from flows.tasks.fetch import FetchJob, FetchResult
+from flows.tasks.fetch import FetchJob, FetchResult
 
 
 STORE_BATCH = 100  # sources stored per task and connection
@@ -29,24 +27,24 @@ def store_batch(db_path: str, results: list[FetchResult], run_id: str,
             loaded.append((i, result, rows, scores))
         except Exception as exc:  # an unreadable staged file fails its source only
             out[i] = (None, f"{type(exc).__name__}: {exc}")
+
+    def save(con: store.Connection, part: list[tuple[int, FetchResult, list[dict[str, Any]], Any]]) -> None:
+        saved = store.save_mention_batch(
+            con, [store.SourceRows(r.job.brand, r.job.source, r.job.target, rows, r.state) for _, r, rows, _ in part],
+            run_id=run_id, scores=[score for _, r, rows, scores in part for score in _score_rows(r, rows, scores)])
+        for (i, _, _, _), one in zip(part, saved):
+            out[i] = (one, None)
+
     con = store.connect(db_path)
     try:
         try:
-            saved = store.save_mention_batch(
-                con, [store.SourceRows(r.job.brand, r.job.source, r.job.target, rows, r.state)
-                      for _, r, rows, _ in loaded],
-                run_id=run_id, scores=[score for _, r, rows, scores in loaded for score in _score_rows(r, rows, scores)])
-            for (i, _, _, _), one in zip(loaded, saved):
-                out[i] = (one, None)
+            save(con, loaded)
         except Exception:  # something in the batch is bad: find which, source by source
-            for i, result, rows, scores in loaded:
+            for item in loaded:
                 try:
-                    one = store.save_mentions(con, result.job.brand, result.job.source, result.job.target, rows,
-                                              run_id=run_id, state=result.state)
-                    store.save_scores(con, _score_rows(result, rows, scores))
-                    out[i] = (one, None)
+                    save(con, [item])
                 except Exception as exc:
-                    out[i] = (None, f"{type(exc).__name__}: {exc}")
+                    out[item[0]] = (None, f"{type(exc).__name__}: {exc}")
     finally:
         con.close()
     for i, result, _, _ in loaded:
@@ -74,7 +72,6 @@ class BatchWriter:
         self.db, self.run_id = db, run_id
         self.health = {job.label: {"brand": job.brand, "source": job.source, "target": job.target, "ok": False,
                                    "pages": 0, "fetched": 0, "new": 0, "error": None} for job in jobs}
-        self.order = [job.label for job in jobs]
         self.pending: list[FetchResult] = []
 
     def take(self, result: FetchResult) -> None:
@@ -85,9 +82,6 @@ class BatchWriter:
         self.pending.append(result)
         if len(self.pending) >= STORE_BATCH:
             self.flush()
-
-    def fail(self, job: FetchJob, exc: BaseException) -> None:
-        self.health[job.label]["error"] = f"{type(exc).__name__}: {exc}"
 
     def flush(self) -> None:
         chunk, self.pending = self.pending, []
@@ -107,7 +101,7 @@ class BatchWriter:
 
     def rows(self) -> list[dict[str, Any]]:
         """Every source's health row, in plan order."""
-        return [self.health[label] for label in self.order]
+        return list(self.health.values())
 
 
 @task
