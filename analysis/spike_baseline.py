@@ -13,6 +13,7 @@ each bucket reads only buckets before it.
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 HOUR = 3600
 DAY = 86400
@@ -31,15 +32,16 @@ def _shifted(x: np.ndarray, lag: int) -> np.ndarray:
 
 def window_sums(x: np.ndarray, width: int) -> np.ndarray:
     """Sum of the `width` buckets ending at each bucket (fewer at the start)."""
-    c = np.concatenate([[0.0], np.cumsum(x)])
-    i = np.arange(len(x))
-    return c[i + 1] - c[np.maximum(0, i - width + 1)]
+    c = np.cumsum(x, dtype=np.float64)
+    out = c.copy()
+    out[width:] -= c[:-width]
+    return out
 
 
 def _row_quantiles(rows: np.ndarray, qs: tuple[float, ...], min_count: int = 1) -> np.ndarray:
     """Quantiles (numpy's default, linear) of each row ignoring NaN, a column per q; NaN under `min_count` values."""
-    ordered = np.sort(np.where(np.isnan(rows), np.inf, rows), axis=1)
-    count = np.isfinite(ordered).sum(axis=1, keepdims=True)
+    ordered = np.sort(rows, axis=1)  # NaN sorts last
+    count = rows.shape[1] - np.isnan(rows).sum(axis=1, keepdims=True)
     last = np.maximum(count - 1, 0)  # index of each row's largest value
     at = np.asarray(qs) * last
     lo = np.floor(at).astype(int)
@@ -53,18 +55,30 @@ def _row_quantiles(rows: np.ndarray, qs: tuple[float, ...], min_count: int = 1) 
 def _row_medians(rows: np.ndarray, min_count: int = 1) -> np.ndarray:
     """Median of each row ignoring NaN (NaN where fewer than `min_count` values), vectorised.
 
-    The rows without a NaN (usually all but a history's first and last ones)
-    take a plain sort; the others the general quantile.
+    For a few columns, a sorting network across them; else one sort of the rows (NaN sorts last) and
+    the middle of each row's values.
     """
-    gaps = np.isnan(rows).any(axis=1)
-    out = np.full(len(rows), np.nan)
-    m = rows.shape[1]
-    if m >= max(min_count, 1) and not gaps.all():
-        ordered = np.sort(rows[~gaps], axis=1)
-        out[~gaps] = (ordered[:, (m - 1) // 2] + ordered[:, m // 2]) / 2
-    if gaps.any():
-        out[gaps] = _row_quantiles(rows[gaps], (0.5,), min_count)[:, 0]
-    return out
+    count = rows.shape[1] - np.isnan(rows).sum(axis=1)
+    if rows.shape[1] <= FEW_COLUMNS:
+        ordered = _sorted_columns(rows.T)
+    else:
+        ordered = np.sort(rows, axis=1).T
+    c = np.arange(len(rows))
+    middle = (ordered[np.maximum(count - 1, 0) // 2, c] + ordered[np.minimum(count // 2, rows.shape[1] - 1), c]) / 2
+    return np.where(count >= max(min_count, 1), middle, np.nan)
+
+
+FEW_COLUMNS = 6  # up to this many values a row, a sorting network is faster than a sort of each short row
+
+
+def _sorted_columns(values: np.ndarray) -> np.ndarray:
+    """`values` (a few rows) sorted down each column, NaN last: odd-even transposition, elementwise."""
+    rows = [np.where(np.isnan(v), np.inf, v) for v in values]
+    for r in range(len(rows)):
+        for i in range(r % 2, len(rows) - 1, 2):
+            rows[i], rows[i + 1] = np.minimum(rows[i], rows[i + 1]), np.maximum(rows[i], rows[i + 1])
+    ordered = np.stack(rows)
+    return ordered
 
 
 def _row_capped_means(rows: np.ndarray, cap_quantile: float, min_count: int) -> np.ndarray:
@@ -75,7 +89,7 @@ def _row_capped_means(rows: np.ndarray, cap_quantile: float, min_count: int) -> 
     cap = _count_cap(ordered[r, np.floor(cap_quantile * np.maximum(count - 1, 0)).astype(int)])
     capped = np.where(np.isfinite(ordered), np.minimum(ordered, cap[:, None]), 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        out = capped.sum(axis=1) / count
+        out = capped.sum(axis=1, dtype=np.float64) / count
     return np.where(count >= max(min_count, 1), out, np.nan)
 
 
@@ -171,18 +185,19 @@ def seasonal_baseline(sums: np.ndarray, period: int, periods: int, neighbour: in
     lags = _baseline_lags(period, periods, neighbour)
     n = len(sums)
     level = sums if factor is None else sums / factor  # each past day brought to an average day
-    stack = np.full((n, len(lags)), np.nan, dtype=np.float32)  # counts: single precision halves the partition's work
+    # A row per lag, filled by contiguous copies; counts: single precision halves the partition's work.
+    by_lag = np.full((len(lags), n), np.nan, dtype=np.float32)
     for j, lag in enumerate(lags):
         if lag < n:
-            stack[lag:, j] = level[: n - lag]
+            by_lag[j, lag:] = level[: n - lag]
     out = np.full(n, np.nan)
     full = min(n, max(lags))  # from here on every row is complete: a partition finds the cap, no sort
-    out[:full] = _row_capped_means(stack[:full], BASELINE_CAP, min_count=3)
+    out[:full] = _row_capped_means(by_lag[:, :full].T, BASELINE_CAP, min_count=3)
     if n > full:
-        body = stack[full:]
+        body = by_lag[:, full:]
         k = int(np.floor(BASELINE_CAP * (len(lags) - 1)))
-        cap = _count_cap(np.partition(body, k, axis=1)[:, k])
-        out[full:] = np.minimum(body, cap[:, None]).mean(axis=1, dtype=np.float64)
+        cap = _count_cap(np.partition(body.T, k, axis=1)[:, k])  # a bucket's lags side by side: a fast partition
+        out[full:] = np.minimum(body, cap).sum(axis=0, dtype=np.float64) / len(lags)
     return out if factor is None else out * factor
 
 
@@ -194,9 +209,10 @@ def trailing_level(sums: np.ndarray, width: int, span: int) -> np.ndarray:
     """
     n = len(sums)
     out = np.full(n, np.nan)
-    for i in range(n):
-        hi = i - width + 1  # sums[hi - 1] is the last window that does not overlap the current one
-        lo = max(0, hi - span)
-        if hi - lo >= 2 * width:
-            out[i] = np.median(sums[lo:hi])
+    if n <= width:
+        return out
+    # Row j holds the `span` sums before window j + width - 1 begins (NaN before the series does).
+    before = np.concatenate([np.full(span, np.nan), sums])
+    rows = sliding_window_view(before, span)[: n - width + 1]
+    out[width - 1:] = _row_medians(rows, min_count=2 * width)
     return out
