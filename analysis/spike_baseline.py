@@ -53,22 +53,22 @@ def _row_quantiles(rows: np.ndarray, qs: tuple[float, ...], min_count: int = 1) 
 
 
 def _row_medians(rows: np.ndarray, min_count: int = 1) -> np.ndarray:
-    """Median of each row ignoring NaN (NaN where fewer than `min_count` values), vectorised.
-
-    For a few columns, a sorting network across them; else one sort of the rows (NaN sorts last) and
-    the middle of each row's values.
-    """
-    count = rows.shape[1] - np.isnan(rows).sum(axis=1)
-    if rows.shape[1] <= FEW_COLUMNS:
-        ordered = _sorted_columns(rows.T)
-    else:
-        ordered = np.sort(rows, axis=1).T
-    c = np.arange(len(rows))
-    middle = (ordered[np.maximum(count - 1, 0) // 2, c] + ordered[np.minimum(count // 2, rows.shape[1] - 1), c]) / 2
-    return np.where(count >= max(min_count, 1), middle, np.nan)
+    """Median of each row ignoring NaN (NaN where fewer than `min_count` values): one sort of the rows
+    (NaN sorts last) and the middle of each row's values."""
+    return _middle(np.sort(rows, axis=1).T, rows.shape[1] - np.isnan(rows).sum(axis=1), min_count)
 
 
-FEW_COLUMNS = 6  # up to this many values a row, a sorting network is faster than a sort of each short row
+def _column_medians(values: np.ndarray, min_count: int = 1) -> np.ndarray:
+    """Median down each column of a few rows ignoring NaN: a sorting network across the rows, elementwise
+    (much faster than a sort of each short column)."""
+    return _middle(_sorted_columns(values), len(values) - np.isnan(values).sum(axis=0), min_count)
+
+
+def _middle(ordered: np.ndarray, count: np.ndarray, min_count: int) -> np.ndarray:
+    """The median of each column of `ordered` (sorted down the columns) from its first `count` values."""
+    c = np.arange(ordered.shape[1])
+    low, high = ordered[np.maximum(count - 1, 0) // 2, c], ordered[np.minimum(count // 2, len(ordered) - 1), c]
+    return np.where(count >= max(min_count, 1), (low + high) / 2, np.nan)
 
 
 def _sorted_columns(values: np.ndarray) -> np.ndarray:
@@ -91,6 +91,24 @@ def _row_capped_means(rows: np.ndarray, cap_quantile: float, min_count: int) -> 
     with np.errstate(invalid="ignore", divide="ignore"):
         out = capped.sum(axis=1, dtype=np.float64) / count
     return np.where(count >= max(min_count, 1), out, np.nan)
+
+
+def _kth_largest(rows: np.ndarray, k: int) -> np.ndarray:
+    """The `k`-th largest value down each column of `rows` (no NaN): each row inserted into the k largest so
+    far, elementwise (for a few rows over many columns, several times faster than a partition of each column)."""
+    top = [rows[0].copy()]  # the largest so far, in descending order
+    for row in rows[1:]:
+        v = row.copy()
+        for t in range(len(top)):
+            if t == k - 1:  # the last place kept: only the larger value stays
+                np.maximum(top[t], v, out=top[t])
+                break
+            larger = np.maximum(top[t], v)
+            np.minimum(top[t], v, out=v)
+            top[t] = larger
+        else:
+            top.append(v)
+    return top[k - 1]
 
 
 BASELINE_CAP = 0.8  # same-slot values above this quantile (plus count noise) count as it: a past incident
@@ -142,13 +160,13 @@ def weekday_factors(x: np.ndarray, period: int) -> np.ndarray:
     reach = 7 * WEEKDAY_WEEKS * period
     centred = np.concatenate([np.full(reach, np.nan), centred])  # so that a lag past the first bucket reads NaN
 
-    def lagged(lags: list[int], stride: int) -> np.ndarray:  # (rows from `start`, lags): centred, `lag` back
-        return np.column_stack([centred[reach + start - lag: reach + n - lag: stride] for lag in lags])
+    def lagged(lags: list[int], stride: int) -> np.ndarray:  # (lags, buckets from `start`): centred, `lag` back
+        return np.stack([centred[reach + start - lag: reach + n - lag: stride] for lag in lags])
 
-    same = _row_medians(lagged([7 * k * period for k in range(1, WEEKDAY_WEEKS + 1)], 1))
+    same = _column_medians(lagged([7 * k * period for k in range(1, WEEKDAY_WEEKS + 1)], 1))
     # The usual day moves slowly: taken every quarter of a day (from earlier data only) and held.
     stride = max(1, period // 4)
-    usual = np.repeat(_row_medians(lagged([d * period for d in range(1, 7 * WEEKDAY_WEEKS + 1)], stride)),
+    usual = np.repeat(_row_medians(lagged([d * period for d in range(1, 7 * WEEKDAY_WEEKS + 1)], stride).T),
                       stride)[: n - start]
     with np.errstate(all="ignore"):
         factor[start:] = np.where(usual > 0, np.clip((same + WEEKDAY_PRIOR) / (usual + WEEKDAY_PRIOR), 0.2, 5.0), 1.0)
@@ -196,7 +214,7 @@ def seasonal_baseline(sums: np.ndarray, period: int, periods: int, neighbour: in
     if n > full:
         body = by_lag[:, full:]
         k = int(np.floor(BASELINE_CAP * (len(lags) - 1)))
-        cap = _count_cap(np.partition(body.T, k, axis=1)[:, k])  # a bucket's lags side by side: a fast partition
+        cap = _count_cap(_kth_largest(body, len(lags) - k))
         out[full:] = np.minimum(body, cap).sum(axis=0, dtype=np.float64) / len(lags)
     return out if factor is None else out * factor
 
