@@ -50,7 +50,8 @@ def pooled_dispersion(sums: np.ndarray, expected: np.ndarray, step: int, span_st
     # steps in front give every step a full span to take the median of.
     before = np.concatenate([np.full((span_steps, step), np.nan), padded.reshape(steps, step)[:-1]])
     windows = sliding_window_view(before, span_steps, axis=0)  # (steps, step, span)
-    c2 = _row_medians(windows.reshape(steps, -1), min_count=10)
+    # Single precision: a median to seven digits, and a faster sort.
+    c2 = _row_medians(windows.reshape(steps, -1).astype(np.float32), min_count=10).astype(np.float64)
     # A sparse series (expected mostly 0) has nothing to measure over-dispersion on: Poisson,
     # once it has a step of usable history at all.
     seen = np.arange(steps) > first_usable // step  # a step after the one holding the first usable bucket
