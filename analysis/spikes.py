@@ -45,7 +45,10 @@ fitting labelled data:
 """
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from typing import Sequence
 
 import numpy as np
 
@@ -60,8 +63,8 @@ from analysis.spike_calibration import budget_threshold, pooled_dispersion, tail
 __all__ = [
     "DAY", "HOUR", "WEEK", "Detection", "Incident", "METRICS", "SENSITIVITY", "ShiftParams", "SpikeParams",
     "baseline_days", "brand_incidents", "bucket_start", "detect_rating_drop", "detect_share_shift", "detect_spikes",
-    "incidents", "pooled_dispersion", "seasonal_baseline", "severity_for", "tail_probability", "window_sums",
-    "with_sensitivity",
+    "detect_spikes_many", "incidents", "pooled_dispersion", "seasonal_baseline", "severity_for", "tail_probability",
+    "window_sums", "with_sensitivity",
 ]
 
 
@@ -211,6 +214,20 @@ def detect_spikes(counts: np.ndarray, bucket_seconds: int, params: SpikeParams |
                      fired=fired, window=best_w, threshold=threshold)
 
 
+def detect_spikes_many(series: Sequence[np.ndarray], bucket_seconds: int, params: SpikeParams | None = None,
+                       workers: int | None = None) -> list[Detection]:
+    """`detect_spikes` over several series, on up to `workers` threads (default: one per core).
+
+    Threads, not processes: numpy's sorts and array arithmetic release the
+    GIL, so the series share the cores without copying them to other processes.
+    """
+    workers = min(len(series), workers or os.cpu_count() or 1)
+    if workers <= 1:
+        return [detect_spikes(s, bucket_seconds, params) for s in series]
+    with ThreadPoolExecutor(workers, thread_name_prefix="detect") as pool:
+        return list(pool.map(lambda s: detect_spikes(s, bucket_seconds, params), series))
+
+
 def with_sensitivity(name: str, **overrides: object) -> SpikeParams:
     try:
         base = SENSITIVITY[name]
@@ -230,10 +247,10 @@ def brand_incidents(series: dict[str, np.ndarray], bucket_seconds: int, params: 
     it is left to the volume spike, so one incident is one alert.
     """
     params = params or SpikeParams()
+    volume, negative = detect_spikes_many([series["count"], series["negative"]], bucket_seconds, params)
     found = {
-        "mentions": incidents(series["count"], detect_spikes(series["count"], bucket_seconds, params), bucket_seconds, params),
-        "negative": incidents(series["negative"], detect_spikes(series["negative"], bucket_seconds, params),
-                              bucket_seconds, params),
+        "mentions": incidents(series["count"], volume, bucket_seconds, params),
+        "negative": incidents(series["negative"], negative, bucket_seconds, params),
         "negative_share": incidents(series["negative"], detect_share_shift(series["negative"], series["count"],
                                                                            bucket_seconds, shift), bucket_seconds, params),
         "rating": incidents(series["rated"], detect_rating_drop(series["rating_sum"], series["rated"], bucket_seconds,

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from analysis.spikes import (
-    Detection, SpikeParams, detect_rating_drop, detect_share_shift, detect_spikes, incidents, tail_probability,
-    with_sensitivity,
+    Detection, SpikeParams, detect_rating_drop, detect_share_shift, detect_spikes, detect_spikes_many, incidents,
+    tail_probability, with_sensitivity,
 )
 
 HOUR, DAY = 3600, 86400
@@ -273,3 +273,14 @@ def test_a_tenfold_step_inside_an_open_incident_is_an_incident_of_its_own():
     counts[worse:worse + 3] = np.ceil(12 * mu[worse:worse + 3])
     fired = np.flatnonzero(detect_spikes(counts, HOUR).fired)
     assert list(fired[(fired >= first) & (fired <= worse + 3)]) == [first]
+
+
+def test_detecting_many_series_on_threads_gives_each_series_its_own_verdicts():
+    series = [seasonal(30, rate, seed)[0] for rate, seed in ((0.5, 1), (5.0, 2), (40.0, 3))]
+    series[1][20 * 24 + 14:20 * 24 + 17] += 30
+    together = detect_spikes_many(series, HOUR, workers=3)
+    for counts, detection in zip(series, together):
+        alone = detect_spikes(counts, HOUR)
+        assert np.array_equal(detection.fired, alone.fired) and np.array_equal(detection.anomalous, alone.anomalous)
+        assert np.allclose(detection.pvalue, alone.pvalue)
+    assert together[1].fired[20 * 24 + 14:20 * 24 + 17].any()
