@@ -220,10 +220,13 @@ def seasonal_baseline(sums: np.ndarray, period: int, periods: int, neighbour: in
 
 
 def trailing_level(sums: np.ndarray, width: int, span: int) -> np.ndarray:
-    """Median of the window sums that ended before the current window, over the last `span` buckets.
+    """The recent level: the windows that ended before the current one, over the last `span` buckets, their
+    mean with its top fifth capped (as the seasonal baseline is).
 
-    The short baseline for the first days, before there is a same-time-of-day
-    history to compare with. NaN with fewer than two earlier windows.
+    The short baseline for the first day, before there is a same-time-of-day
+    history to compare with. Not a median: a bursty brand's median window is
+    well under its mean, and its first day would look like one rise after
+    another. NaN with fewer than two earlier windows.
     """
     n = len(sums)
     out = np.full(n, np.nan)
@@ -232,5 +235,5 @@ def trailing_level(sums: np.ndarray, width: int, span: int) -> np.ndarray:
     # Row j holds the `span` sums before window j + width - 1 begins (NaN before the series does).
     before = np.concatenate([np.full(span, np.nan), sums])
     rows = sliding_window_view(before, span)[: n - width + 1]
-    out[width - 1:] = _row_medians(rows, min_count=2 * width)
+    out[width - 1:] = _row_capped_means(rows, BASELINE_CAP, min_count=2 * width)
     return out

@@ -60,6 +60,26 @@ def pooled_dispersion(sums: np.ndarray, expected: np.ndarray, step: int, span_st
     return np.repeat(c2, step)[:n]
 
 
+def warmup_dispersion(sums: np.ndarray, expected: np.ndarray, step: int, prior: float) -> np.ndarray:
+    """Over-dispersion for a series' first buckets, before it has a day of the model's own residuals.
+
+    The median excess relative variance of every earlier window against the
+    expectation it had then (the recent level, at first), re-estimated every
+    `step` buckets, and never below `prior`: a new brand whose mentions come in
+    bursts is as bursty on its first day as later, and a fixed guess of its
+    spread would call its ordinary bursts incidents.
+    """
+    n = len(sums)
+    with np.errstate(all="ignore"):
+        z = np.where(expected > 0, ((sums - expected) ** 2 / CHI2_1_MEDIAN - expected) / expected**2, np.nan)
+    out = np.full(n, prior)
+    for at in range(step, n, step):
+        seen = z[:at][~np.isnan(z[:at])]
+        if len(seen) >= 5:
+            out[at:at + step] = max(prior, float(np.median(seen)))
+    return out
+
+
 def tail_probability(observed: np.ndarray, mean: np.ndarray, c2: np.ndarray | float) -> np.ndarray:
     """P(X >= observed) for a negative binomial with that mean and over-dispersion (Poisson when c2 ~ 0)."""
     obs = np.asarray(observed, dtype=np.float64)

@@ -57,7 +57,7 @@ from analysis.shifts import ShiftParams, detect_rating_drop, detect_share_shift
 from analysis.spike_baseline import (
     DAY, HOUR, WEEK, baseline_days, seasonal_baseline, trailing_level, weekday_factors, window_sums, _shifted,
 )
-from analysis.spike_calibration import budget_threshold, pooled_dispersion, tail_probability
+from analysis.spike_calibration import budget_threshold, pooled_dispersion, tail_probability, warmup_dispersion
 
 # What callers import from here: the detector's whole surface in one place.
 __all__ = [
@@ -103,7 +103,7 @@ def _periodicity(bucket_seconds: int) -> tuple[int, int, int]:
 
 STILL_UP_PVALUE = 0.05  # an incident goes on while its windows stay above half its rise at this significance
 
-WARMUP_DISPERSION = 0.3  # before a day of history: a wide prior spread (sd 55% of the mean)
+WARMUP_DISPERSION = 0.3  # before a day of history: at least this spread (sd 55% of the mean), more if seen
 
 
 def _tiled(base_expected: np.ndarray, base: int, width: int) -> np.ndarray:
@@ -152,7 +152,12 @@ def detect_spikes(counts: np.ndarray, bucket_seconds: int, params: SpikeParams |
         # spread of the seasonal model used afterwards.
         c2 = pooled_dispersion(sums, expected, step, span_steps, first_usable=first_seasonal + offsets[-1],
                                baseline_days=days)
-        c2 = np.where(np.isnan(c2), WARMUP_DISPERSION, c2 * baseline_error)
+        early = np.flatnonzero(np.isnan(c2))  # the first day or two: no residuals of the seasonal model yet
+        warm = np.full(n, WARMUP_DISPERSION)
+        if len(early):
+            warm[: early[-1] + 1] = warmup_dispersion(sums[: early[-1] + 1], expected[: early[-1] + 1],
+                                                      max(1, HOUR // bucket_seconds), WARMUP_DISPERSION)
+        c2 = np.where(np.isnan(c2), warm, c2 * baseline_error)
         known = ~np.isnan(expected)
         mu = np.maximum(np.nan_to_num(expected, nan=np.inf), 0.5)
         rules = known & (sums >= p.min_ratio * mu) & (sums - mu >= p.min_excess)
