@@ -73,10 +73,11 @@ def warmup_dispersion(sums: np.ndarray, expected: np.ndarray, step: int, prior: 
     with np.errstate(all="ignore"):
         z = np.where(expected > 0, ((sums - expected) ** 2 / CHI2_1_MEDIAN - expected) / expected**2, np.nan)
     out = np.full(n, prior)
-    for at in range(step, n, step):
-        seen = z[:at][~np.isnan(z[:at])]
-        if len(seen) >= 5:
-            out[at:at + step] = max(prior, float(np.median(seen)))
+    at = np.arange(step, n, step)
+    if len(at):
+        seen = np.where(np.arange(n)[None, :] < at[:, None], z[None, :], np.nan)  # a row per re-estimate
+        median = _row_medians(seen, min_count=5)
+        out[step:] = np.repeat(np.fmax(median, prior), step)[: n - step]
     return out
 
 
