@@ -66,18 +66,26 @@ def _column_medians(values: np.ndarray, min_count: int = 1) -> np.ndarray:
 
 def _middle(ordered: np.ndarray, count: np.ndarray, min_count: int) -> np.ndarray:
     """The median of each column of `ordered` (sorted down the columns) from its first `count` values."""
-    c = np.arange(ordered.shape[1])
-    low, high = ordered[np.maximum(count - 1, 0) // 2, c], ordered[np.minimum(count // 2, len(ordered) - 1), c]
-    return np.where(count >= max(min_count, 1), (low + high) / 2, np.nan)
+    m = len(ordered)
+    out = (ordered[(m - 1) // 2] + ordered[m // 2]) / 2  # the usual case: every value there
+    partial = np.flatnonzero(count < m)  # a history's first buckets: the middle of those there are
+    if len(partial):
+        k = count[partial]
+        low = ordered[np.maximum(k - 1, 0) // 2, partial]
+        high = ordered[np.minimum(k // 2, m - 1), partial]
+        out[partial] = (low + high) / 2
+    return np.where(count >= max(min_count, 1), out, np.nan)
 
 
 def _sorted_columns(values: np.ndarray) -> np.ndarray:
     """`values` (a few rows) sorted down each column, NaN last: odd-even transposition, elementwise."""
-    rows = [np.where(np.isnan(v), np.inf, v) for v in values]
+    ordered = np.where(np.isnan(values), np.inf, values)
+    rows = list(ordered)
     for r in range(len(rows)):
         for i in range(r % 2, len(rows) - 1, 2):
             rows[i], rows[i + 1] = np.minimum(rows[i], rows[i + 1]), np.maximum(rows[i], rows[i + 1])
-    ordered = np.stack(rows)
+    for i, row in enumerate(rows):
+        ordered[i] = row
     return ordered
 
 

@@ -44,14 +44,14 @@ def pooled_dispersion(sums: np.ndarray, expected: np.ndarray, step: int, span_st
         z = np.where(expected > 0, ((sums - expected) ** 2 / CHI2_1_MEDIAN - expected)
                      / (expected**2 * (1.0 + 1.0 / baseline_days)), np.nan)
     steps = n // step + 1
-    padded = np.full(steps * step, np.nan)
-    padded[:n] = z
     # Each step's c2 from the `span_steps` steps before it (the steps there are, at first): NaN
-    # steps in front give every step a full span to take the median of.
-    before = np.concatenate([np.full((span_steps, step), np.nan), padded.reshape(steps, step)[:-1]])
-    windows = sliding_window_view(before, span_steps, axis=0)  # (steps, step, span)
-    # Single precision: a median to seven digits, and a faster sort.
-    c2 = _row_medians(windows.reshape(steps, -1).astype(np.float32), min_count=10).astype(np.float64)
+    # steps in front give every step a full span to take the median of. Single precision: a median
+    # to seven digits, and a faster sort.
+    before = np.full((span_steps + steps - 1) * step, np.nan, dtype=np.float32)
+    used = min(n, (steps - 1) * step)  # the last step's own values are before no step
+    before[span_steps * step: span_steps * step + used] = z[:used]
+    windows = sliding_window_view(before.reshape(-1, step), span_steps, axis=0)
+    c2 = _row_medians(windows.reshape(steps, -1), min_count=10).astype(np.float64)  # windows: (steps, step, span)
     # A sparse series (expected mostly 0) has nothing to measure over-dispersion on: Poisson,
     # once it has a step of usable history at all.
     seen = np.arange(steps) > first_usable // step  # a step after the one holding the first usable bucket
