@@ -114,6 +114,17 @@ def _tiled(base_expected: np.ndarray, base: int, width: int) -> np.ndarray:
     return sum(_shifted(base_expected, o) for o in offsets) * (width / (base * len(offsets)))
 
 
+def _block_peaks(values: np.ndarray, block: int) -> np.ndarray:
+    """Where each run of `block` buckets (a day) has its largest value (its first, on a tie)."""
+    n = len(values)
+    blocks = -(-n // block)
+    padded = np.full(blocks * block, -np.inf)
+    padded[:n] = values
+    peaks = np.zeros(blocks * block, dtype=bool)
+    peaks[np.arange(blocks) * block + np.argmax(padded.reshape(blocks, block), axis=1)] = True
+    return peaks[:n]
+
+
 def detect_spikes(counts: np.ndarray, bucket_seconds: int, params: SpikeParams | None = None) -> Detection:
     """One causal pass: which buckets are anomalous, and which start an incident."""
     p = params or SpikeParams()
@@ -145,6 +156,7 @@ def detect_spikes(counts: np.ndarray, bucket_seconds: int, params: SpikeParams |
     best_any = np.ones(n)
     still_up = np.zeros(n, dtype=bool)
     half_rise = 1 + (p.min_ratio - 1) / 2  # hysteresis: an incident lasts until back under half the rise
+    block = max(1, DAY // bucket_seconds)  # buckets per calibration block (a day, or one daily bucket)
     for width in widths:
         sums = window_sums(x, width)
         offsets = range(0, width, base)  # the base windows that tile this one, newest first
@@ -162,10 +174,15 @@ def detect_spikes(counts: np.ndarray, bucket_seconds: int, params: SpikeParams |
         known = ~np.isnan(expected)
         mu = np.maximum(np.nan_to_num(expected, nan=np.inf), 0.5)
         rules = known & (sums >= p.min_ratio * mu) & (sums - mu >= p.min_excess)
-        # Every rise is scored, not only those that pass the rules: the calibration reads how
-        # surprising this series' ordinary days are, where the model's tails are too thin.
-        # (Only a rise of more than one standard deviation can be a day's peak: the rest stay at p = 1.)
-        above = known & (sums - mu > np.sqrt(mu + c2 * mu**2))
+        # Not only the rises that pass the rules are scored: the calibration reads how surprising this
+        # series' ordinary days are (their peaks), where the model's tails are too thin. A day's peak is
+        # taken at its rise of most standard deviations (more than one); the rules' rises and those that
+        # may keep an incident open are scored too. (The rest stay at p = 1: a tail probability is the
+        # detector's costliest step.)
+        sd = np.sqrt(mu + c2 * mu**2)
+        with np.errstate(invalid="ignore"):
+            rise_sd = np.where(known & (sums - mu > sd), (sums - mu) / sd, -np.inf)
+        above = (_block_peaks(rise_sd, block) | rules | (known & (sums >= half_rise * mu))) & (rise_sd > 1)
         pv = np.ones(n)
         if above.any():
             pv[above] = tail_probability(sums[above], mu[above], c2[above])
@@ -199,7 +216,6 @@ def detect_spikes(counts: np.ndarray, bucket_seconds: int, params: SpikeParams |
         recent = known & (sums >= half_rise * mu)  # the longest window tested, above normal
         long_up = day_rise & (day_p < STILL_UP_PVALUE) & recent
     surprise = -np.log10(np.maximum(best_p, 1e-300))
-    block = max(1, DAY // bucket_seconds)  # buckets per calibration block (a day, or one daily bucket)
     block_days = block * bucket_seconds / DAY
     # The budget, were the model exact: a month holds this many separate shortest windows (overlapping
     # windows ending at each bucket are not separate chances to alert).
