@@ -21,7 +21,8 @@ The model, for each test window (the bucket's last hour and last three hours):
 - spread: negative binomial, with an over-dispersion pooled over the last
   week (the median squared residual, scaled to a mean, less what a baseline
   of only a few days adds to it), widened by the current baseline's own
-  error (a prediction from k days: 1 + 1/k);
+  error (a prediction from k days: 1 + 1/k); before a day of such residuals,
+  the spread of the windows seen so far against the recent level;
 - surprise: -log10 of the window's tail probability under that.
 
 Which surprise is an incident comes from principles a user can read, not from
