@@ -116,9 +116,17 @@ def incidents(counts: np.ndarray, detection: Detection, bucket_seconds: int,
     return out
 
 
+# Size alone makes an incident high: this many times the usual and this many mentions more. A brand
+# mentioned about once an hour has counts too coarse to read its spread from (0s and 1s look dispersed),
+# so its p-values are loose; 30 mentions in an hour where one is usual is high however they read.
+HIGH_RATIO, HIGH_EXCESS = 10.0, 20.0
+
+
 def severity_for(pvalue: float, observed: float, expected: float) -> str:
+    """high: far beyond chance at five times the usual, or ten times the usual and 20 mentions more;
+    medium: well beyond chance at three times; low: the rest of what passed the detector's rules."""
     ratio = observed / max(expected, 0.5)
-    if pvalue < 1e-12 and ratio >= 5:
+    if (pvalue < 1e-12 and ratio >= 5) or (ratio >= HIGH_RATIO and observed - expected >= HIGH_EXCESS):
         return "high"
     if pvalue < 1e-8 and ratio >= 3:
         return "medium"

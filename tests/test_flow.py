@@ -126,7 +126,10 @@ def test_the_weekly_digest_says_what_the_store_holds(prefect_harness, demo_site,
     assert sum(weekly_counts) > 8 * 100
     incidents = text[text.index("INCIDENTS THIS WEEK"):]
     assert "HIGH Parcelly Mentions" in incidents and "reported in the digest only" in incidents
-    assert "complaints rising: " in text and "outage" in text[text.index("WHAT PEOPLE TALKED ABOUT"):]
+    talked = text[text.index("WHAT PEOPLE TALKED ABOUT"):]
+    rising = talked[talked.index("complaints rising: "):].splitlines()[0]
+    # The outage's words (which of them rank first varies with the demo's random night).
+    assert {"outage", "login", "log", "refund", "charged", "down", "error"} & set(re.findall(r"[a-z]+", rising))
     assert "20 of 20 sources worked on every day" in text
     message = email.message_from_bytes(open(html_path[:-4] + "eml", "rb").read(), policy=policy.SMTP)
     (attachment,) = list(message.iter_attachments())

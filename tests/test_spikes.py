@@ -4,7 +4,7 @@ import pytest
 
 from analysis.spikes import (
     Detection, SpikeParams, detect_rating_drop, detect_share_shift, detect_spikes, detect_spikes_many, incidents,
-    tail_probability, with_sensitivity,
+    severity_for, tail_probability, with_sensitivity,
 )
 
 HOUR, DAY = 3600, 86400
@@ -314,3 +314,11 @@ def test_a_quiet_first_week_stays_within_the_false_alarm_budget():
     fired = sum(detect_spikes(bursty(7, rate, seed, day_c2=0.05, hour_c2=0.05)[0], HOUR, params).fired.sum()
                 for rate in (1.0, 10.0, 100.0) for seed in range(30))
     assert fired / (90 * 7 / 30) <= params.false_alarms_per_month
+
+
+def test_a_sparse_brands_hour_at_thirty_times_is_high_however_its_counts_read():
+    # A brand mentioned about once an hour: its 0s and 1s read as dispersed, so p-values are loose.
+    assert severity_for(1e-9, 32.0, 1.1) == "high"  # 29 times, 31 mentions more
+    assert severity_for(1e-9, 12.0, 1.1) == "medium"  # 11 times, but 11 mentions more
+    assert severity_for(1e-13, 6.0, 1.0) == "high" and severity_for(1e-7, 6.0, 1.0) == "low"
+

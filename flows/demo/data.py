@@ -15,8 +15,9 @@ from datetime import datetime, time, timedelta, timezone, tzinfo
 BRAND = "Parcelly"
 COMPETITOR = "ShipSwift"
 HISTORY_DAYS = 60
-INCIDENT_HOURS = (-8, -3)  # relative to the anchor (06:00): 22:00 to 03:00
-INCIDENT_MENTIONS = 48
+INCIDENT_CLOCK = (time(22, 0), time(3, 0))  # last night's outage, local wall-clock time
+INCIDENT_MENTIONS = 60
+INCIDENT_FIRST_HOUR = 32
 
 POSITIVE = [
     "Switched to {b} last month and every parcel arrived a day early. Great app, love the live map.",
@@ -76,10 +77,18 @@ def demo_anchor(now: datetime, tz: tzinfo) -> datetime:
     outside the 24 hours a run reports on.
     """
     local = now.astimezone(tz)
-    anchor = datetime.combine(local.date(), time(6, 0), tzinfo=tz)
-    if local < anchor + timedelta(hours=INCIDENT_HOURS[1]):
-        anchor -= timedelta(days=1)
-    return anchor.astimezone(timezone.utc)
+    if local < datetime.combine(local.date(), INCIDENT_CLOCK[1], tzinfo=tz):
+        return datetime.combine(local.date() - timedelta(days=1), time(6, 0), tzinfo=tz).astimezone(timezone.utc)
+    return datetime.combine(local.date(), time(6, 0), tzinfo=tz).astimezone(timezone.utc)
+
+
+def incident_span(anchor: datetime, tz: tzinfo) -> tuple[datetime, datetime]:
+    """The night before `anchor`'s morning, 22:00 to 03:00 on the clock (on a night the clocks change, an
+    hour more or less of it: the outage still begins at 22:00)."""
+    morning = anchor.astimezone(tz).date()
+    start, end = (datetime.combine(day, clock, tzinfo=tz)
+                  for day, clock in ((morning - timedelta(days=1), INCIDENT_CLOCK[0]), (morning, INCIDENT_CLOCK[1])))
+    return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
 
 
 def weekly_send_at(now: datetime, tz: tzinfo) -> str:
@@ -165,11 +174,15 @@ def generate(now: datetime, tz: tzinfo) -> list[DemoItem]:
                     created = hour_start + timedelta(seconds=rng.randrange(3600))
                     add(source, brand, created, "post", text.split(". ")[0][:90] if source == "reddit" else "", text)
 
-    lo, hi = (anchor + timedelta(hours=h) for h in INCIDENT_HOURS)
+    lo, hi = incident_span(anchor, tz)
     span = int((hi - lo).total_seconds())
     for i in range(INCIDENT_MENTIONS):
-        # Front-loaded: most complaints come in the first hours, as in a real outage.
-        created = lo + timedelta(seconds=int(span * rng.random() ** 1.6))
+        # Front-loaded, as a real outage is: the first hour holds INCIDENT_FIRST_HOUR complaints (a fixed
+        # number, so that every day's demo night is as loud at 22:45), the hours after it the rest.
+        if i < INCIDENT_FIRST_HOUR:
+            created = lo + timedelta(seconds=int(3600 * (i + rng.random()) / INCIDENT_FIRST_HOUR))
+        else:
+            created = lo + timedelta(seconds=3600 + int((span - 3600) * rng.random() ** 1.6))
         text = rng.choice(INCIDENT).format(b=BRAND)
         if i % 8 == 0:
             add("feed", BRAND, created, "article", f"{BRAND} customers report app outage and double charges",
@@ -291,7 +304,7 @@ def generate_reviews(now: datetime, tz: tzinfo) -> list[DemoReview]:
                     rating = rng.choices(stars, weights)[0]
                     title, text = rng.choice(REVIEW_TEXTS[rating])
                     add(source, brand, created, rating, title, text)
-    lo, hi = (anchor + timedelta(hours=h) for h in INCIDENT_HOURS)
+    lo, hi = incident_span(anchor, tz)
     for source, count in INCIDENT_REVIEWS.items():
         for _ in range(count):
             created = lo + timedelta(seconds=rng.randrange(int((hi - lo).total_seconds())))
