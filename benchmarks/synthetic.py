@@ -19,7 +19,10 @@ and shape:
 - level_shift: the volume doubles for good: one alert in its first day is fair,
   any later one is a false alarm;
 - holiday_dip: a day at 20% of the usual volume: every firing is a false alarm;
-- quiet: nothing happens: every firing is a false alarm.
+- quiet: nothing happens: every firing is a false alarm;
+- bursty: nothing happens either, but the counts vary more than the model's
+  own noise: each day has its own level (c^2 0.03 to 0.15) and each hour its
+  own burst (c^2 0.05 to 0.3), as real mention series do.
 An incident counts as caught when its detector fires between its start and 24
 hours after its end (or the next incident's start); lead time is hours from the
 start to that firing. False alarms are counted per 60 quiet days (days outside
@@ -38,8 +41,9 @@ import numpy as np
 from analysis.spikes import SpikeParams, detect_share_shift, detect_spikes
 from benchmarks.spikes import add_detector_options, detector_params
 
-KINDS = ("burst", "repeated", "near_zero", "first_week", "ramp", "share", "bump", "level_shift", "holiday_dip", "quiet")
-NOT_INCIDENTS = ("bump", "holiday_dip", "quiet")
+KINDS = ("burst", "repeated", "near_zero", "first_week", "ramp", "share", "bump", "level_shift", "holiday_dip", "quiet",
+         "bursty")
+NOT_INCIDENTS = ("bump", "holiday_dip", "quiet", "bursty")
 HOURS_AFTER = 24  # a firing this long after an incident's end still counts as catching it
 
 
@@ -104,9 +108,14 @@ def make_series(rng: np.random.Generator, kind: str, days: int) -> Synthetic:
     elif kind == "holiday_dip":
         day = start // 24 * 24
         mu[day:day + 24] *= 0.2
-    dispersion = rng.uniform(0.02, 0.15)  # variance = mu + c^2 mu^2
-    r = 1 / dispersion
-    counts = rng.negative_binomial(r, r / (r + mu)).astype(float)
+    if kind == "bursty":  # heavier tails than the detector's model: each day its own level, each hour its burst
+        day_c2, hour_c2 = rng.uniform(0.03, 0.15), rng.uniform(0.05, 0.3)
+        mu = mu * rng.gamma(1 / day_c2, day_c2, days).repeat(24)
+        counts = rng.poisson(rng.gamma(1 / hour_c2, hour_c2 * mu)).astype(float)
+    else:
+        dispersion = rng.uniform(0.02, 0.15)  # variance = mu + c^2 mu^2
+        r = 1 / dispersion
+        counts = rng.negative_binomial(r, r / (r + mu)).astype(float)
     negatives = rng.binomial(counts.astype(int), share).astype(float)
     return Synthetic(kind, counts, negatives, spans, excused)
 
@@ -186,6 +195,10 @@ def main(argv: list[str] | None = None) -> int:
     early_days = sum(r["first_week_quiet_days"] for r in summary.values())
     print(f"in a series' first week: false alarms {per_60_days(early, early_days):.2f} per series per 60 quiet days, "
           f"{per_60_days(false - early, quiet_days - early_days):.2f} after it")
+    b = summary["bursty"]
+    print(f"bursty series alone: first week {per_60_days(b['first_week_false_alarms'], b['first_week_quiet_days']):.2f}, "
+          f"after it {per_60_days(b['false_alarms'] - b['first_week_false_alarms'], b['quiet_days'] - b['first_week_quiet_days']):.2f}"
+          " per series per 60 quiet days")
     print(f"overall: recall {caught / sum(summary[k]['incidents'] for k in real):.2f} over "
           f"{sum(summary[k]['incidents'] for k in real)} incidents, "
           f"false alarms {per_60_days(false, quiet_days):.2f} per series per 60 quiet days")
