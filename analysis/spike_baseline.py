@@ -52,10 +52,13 @@ def _row_quantiles(rows: np.ndarray, qs: tuple[float, ...], min_count: int = 1) 
     return np.where(count >= max(min_count, 1), q, np.nan)
 
 
-def _row_medians(rows: np.ndarray, min_count: int = 1) -> np.ndarray:
+def _row_medians(rows: np.ndarray, min_count: int = 1, overwrite: bool = False) -> np.ndarray:
     """Median of each row ignoring NaN (NaN where fewer than `min_count` values): one sort of the rows
-    (NaN sorts last) and the middle of each row's values."""
-    return _middle(np.sort(rows, axis=1).T, rows.shape[1] - np.isnan(rows).sum(axis=1), min_count)
+    (NaN sorts last; in place with `overwrite`, for rows made to be sorted) and the middle of each row's values."""
+    count = rows.shape[1] - np.isnan(rows).sum(axis=1)
+    if overwrite:
+        rows.sort(axis=1)
+    return _middle((rows if overwrite else np.sort(rows, axis=1)).T, count, min_count)
 
 
 def _column_medians(values: np.ndarray, min_count: int = 1) -> np.ndarray:

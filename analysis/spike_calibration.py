@@ -51,7 +51,10 @@ def pooled_dispersion(sums: np.ndarray, expected: np.ndarray, step: int, span_st
     used = min(n, (steps - 1) * step)  # the last step's own values are before no step
     before[span_steps * step: span_steps * step + used] = z[:used]
     windows = sliding_window_view(before.reshape(-1, step), span_steps, axis=0)
-    c2 = _row_medians(windows.reshape(steps, -1), min_count=10).astype(np.float64)  # windows: (steps, step, span)
+    rows = windows.reshape(steps, -1)  # (steps, step, span) -> a row per step: a copy, mostly ...
+    if not rows.flags.writeable:  # ... but a view where the windows line up (one bucket a step)
+        rows = rows.copy()
+    c2 = _row_medians(rows, min_count=10, overwrite=True).astype(np.float64)  # sorted where they are
     # A sparse series (expected mostly 0) has nothing to measure over-dispersion on: Poisson,
     # once it has a step of usable history at all.
     seen = np.arange(steps) > first_usable // step  # a step after the one holding the first usable bucket
