@@ -23,6 +23,19 @@ from analysis.spike_baseline import _row_medians, _row_quantiles
 CHI2_1_MEDIAN = 0.4549364231195724
 
 
+def _excess_relative_variance(sums: np.ndarray, expected: np.ndarray,
+                              baseline_days: np.ndarray | float = np.inf) -> np.ndarray:
+    """Per window, what its residual says c^2 is: the squared residual beyond count noise, relative to the
+    squared expectation, less what a baseline of `baseline_days` days adds (NaN where nothing was expected).
+
+    Meant for a median: a squared normal residual's median is 0.455 of its mean (chi-square, one degree),
+    hence the factor; without it the spread is half what it is and every ordinary day looks improbable.
+    """
+    with np.errstate(all="ignore"):
+        return np.where(expected > 0, ((sums - expected) ** 2 / CHI2_1_MEDIAN - expected)
+                        / (expected**2 * (1.0 + 1.0 / baseline_days)), np.nan)
+
+
 def pooled_dispersion(sums: np.ndarray, expected: np.ndarray, step: int, span_steps: int,
                       first_usable: int = 0, baseline_days: np.ndarray | float = np.inf) -> np.ndarray:
     """Over-dispersion c^2 (variance = mu + c^2 mu^2) per bucket, from the previous `span_steps` steps.
@@ -36,13 +49,8 @@ def pooled_dispersion(sums: np.ndarray, expected: np.ndarray, step: int, span_st
     the first days' crude baselines would widen the next week's spread).
     """
     n = len(sums)
-    expected = np.where(np.arange(n) >= first_usable, expected, np.nan)
-    with np.errstate(all="ignore"):
-        # The median of the excess relative variance, robust to past incidents. A squared normal
-        # residual's median is 0.455 of its mean (chi-square, one degree), hence the factor: without
-        # it the spread is half what it is and every ordinary day looks improbable.
-        z = np.where(expected > 0, ((sums - expected) ** 2 / CHI2_1_MEDIAN - expected)
-                     / (expected**2 * (1.0 + 1.0 / baseline_days)), np.nan)
+    # The median of it, robust to past incidents.
+    z = _excess_relative_variance(sums, np.where(np.arange(n) >= first_usable, expected, np.nan), baseline_days)
     steps = n // step + 1
     # Each step's c2 from the `span_steps` steps before it (the steps there are, at first): NaN
     # steps in front give every step a full span to take the median of. Single precision: a median
@@ -73,8 +81,7 @@ def warmup_dispersion(sums: np.ndarray, expected: np.ndarray, step: int, prior: 
     spread would call its ordinary bursts incidents.
     """
     n = len(sums)
-    with np.errstate(all="ignore"):
-        z = np.where(expected > 0, ((sums - expected) ** 2 / CHI2_1_MEDIAN - expected) / expected**2, np.nan)
+    z = _excess_relative_variance(sums, expected)
     out = np.full(n, prior)
     at = np.arange(step, n, step)
     if len(at):

@@ -171,15 +171,14 @@ def detect_spikes(counts: np.ndarray, bucket_seconds: int, params: SpikeParams |
         # spread of the seasonal model used afterwards.
         c2 = pooled_dispersion(sums, expected, step, span_steps, first_usable=first_seasonal + offsets[-1],
                                baseline_days=days)
-        early = np.flatnonzero(np.isnan(c2))  # the first day or two: no residuals of the seasonal model yet
-        warm = np.full(n, WARMUP_DISPERSION)
-        if len(early):
-            warm[: early[-1] + 1] = warmup_dispersion(sums[: early[-1] + 1], expected[: early[-1] + 1],
-                                                      max(1, HOUR // bucket_seconds), WARMUP_DISPERSION)
-        c2 = np.where(np.isnan(c2), warm, c2 * baseline_error)
+        c2 = c2 * baseline_error
+        early = int(np.isnan(c2).sum())  # a prefix, the first day or two: no residuals of the seasonal model yet
+        c2[:early] = warmup_dispersion(sums[:early], expected[:early], max(1, HOUR // bucket_seconds),
+                                       WARMUP_DISPERSION)
         known = ~np.isnan(expected)
         mu = np.maximum(np.nan_to_num(expected, nan=np.inf), 0.5)
         rules = known & (sums >= p.min_ratio * mu) & (sums - mu >= p.min_excess)
+        half_up = known & (sums >= half_rise * mu)  # above half the rise the rules ask for
         # Not only the rises that pass the rules are scored: the calibration reads how surprising this
         # series' ordinary days are (their peaks), where the model's tails are too thin. A day's peak is
         # taken at its rise of most standard deviations (more than one); the rules' rises and those that
@@ -188,7 +187,7 @@ def detect_spikes(counts: np.ndarray, bucket_seconds: int, params: SpikeParams |
         sd = np.sqrt(mu + c2 * mu**2)
         with np.errstate(invalid="ignore"):
             rise_sd = np.where(known & (sums - mu > sd), (sums - mu) / sd, -np.inf)
-        above = (_block_peaks(rise_sd, block) | rules | (known & (sums >= half_rise * mu))) & (rise_sd > 1)
+        above = (_block_peaks(rise_sd, block) | rules | half_up) & (rise_sd > 1)
         pv = np.ones(n)
         if above.any():
             pv[above] = tail_probability(sums[above], mu[above], c2[above])
@@ -199,7 +198,7 @@ def detect_spikes(counts: np.ndarray, bucket_seconds: int, params: SpikeParams |
         best_any = np.minimum(best_any, pv)
         rules_any |= rules
         # Hysteresis: an incident lasts until the volume is back under half the rise that opened it.
-        still_up |= known & (sums >= half_rise * mu) & (sums - mu >= p.min_excess / 2)
+        still_up |= half_up & (sums - mu >= p.min_excess / 2)
 
     # A stretch of days at two or three times the usual level is one incident, not one a day: its nights
     # are too few mentions to stay significant hour by hour. It goes on while the last day is up by the same
@@ -219,8 +218,7 @@ def detect_spikes(counts: np.ndarray, bucket_seconds: int, params: SpikeParams |
         day_p = np.ones(n)
         if day_rise.any():  # the longest window's spread: neighbouring hours move together, so it carries over
             day_p[day_rise] = tail_probability(day_sums[day_rise], day_mu[day_rise], c2[day_rise])
-        recent = known & (sums >= half_rise * mu)  # the longest window tested, above normal
-        long_up = day_rise & (day_p < STILL_UP_PVALUE) & recent
+        long_up = day_rise & (day_p < STILL_UP_PVALUE) & half_up  # and the longest window tested still up
     surprise = -np.log10(np.maximum(best_p, 1e-300))
     block_days = block * bucket_seconds / DAY
     # The budget, were the model exact: a month holds this many separate shortest windows (overlapping

@@ -246,3 +246,19 @@ def test_a_batch_with_its_scores_is_one_transaction(con):
                                  run_id="r2")
     assert store.count_mentions(con) == 1  # nothing of the failed batch, the good source's rows included
     assert store.get_cursor(con, "Acme", "feed", "a.xml") == store.Cursor(None, {})
+
+
+def test_a_plan_reads_every_targets_cursor_and_oldest_waiting_review_at_once(con):
+    store.save_mentions(con, "Acme", "trustpilot", "t", [review("old", 1), review("newer", 20)], run_id="r1",
+                        state={"page": 3})
+    store.save_mentions(con, "Acme", "trustpilot", "u", [review("answered", 2, replied=True)], run_id="r1")
+    _scored(con, [("old", "negative"), ("newer", "negative"), ("answered", "negative")])
+    keys = [("Acme", "trustpilot", "t"), ("Acme", "trustpilot", "u"), ("Rival", "feed", "never fetched")]
+    cursors = store.get_cursors(con, keys)
+    assert cursors == {keys[0]: store.Cursor(T0 + timedelta(hours=20), {"page": 3}),
+                       keys[1]: store.Cursor(T0 + timedelta(hours=2), {}), keys[2]: store.Cursor(None, {})}
+    assert store.oldest_awaiting_replies(con, keys, T0 - timedelta(days=30)) == {
+        keys[0]: T0 + timedelta(hours=1), keys[1]: None, keys[2]: None}
+    assert store.oldest_awaiting_replies(con, keys, T0 + timedelta(hours=5)) == {
+        keys[0]: T0 + timedelta(hours=20), keys[1]: None, keys[2]: None}
+    assert cursors[keys[0]] == store.get_cursor(con, *keys[0])

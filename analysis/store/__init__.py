@@ -19,6 +19,7 @@ from analysis.store.shape import (  # noqa: F401
 )
 from analysis.store.mentions import (  # noqa: F401
     MENTION_FIELDS, Cursor, SaveResult, begin_run, finish_run, save_source_health, source_health, get_cursor,
+    get_cursors,
     save_mentions, SourceRows, save_mention_batch, count_mentions, history_starts, count_by_source,
 )
 from analysis.store.scores import (  # noqa: F401
@@ -30,7 +31,8 @@ from analysis.store.alerts import (  # noqa: F401
     mark_push,
 )
 from analysis.store.digests import (  # noqa: F401
-    period_kpis, negative_mentions, awaiting_reply, oldest_awaiting_reply, reply_kpis, aggregate_ratings,
+    period_kpis, negative_mentions, awaiting_reply, oldest_awaiting_reply, oldest_awaiting_replies, reply_kpis,
+    aggregate_ratings,
     mentions_between, get_digest, record_digest, pending_digests, mark_digest_sending,
     take_interrupted_digests, mark_digest_sent, mark_digest_unsent,
 )

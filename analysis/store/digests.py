@@ -7,7 +7,7 @@ from typing import Any, Sequence
 
 from analysis.store.scores import AWAITING_REPLY, LABEL
 from analysis.store.shape import (
-    Connection, _dicts, _mention_dicts, _now, _transaction, from_db_time, to_db_time,
+    Connection, TargetKey, _dicts, _mention_dicts, _now, _registered_targets, _transaction, from_db_time, to_db_time,
 )
 
 
@@ -64,14 +64,23 @@ def awaiting_reply(
     return rows, int(total)
 
 
+def oldest_awaiting_replies(con: Connection, keys: Sequence[TargetKey], horizon: datetime
+                            ) -> dict[TargetKey, datetime | None]:
+    """Per target, its oldest negative review published since `horizon` that was unanswered when last fetched
+    (None where there is none), in one query: a run plans thousands of targets."""
+    with _registered_targets(con, keys):
+        rows = con.execute(
+            f"""SELECT brand, source, target, min(published_at) FROM mentions
+                WHERE (brand, source, target) IN (SELECT (brand, source, target) FROM wanted_targets)
+                  AND {AWAITING_REPLY} AND published_at >= ?
+                GROUP BY ALL""", [to_db_time(horizon)]).fetchall()
+    found = {(b, s, t): from_db_time(oldest) for b, s, t, oldest in rows}
+    return {key: found.get(key) for key in keys}
+
+
 def oldest_awaiting_reply(con: Connection, brand: str, source: str, target: str, horizon: datetime) -> datetime | None:
     """The oldest negative review of one target, published since `horizon`, that was unanswered when last fetched."""
-    value = con.execute(
-        f"""SELECT min(published_at) FROM mentions
-            WHERE brand = ? AND source = ? AND target = ? AND {AWAITING_REPLY} AND published_at >= ?""",
-        [brand, source, target, to_db_time(horizon)],
-    ).fetchone()[0]
-    return from_db_time(value)
+    return oldest_awaiting_replies(con, [(brand, source, target)], horizon)[(brand, source, target)]
 
 
 def reply_kpis(con: Connection, brands: Sequence[str], start: datetime, end: datetime) -> dict[str, dict[str, Any]]:

@@ -9,7 +9,9 @@ from typing import Any, Iterable, Sequence
 import pyarrow as pa
 
 from analysis.store.scores import save_scores
-from analysis.store.shape import Connection, _dicts, _now, _registered, _transaction, from_db_time, to_db_time
+from analysis.store.shape import (
+    Connection, TargetKey, _dicts, _now, _registered, _registered_targets, _transaction, from_db_time, to_db_time,
+)
 
 
 MENTION_FIELDS = (
@@ -83,13 +85,18 @@ def source_health(con: Connection, run_id: str) -> list[dict[str, Any]]:
 
 # -- mentions and cursors ----------------------------------------------------
 
+def get_cursors(con: Connection, keys: Sequence[TargetKey]) -> dict[TargetKey, Cursor]:
+    """Each target's cursor (an empty one where it has none yet), in one query: a run plans thousands."""
+    with _registered_targets(con, keys):
+        rows = con.execute(
+            """SELECT brand, source, target, watermark, state FROM cursors
+               WHERE (brand, source, target) IN (SELECT (brand, source, target) FROM wanted_targets)""").fetchall()
+    found = {(b, s, t): Cursor(from_db_time(w), json.loads(st) if st else {}) for b, s, t, w, st in rows}
+    return {key: found.get(key, Cursor(None, {})) for key in keys}
+
+
 def get_cursor(con: Connection, brand: str, source: str, target: str) -> Cursor:
-    row = con.execute(
-        "SELECT watermark, state FROM cursors WHERE brand = ? AND source = ? AND target = ?", [brand, source, target]
-    ).fetchone()
-    if row is None:
-        return Cursor(None, {})
-    return Cursor(from_db_time(row[0]), json.loads(row[1]) if row[1] else {})
+    return get_cursors(con, [(brand, source, target)])[(brand, source, target)]
 
 
 def _mention_records(brand: str, target: str, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:

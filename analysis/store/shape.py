@@ -1,11 +1,11 @@
 """The store's shape and its plumbing: connecting, numbered migrations, times, bulk-write helpers."""
 from __future__ import annotations
 
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import duckdb
 import pyarrow as pa
@@ -42,6 +42,16 @@ def _registered(con: Connection, name: str, table: pa.Table) -> Iterator[None]:
         yield
     finally:
         con.unregister(name)
+
+
+TargetKey = tuple[str, str, str]  # (brand, source, target): one configured fetch
+
+
+def _registered_targets(con: Connection, keys: Sequence[TargetKey]) -> AbstractContextManager[None]:
+    """`keys` visible to SQL as `wanted_targets` (brand, source, target) for the block: one query for many targets."""
+    return _registered(con, "wanted_targets", pa.Table.from_pylist(
+        [{"brand": b, "source": s, "target": t} for b, s, t in keys],
+        schema=pa.schema([("brand", pa.string()), ("source", pa.string()), ("target", pa.string())])))
 
 
 @contextmanager

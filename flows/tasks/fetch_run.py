@@ -32,16 +32,15 @@ def fetch_all(config: MonitorConfig, run_id: str, brands: list[str] | None, sour
     con = store.connect(db)
     try:
         jobs = plan_jobs(config, brands, sources)
-        reply_horizon = until - timedelta(days=config.digest.reply_queue_days)
-        planned = [(job, store.get_cursor(con, job.brand, job.source, job.target),
-                    store.oldest_awaiting_reply(con, job.brand, job.source, job.target, reply_horizon))
-                   for job in jobs]
+        keys = [(job.brand, job.source, job.target) for job in jobs]
+        cursors = store.get_cursors(con, keys)  # one query each for the whole plan, not two per target
+        waiting = store.oldest_awaiting_replies(con, keys, until - timedelta(days=config.digest.reply_queue_days))
     finally:
         con.close()
 
     settings = http_settings(config)
-    windows = [(job, fetch_window_start(cursor, until, since, config.backfill_days, waiting_since), cursor.state)
-               for job, cursor, waiting_since in planned]
+    windows = [(job, fetch_window_start(cursors[key], until, since, config.backfill_days, waiting[key]),
+                cursors[key].state) for job, key in zip(jobs, keys)]
     writer = BatchWriter(db, run_id, jobs)
     folder = None
     if config.engine.kind == "dask":
