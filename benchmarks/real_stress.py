@@ -14,7 +14,9 @@ noise; these cases keep the real series' noise and incident shapes:
   thinned at random (three draws) to a median of 0.3 and of 1 mention per
   bucket: the same incidents on a brand a hundred times smaller.
 For each class: windows caught of those targeted, the NAB standard score of
-those cases, and false alarms outside every window per series-month.
+those cases, and false alarms outside every window per series-month, with
+how many of them were at five times their hour's expectation or more (bursts
+nobody labelled, mostly: see benchmarks.alarms).
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from analysis.spikes import SpikeParams, detect_spikes
+from benchmarks.alarms import BIG_RATIO, Hours, false_alarms
 from benchmarks.nab import Profile, Series, load_profiles, normalised, probation_rows, score_series
 from benchmarks.spikes import (add_detector_options, bucket_seconds, detector_params, is_labelled_folder, on_grid,
                                readable_series)
@@ -96,6 +99,7 @@ class ClassResult:
     windows: int = 0  # those scored (not inside a probation)
     caught: int = 0
     false_alarms: int = 0  # firings outside every labelled window
+    big_false_alarms: int = 0  # of them, at BIG_RATIO times their hour's expectation or more (unlabelled bursts)
     months: float = 0.0  # time outside every labelled window
 
 
@@ -103,7 +107,8 @@ def evaluate(cases: Iterable[tuple[Case, int]], params: SpikeParams, profile: Pr
     """Score (case, bucket seconds) pairs: a firing on another labelled incident is neither caught nor false."""
     out = ClassResult()
     for case, seconds in cases:
-        fired = detect_spikes(case.values, seconds, params).fired
+        found = detect_spikes(case.values, seconds, params)
+        fired = found.fired
         for start, end in case.windows:
             if (start, end) not in case.targets:
                 fired[start:end + 1] = False
@@ -112,6 +117,8 @@ def evaluate(cases: Iterable[tuple[Case, int]], params: SpikeParams, profile: Pr
         out.windows += counted
         out.caught += counts["tp"]
         out.false_alarms += counts["fp"]
+        alarms = false_alarms(fired, case.windows, Hours.on_grid(case.values, found.expected, seconds))
+        out.big_false_alarms += sum(a.ratio >= BIG_RATIO for a in alarms)
         outside = np.ones(len(fired), dtype=bool)
         outside[:probation_rows(len(fired))] = False
         for start, end in case.windows:
@@ -134,15 +141,17 @@ def main(argv: list[str] | None = None) -> int:
     series = [gridded(s) for s in loaded]
     profile = load_profiles(args.data_dir)[0]
     print(f"{len(series)} real series, sensitivity {args.sensitivity}; the windows scored are the class's own")
-    print(f"{'class':11s} {'windows':>8s} {'caught':>7s} {'NAB standard':>13s} {'false alarms per series-month':>30s}")
+    print(f"{'class':11s} {'windows':>8s} {'caught':>7s} {'NAB standard':>13s} {'false alarms per series-month':>30s}"
+          f"  {f'of them at {BIG_RATIO:g}x or more':>20s}")
     classes = {"first_week": first_week_cases, "repeated": repeated_cases,
                "near_zero": lambda s, per_day: near_zero_cases(s)}
     for name, make in classes.items():
         total = evaluate(((case, bucket_seconds(s)) for s in series for case in make(s, 86400 // bucket_seconds(s))),
                          params, profile)
         score = normalised(total.raw, total.windows, profile) if total.windows else float("nan")
-        rate = total.false_alarms / total.months if total.months else float("nan")
-        print(f"{name:11s} {total.windows:8d} {total.caught:7d} {score:13.1f} {rate:30.2f}")
+        rate, big = ((total.false_alarms / total.months, total.big_false_alarms / total.months) if total.months
+                     else (float("nan"), float("nan")))
+        print(f"{name:11s} {total.windows:8d} {total.caught:7d} {score:13.1f} {rate:30.2f}  {big:20.2f}")
     return 0
 
 

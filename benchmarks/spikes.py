@@ -1,6 +1,7 @@
 """NAB score of the spike detector on a folder of labelled count series.
 
     python -m benchmarks.spikes DATA_DIR [--dump DIR] [--sensitivity medium] [--set NAME=VALUE ...] [--loo] [--offsets]
+                                [--explain]
 
 DATA_DIR holds `*.csv` (timestamp,value) and `windows.json`, and may hold
 `profiles.json` (NAB's own costs otherwise): the format of
@@ -10,8 +11,11 @@ set for all (a series with missing rows is laid on its time grid first). With --
 series, the setting from a small grid of false-alarm budgets that scores best
 on the other series, scored on that one; the mean of those is the figure that
 predicts unseen series. With --offsets it also scores every series begun 0 to
-3 days later: the early incidents then meet a detector with less history. The
-last line printed is the standard-profile score of the chosen setting (the
+3 days later: the early incidents then meet a detector with less history.
+Every run also sums up the false alarms (how many were at five times their
+hour's expectation or more, how many in a series' first two weeks); with
+--explain it lists each false alarm and each missed window with its size, so a
+run on series we never see still says what went wrong where. The last line printed is the standard-profile score of the chosen setting (the
 default one unless --set) on all series.
 """
 from __future__ import annotations
@@ -30,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from analysis.spikes import SpikeParams, detect_spikes, with_sensitivity
+from benchmarks.alarms import Hours, describe, false_alarms, missed_windows, summary
 from benchmarks.nab import Profile, Series, load_profiles, load_series, normalised, score_series
 
 # What leave-one-out chooses: how often a quiet series may alert. The rest are fixed principles.
@@ -65,17 +70,21 @@ def on_grid(series: Series) -> tuple[np.ndarray, np.ndarray]:
     return counts, at
 
 
-def detections_for(series: list[Series], params: SpikeParams) -> dict[str, np.ndarray]:
-    """Per series, a detection (True/False) for each of its rows.
+def detect_rows(s: Series, params: SpikeParams) -> tuple[np.ndarray, Hours]:
+    """(a detection, True/False, for each row of the series; each row's hour, observed and expected).
 
     A row reports what fired since the row before it, so no detection is lost in a gap.
     """
-    out = {}
-    for s in series:
-        counts, at = on_grid(s)
-        fired_so_far = np.cumsum(detect_spikes(counts, bucket_seconds(s), params).fired)[at]
-        out[s.name] = np.diff(fired_so_far, prepend=0) > 0
-    return out
+    counts, at = on_grid(s)
+    seconds = bucket_seconds(s)
+    found = detect_spikes(counts, seconds, params)
+    fired_so_far = np.cumsum(found.fired)[at]
+    return np.diff(fired_so_far, prepend=0) > 0, Hours.on_grid(counts, found.expected, seconds, at)
+
+
+def detections_for(series: list[Series], params: SpikeParams) -> dict[str, np.ndarray]:
+    """Per series, a detection (True/False) for each of its rows."""
+    return {s.name: detect_rows(s, params)[0] for s in series}
 
 
 def nab_score(series: list[Series], detections: dict[str, np.ndarray], profile: Profile) -> float:
@@ -180,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     add_detector_options(p)
     p.add_argument("--loo", action="store_true", help="also report leave-one-series-out")
     p.add_argument("--offsets", action="store_true", help="also report the score with each series begun 0 to 3 days later")
+    p.add_argument("--explain", action="store_true", help="also list each false alarm and missed window, with its size")
     args = p.parse_args(argv)
     labelled = (args.data_dir / "windows.json").exists()
     if not labelled and not args.dump:
@@ -191,8 +201,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     profiles = load_profiles(args.data_dir)
     started = time.perf_counter()
-    detections = detections_for(series, params)
+    found = {s.name: detect_rows(s, params) for s in series}
     elapsed = time.perf_counter() - started
+    detections = {name: fired for name, (fired, _) in found.items()}
     if args.dump:
         args.dump.mkdir(parents=True, exist_ok=True)
         for s in series:
@@ -206,10 +217,18 @@ def main(argv: list[str] | None = None) -> int:
     settings = ", ".join(f"{k}={v}" for k, v in dict(args.set).items())
     print(f"{len(series)} series, {sum(len(s.values) for s in series)} rows, detector {elapsed * 1000:.0f} ms, "
           f"sensitivity {args.sensitivity}{', ' + settings if settings else ''}")
+    alarms = []
     for s in series:
         _, _, c = score_series(detections[s.name], s.windows, profiles[0])
         print(f"  {s.name:28s} windows {len(s.windows)}  detected {c['tp']}  missed {c['fn']}  false alarms {c['fp']}"
               f"  score {nab_score([s], detections, profiles[0]):6.1f}")
+        fired, hours = found[s.name]
+        own = false_alarms(fired, s.windows, hours)
+        alarms += own
+        if args.explain:
+            for event in sorted(own + missed_windows(fired, s.windows, hours), key=lambda e: e.row):
+                print(f"      {describe(event)}")
+    print(summary(alarms))
     if args.loo:
         folds = leave_one_out(series, params, profiles[0])
         print("leave-one-series-out (standard profile; setting chosen on the other series):")

@@ -260,3 +260,53 @@ def test_real_stress_lays_a_series_with_missing_rows_on_its_grid_before_cutting_
     assert g.windows == [(5, 6)]  # the window's rows, now at their hours
     regular = Series("r.csv", stamps, np.ones(10), [])
     assert gridded(regular) is regular
+
+
+def test_each_false_alarm_and_missed_window_is_told_with_its_hour_against_the_expectation():
+    from benchmarks.alarms import Hours, describe, false_alarms, missed_windows, summary
+    counts = np.full(240, 2.0)  # 5-minute buckets: an hour is 12 of them
+    expected = np.full(240, 2.0)
+    counts[200:203] += 40.0  # 120 more in three buckets: the hour ending at 202 holds 144 against 24
+    hours = Hours.on_grid(counts, expected, 300)
+    assert (hours.observed[202], hours.expected[202]) == (144.0, 24.0)
+    assert hours.observed[5] == 12.0  # the first hour holds what there is of it
+    fired = np.zeros(240, dtype=bool)
+    fired[[10, 60, 120, 202]] = True  # 10: in the probation (the first 15%), never scored
+    windows = [(55, 70), (150, 170)]  # 60 is inside the first; nothing fired in the second
+    alarms = false_alarms(fired, windows, hours)
+    assert [(a.row, a.observed, a.expected) for a in alarms] == [(120, 24.0, 24.0), (202, 144.0, 24.0)]
+    assert [a.ratio for a in alarms] == [1.0, 6.0]
+    assert alarms[1].day == pytest.approx(202 * 300 / 86400)
+    missed = missed_windows(fired, windows, hours)
+    assert [(m.kind, m.row) for m in missed] == [("missed", 150)]  # a flat window: its first hour
+    assert summary(alarms) == ("false alarms: 2, of which 1 at 5x their hour's expectation or more "
+                               "and 2 in a series' first 14 days; median size 3.5x")
+    assert summary([]) == "false alarms: none"
+    assert describe(alarms[1]) == "false alarm day   0.7  its hour 144 against 24.0 expected (6.0x)"
+    # A series with gaps: the rows read the hours of their buckets on the grid.
+    rows = np.r_[0:100, 110:240]
+    gapped = Hours.on_grid(counts, expected, 300, rows)
+    assert gapped.observed[192] == 144.0 and gapped.day[100] == pytest.approx(110 * 300 / 86400)
+
+
+def test_benchmark_command_explains_its_false_alarms_and_misses(tmp_path, capsys):
+    import json
+    from benchmarks.spikes import main
+    _write_series_folder(tmp_path, labelled=True)
+    # An unlabelled 15x burst on day 20 of s0, and s1's label moved off its burst to a quiet day.
+    lines = (tmp_path / "s0.csv").read_text().splitlines()
+    for h in range(20 * 24 + 3, 20 * 24 + 6):
+        lines[1 + h] = lines[1 + h].split(",")[0] + ",60"
+    (tmp_path / "s0.csv").write_text("\n".join(lines) + "\n")
+    windows = json.loads((tmp_path / "windows.json").read_text())
+    windows["s1.csv"] = [["2015-03-26 00:00:00", "2015-03-26 20:00:00"]]
+    (tmp_path / "windows.json").write_text(json.dumps(windows))
+    assert main([str(tmp_path), "--explain"]) == 0
+    printed = capsys.readouterr().out
+    assert "false alarm day  20.1  its hour 60 against" in printed  # s0's unlabelled burst
+    assert "missed      day  25." in printed  # s1's quiet labelled day
+    assert "false alarm day  30.3  its hour 60 against" in printed  # s1's burst, now unlabelled
+    # The summary counts every false alarm the scorer counted (here also a stray 4x hour of Poisson
+    # noise the day after s0's burst) and tells the two big ones apart.
+    assert "false alarms: 3, of which 2 at 5x their hour's expectation or more and 0 in a series' first 14 days" \
+        in printed

@@ -1,0 +1,95 @@
+"""What each false alarm and each missed window was: the evidence a benchmark score is read by.
+
+NAB labels a few incidents per series, and a real series has more bursts than
+that: a news story's second day, a launch nobody labelled. A firing outside
+every window is scored as a false alarm whatever it was. So the benchmarks say
+how big each one was: its last hour against the detector's expectation for
+that hour. A false alarm at ten times the usual volume is a question about the
+labels; one at twice the usual is a question about the detector. Likewise a
+missed window's biggest hour says whether there was a rise to catch at all.
+"""
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from analysis.spikes import HOUR, DAY
+from benchmarks.nab import probation_rows
+
+BIG_RATIO = 5.0  # "at five times the usual or more": what the summaries count apart
+EARLY_DAYS = 14  # "in a series' first two weeks": where a new brand's alarms come from
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: str  # "false alarm" or "missed"
+    row: int  # where it fired (a false alarm), or where a missed window's biggest hour ends
+    day: float  # days since the series began
+    observed: float  # mentions in the hour ending there
+    expected: float  # what the detector expected of that hour
+
+    @property
+    def ratio(self) -> float:
+        return self.observed / max(self.expected, 0.5)  # as the detector reads a slot it never saw busy
+
+
+@dataclass(frozen=True)
+class Hours:
+    """Per row of a series: the hour ending there (observed and expected), and how many days in it is."""
+    observed: np.ndarray
+    expected: np.ndarray
+    day: np.ndarray
+
+    @classmethod
+    def on_grid(cls, counts: np.ndarray, expected: np.ndarray, bucket_seconds: int,
+                rows: np.ndarray | None = None) -> "Hours":
+        """From a series on its time grid (`rows`: each row's bucket on it, if the rows have gaps)."""
+        width = max(1, HOUR // bucket_seconds)  # the bucket itself when it is an hour or more
+        kernel = np.ones(width)
+        at = np.arange(len(counts)) if rows is None else np.asarray(rows)
+        observed = np.convolve(counts, kernel)[: len(counts)]
+        usual = np.convolve(np.nan_to_num(expected), kernel)[: len(counts)]
+        return cls(observed[at], usual[at], at * bucket_seconds / DAY)
+
+    def event(self, kind: str, row: int) -> Event:
+        return Event(kind, row, float(self.day[row]), float(self.observed[row]), float(self.expected[row]))
+
+
+def false_alarms(fired: np.ndarray, windows: Sequence[tuple[int, int]], hours: Hours) -> list[Event]:
+    """Every firing the NAB scorer counts as false (outside every window, after the probation), with its size."""
+    outside = np.asarray(fired, dtype=bool).copy()
+    outside[: probation_rows(len(outside))] = False
+    for start, end in windows:
+        outside[start: end + 1] = False
+    return [hours.event("false alarm", int(i)) for i in np.flatnonzero(outside)]
+
+
+def missed_windows(fired: np.ndarray, windows: Sequence[tuple[int, int]], hours: Hours) -> list[Event]:
+    """Every scored window without a firing, with its biggest hour against what was expected of it."""
+    ratio = hours.observed / np.maximum(hours.expected, 0.5)
+    probation = probation_rows(len(fired))
+    out = []
+    for start, end in windows:
+        if end < probation or np.any(fired[max(start, probation): end + 1]):
+            continue
+        out.append(hours.event("missed", start + int(np.argmax(ratio[start: end + 1]))))
+    return out
+
+
+def summary(alarms: Sequence[Event]) -> str:
+    """One line: how many false alarms, how many of them big, how many early, and their median size."""
+    if not alarms:
+        return "false alarms: none"
+    big = sum(a.ratio >= BIG_RATIO for a in alarms)
+    early = sum(a.day < EARLY_DAYS for a in alarms)
+    median = statistics.median(a.ratio for a in alarms)
+    return (f"false alarms: {len(alarms)}, of which {big} at {BIG_RATIO:g}x their hour's expectation or more "
+            f"and {early} in a series' first {EARLY_DAYS} days; median size {median:.1f}x")
+
+
+def describe(event: Event) -> str:
+    return (f"{event.kind:11s} day {event.day:5.1f}  its hour {event.observed:.0f} against {event.expected:.1f} "
+            f"expected ({event.ratio:.1f}x)")
