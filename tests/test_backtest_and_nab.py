@@ -310,3 +310,22 @@ def test_benchmark_command_explains_its_false_alarms_and_misses(tmp_path, capsys
     # noise the day after s0's burst) and tells the two big ones apart.
     assert "false alarms: 3, of which 2 at 5x their hour's expectation or more and 0 in a series' first 14 days" \
         in printed
+
+
+def test_real_stress_tells_first_week_alarms_the_full_history_also_raises_from_those_a_short_one_adds():
+    from benchmarks.nab import Series
+    from benchmarks.real_stress import first_week_cases, first_week_only
+    from analysis.spikes import SpikeParams
+    rng = np.random.default_rng(3)
+    values = rng.poisson(4.0, 24 * 40).astype(float)
+    burst, labelled = 28 * 24 + 12, 30 * 24 + 12
+    values[burst:burst + 3] = 60  # unlabelled, a day and a half before the labelled one: in every first-week case
+    values[labelled:labelled + 3] = 60
+    stamps = [datetime(2015, 3, 1) + timedelta(hours=i) for i in range(len(values))]
+    s = Series("s.csv", stamps, values, [(labelled - 6, labelled + 6)])
+    cases = list(first_week_cases(s, 24))
+    assert [c.begins for c in cases] == [labelled - 6 - d * 24 for d in (3, 4, 5, 6)]
+    assert all(c.values[burst - c.begins] == 60 for c in cases)
+    # Each case alarms on the unlabelled burst, and the full history alerts on it at the same row (read
+    # through `begins`: were a case's rows taken for the series' own, all four would count as added).
+    assert first_week_only(s, 24, 3600, SpikeParams()) == (4, 0)
