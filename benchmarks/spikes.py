@@ -15,8 +15,9 @@ predicts unseen series. With --offsets it also scores every series begun 0 to
 Every run also sums up the false alarms (how many were at five times their
 hour's expectation or more, how many in a series' first two weeks); with
 --explain it lists each false alarm and each missed window with its size, so a
-run on series we never see still says what went wrong where. The last line printed is the standard-profile score of the chosen setting (the
-default one unless --set) on all series.
+run on series we never see still says what went wrong where. The last line
+printed is the standard-profile score of the chosen setting (the default one
+unless --set) on all series.
 """
 from __future__ import annotations
 
