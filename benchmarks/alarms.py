@@ -16,7 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
-from analysis.spikes import HOUR, DAY
+from analysis.spikes import DAY, HOUR, window_sums
 from benchmarks.nab import probation_rows
 
 BIG_RATIO = 5.0  # "at five times the usual or more": what the summaries count apart
@@ -48,23 +48,28 @@ class Hours:
                 rows: np.ndarray | None = None) -> "Hours":
         """From a series on its time grid (`rows`: each row's bucket on it, if the rows have gaps)."""
         width = max(1, HOUR // bucket_seconds)  # the bucket itself when it is an hour or more
-        kernel = np.ones(width)
         at = np.arange(len(counts)) if rows is None else np.asarray(rows)
-        observed = np.convolve(counts, kernel)[: len(counts)]
-        usual = np.convolve(np.nan_to_num(expected), kernel)[: len(counts)]
+        observed = window_sums(np.asarray(counts, dtype=np.float64), width)
+        usual = window_sums(np.nan_to_num(expected), width)
         return cls(observed[at], usual[at], at * bucket_seconds / DAY)
 
     def event(self, kind: str, row: int) -> Event:
         return Event(kind, row, float(self.day[row]), float(self.observed[row]), float(self.expected[row]))
 
 
-def false_alarms(fired: np.ndarray, windows: Sequence[tuple[int, int]], hours: Hours) -> list[Event]:
-    """Every firing the NAB scorer counts as false (outside every window, after the probation), with its size."""
-    outside = np.asarray(fired, dtype=bool).copy()
-    outside[: probation_rows(len(outside))] = False
+def scored_outside(rows: int, windows: Sequence[tuple[int, int]]) -> np.ndarray:
+    """The rows where the NAB scorer counts a firing as false: after the probation, outside every window."""
+    outside = np.ones(rows, dtype=bool)
+    outside[: probation_rows(rows)] = False
     for start, end in windows:
         outside[start: end + 1] = False
-    return [hours.event("false alarm", int(i)) for i in np.flatnonzero(outside)]
+    return outside
+
+
+def false_alarms(fired: np.ndarray, windows: Sequence[tuple[int, int]], hours: Hours) -> list[Event]:
+    """Every firing the NAB scorer counts as false (outside every window, after the probation), with its size."""
+    at = np.flatnonzero(np.asarray(fired, dtype=bool) & scored_outside(len(fired), windows))
+    return [hours.event("false alarm", int(i)) for i in at]
 
 
 def missed_windows(fired: np.ndarray, windows: Sequence[tuple[int, int]], hours: Hours) -> list[Event]:

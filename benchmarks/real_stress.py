@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -30,8 +30,8 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from analysis.spikes import HOUR, SpikeParams, detect_spikes, incidents
-from benchmarks.alarms import BIG_RATIO, Hours, false_alarms
-from benchmarks.nab import Profile, Series, load_profiles, normalised, probation_rows, score_series
+from benchmarks.alarms import BIG_RATIO, Event, Hours, false_alarms, scored_outside
+from benchmarks.nab import Profile, Series, load_profiles, normalised, score_series
 from benchmarks.spikes import (add_detector_options, bucket_seconds, detector_params, is_labelled_folder, on_grid,
                                readable_series)
 
@@ -46,7 +46,8 @@ class Case:
     values: np.ndarray
     windows: list[tuple[int, int]]  # every labelled window of the case (inclusive rows)
     targets: list[tuple[int, int]]  # the windows this class is about
-    begins: int = 0  # the series' row where the case's first row is (a case cut from it)
+    begins: int = 0  # the series' row where the case's first row is (a case cut from it) ...
+    series: str = ""  # ... and that series' name
 
 
 def first_week_cases(s: Series, per_day: int) -> Iterator[Case]:
@@ -57,11 +58,11 @@ def first_week_cases(s: Series, per_day: int) -> Iterator[Case]:
                 continue
             stop = min(len(s.values), end + 2 * per_day)  # two days after it, for the false alarms it brings
             window = (start - cut, end - cut)
-            yield Case(s.values[cut:stop], [window], [window], begins=cut)
+            yield Case(s.values[cut:stop], [window], [window], begins=cut, series=s.name)
 
 
-def first_week_only(s: Series, per_day: int, seconds: int, params: SpikeParams) -> tuple[int, int]:
-    """(false alarms of the series' first-week cases, how many of them the full history did not raise).
+def added_by_short_history(s: Series, alarms: Iterable[tuple[Case, Event]], params: SpikeParams) -> int:
+    """Of these false alarms of first-week cases cut from `s`, how many the series' full history does not raise.
 
     The first-week cases are days next to a labelled incident, and real bursts
     cluster there: a false alarm the detector also raises with the series'
@@ -69,17 +70,11 @@ def first_week_only(s: Series, per_day: int, seconds: int, params: SpikeParams) 
     The rest are what a short history adds: these say whether a new brand's
     first week alarms more than later weeks.
     """
-    full = detect_spikes(s.values, seconds, params)
-    known = incidents(s.values, full, seconds, params)
+    seconds = bucket_seconds(s)
+    known = incidents(s.values, detect_spikes(s.values, seconds, params), seconds, params)
     slack = max(1, HOUR // seconds)  # within an hour of one of the full history's incidents: the same rise
-    total = only = 0
-    for case in first_week_cases(s, per_day):
-        found = detect_spikes(case.values, seconds, params)
-        for alarm in false_alarms(found.fired, case.windows, Hours.on_grid(case.values, found.expected, seconds)):
-            total += 1
-            at = case.begins + alarm.row
-            only += not any(i.start - slack <= at <= i.end + slack for i in known)
-    return total, only
+    return sum(not any(i.start - slack <= case.begins + alarm.row <= i.end + slack for i in known)
+               for case, alarm in alarms)
 
 
 def repeated_cases(s: Series, per_day: int) -> Iterator[Case]:
@@ -121,9 +116,12 @@ class ClassResult:
     raw: float = 0.0  # NAB raw score over the class's own windows
     windows: int = 0  # those scored (not inside a probation)
     caught: int = 0
-    false_alarms: int = 0  # firings outside every labelled window
-    big_false_alarms: int = 0  # of them, at BIG_RATIO times their hour's expectation or more (unlabelled bursts)
     months: float = 0.0  # time outside every labelled window
+    alarms: list[tuple[Case, Event]] = field(default_factory=list)  # firings outside every labelled window
+
+    def big_alarms(self) -> int:
+        """False alarms at BIG_RATIO times their hour's expectation or more: mostly bursts nobody labelled."""
+        return sum(alarm.ratio >= BIG_RATIO for _, alarm in self.alarms)
 
 
 def evaluate(cases: Iterable[tuple[Case, int]], params: SpikeParams, profile: Profile) -> ClassResult:
@@ -139,14 +137,10 @@ def evaluate(cases: Iterable[tuple[Case, int]], params: SpikeParams, profile: Pr
         out.raw += raw
         out.windows += counted
         out.caught += counts["tp"]
-        out.false_alarms += counts["fp"]
-        alarms = false_alarms(fired, case.windows, Hours.on_grid(case.values, found.expected, seconds))
-        out.big_false_alarms += sum(a.ratio >= BIG_RATIO for a in alarms)
-        outside = np.ones(len(fired), dtype=bool)
-        outside[:probation_rows(len(fired))] = False
-        for start, end in case.windows:
-            outside[start:end + 1] = False
-        out.months += outside.sum() * seconds / (30 * 86400)
+        # The scorer's false alarms (those outside the targets; the other windows' firings are cleared), sized.
+        out.alarms += [(case, alarm) for alarm in
+                       false_alarms(fired, case.windows, Hours.on_grid(case.values, found.expected, seconds))]
+        out.months += scored_outside(len(fired), case.windows).sum() * seconds / (30 * 86400)
     return out
 
 
@@ -172,14 +166,15 @@ def main(argv: list[str] | None = None) -> int:
         total = evaluate(((case, bucket_seconds(s)) for s in series for case in make(s, 86400 // bucket_seconds(s))),
                          params, profile)
         score = normalised(total.raw, total.windows, profile) if total.windows else float("nan")
-        rate, big = ((total.false_alarms / total.months, total.big_false_alarms / total.months) if total.months
+        rate, big = ((len(total.alarms) / total.months, total.big_alarms() / total.months) if total.months
                      else (float("nan"), float("nan")))
         print(f"{name:11s} {total.windows:8d} {total.caught:7d} {score:13.1f} {rate:30.2f}  {big:20.2f}")
         if name == "first_week" and total.months:
-            counted = [first_week_only(s, 86400 // bucket_seconds(s), bucket_seconds(s), params) for s in series]
-            alarms, only = sum(c[0] for c in counted), sum(c[1] for c in counted)
-            print(f"{'':11s} of its {alarms} false alarms, {alarms - only} are bursts the series' full history also "
-                  f"alerts on; the {only} a short history adds: {only / total.months:.2f} per series-month")
+            added = sum(added_by_short_history(s, [(c, a) for c, a in total.alarms if c.series == s.name], params)
+                        for s in series)
+            print(f"{'':11s} of its {len(total.alarms)} false alarms, {len(total.alarms) - added} are bursts the "
+                  f"series' full history also alerts on; the {added} a short history adds: "
+                  f"{added / total.months:.2f} per series-month")
     return 0
 
 

@@ -314,7 +314,7 @@ def test_benchmark_command_explains_its_false_alarms_and_misses(tmp_path, capsys
 
 def test_real_stress_tells_first_week_alarms_the_full_history_also_raises_from_those_a_short_one_adds():
     from benchmarks.nab import Series
-    from benchmarks.real_stress import first_week_cases, first_week_only
+    from benchmarks.real_stress import added_by_short_history, evaluate, first_week_cases
     from analysis.spikes import SpikeParams
     rng = np.random.default_rng(3)
     values = rng.poisson(4.0, 24 * 40).astype(float)
@@ -328,4 +328,5 @@ def test_real_stress_tells_first_week_alarms_the_full_history_also_raises_from_t
     assert all(c.values[burst - c.begins] == 60 for c in cases)
     # Each case alarms on the unlabelled burst, and the full history alerts on it at the same row (read
     # through `begins`: were a case's rows taken for the series' own, all four would count as added).
-    assert first_week_only(s, 24, 3600, SpikeParams()) == (4, 0)
+    alarms = evaluate(((c, 3600) for c in cases), SpikeParams(), STANDARD).alarms
+    assert (len(alarms), added_by_short_history(s, alarms, SpikeParams())) == (4, 0)
