@@ -1,27 +1,23 @@
 """Incidents: from per-bucket verdicts to one incident per rise, with its extent, size and severity.
 
-A detector marks the buckets that clear its rules (`anomalous`) and the
-first of each episode that alerts (`fired`). One incident, one alert: an
-incident lasts while its volume stays up, and ends after `quiet_seconds`
-back to normal; a new rise after that is a new incident, however soon it
-comes. Its start is where the volume rose, not where the window that fired
-began, and its end the last bucket above normal.
+A detector marks the buckets that clear its rules (`anomalous`), the first
+of each episode that alerts (`fired`) and the buckets where the volume is
+back to normal (`calm`). One incident, one alert, and the rule that ends it:
+an incident is over at the first hour whose last three hours, taken together,
+are back within the series' ordinary band (not above the expectation by more
+than its usual hour-to-hour spread allows), whatever single buckets do; a
+rise after that is a new incident with its own alert, however soon it comes.
+Inside an open incident, a rise to ten times what it did in its recent hours
+(or at its first hour) is a new, much worse incident. Its start is where the
+volume rose, not where the window that fired began, and its end the last
+bucket above normal.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 
 import numpy as np
-
-# Back to normal this long: the incident is over, a new rise is new (SpikeParams.quiet_seconds by default).
-QUIET_SECONDS = 3 * 3600
-
-
-class HasQuietSeconds(Protocol):
-    quiet_seconds: int
-
 
 @dataclass
 class Detection:
@@ -33,6 +29,8 @@ class Detection:
     fired: np.ndarray  # first anomalous bucket of an incident: what alerts
     window: np.ndarray  # buckets in the test window that was most significant
     threshold: np.ndarray | None = None  # surprise (-log10 p) a bucket had to exceed to start an incident
+    # The last hours are back within the ordinary band: an open episode is over here (None: not anomalous).
+    calm: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -43,9 +41,9 @@ class Incident:
     observed: float  # mentions over start..end
     expected: float
     pvalue: float
-    ongoing: bool  # the incident's last anomalous bucket is among the series' last few
+    ongoing: bool  # its episode is still open at the series' last bucket
     fired: int = -1  # the bucket whose verdict raised the alert
-    escalated_from: int | None = None  # the start of the open incident it rose in, tenfold (see detect_spikes)
+    escalated_from: int | None = None  # the start of the open incident it rose in, much worse (see episode_starts)
 
     @property
     def severity(self) -> str:
@@ -55,51 +53,66 @@ class Incident:
         return self.start <= other.end and other.start <= self.end
 
 
-def _incident_starts(hot: np.ndarray, elevated: np.ndarray, quiet: int, level: np.ndarray | None = None,
-                     escalation: float = np.inf) -> np.ndarray:
-    """The first hot bucket of each episode of elevated volume; an episode ends after `quiet` calm buckets.
+def episode_starts(hot: np.ndarray, up: np.ndarray, level: np.ndarray | None = None,
+                   escalation: float = np.inf, recent: np.ndarray | None = None,
+                   reburst: float = np.inf, recent_span: int = 0) -> np.ndarray:
+    """The first hot bucket of each episode, and of each much worse rise inside one.
 
-    One incident fires once, however long it lasts; once it has ended it
-    never silences the next rise, however soon that comes. Inside an open
-    episode, a hot bucket at `escalation` times the `level` that opened it
-    (a new, much larger rise) fires as an incident of its own.
+    An episode opens at a hot bucket and goes on while its last hours are up
+    (`up`: above the series' ordinary band) or hot; it is over at the first
+    bucket where they are back within the band. One incident fires once,
+    however long it lasts; once it is over it never silences the next rise,
+    however soon that comes. Inside an open episode, a hot bucket whose
+    `level` is `escalation` times the level that opened it, or `escalation`
+    times what the episode did in its `recent` hours, is a new, much worse
+    rise and fires as an incident of its own.
     """
-    fired = np.zeros(len(hot), dtype=bool)
-    last_elevated, episode_fired, opened_at = -quiet - 1, False, np.inf
-    for i in np.flatnonzero(elevated | hot):
-        if i - last_elevated > quiet:
-            episode_fired = False
-        if hot[i] and (not episode_fired or (level is not None and level[i] >= escalation * opened_at)):
-            fired[i] = episode_fired = True
-            opened_at = level[i] if level is not None else np.inf
-        last_elevated = i
+    n = len(hot)
+    fired = np.zeros(n, dtype=bool)
+    calm = np.flatnonzero(~(np.asarray(up, dtype=bool) | hot))
+    closes, opened_at, last = -1, np.inf, -n  # where the open episode is over (none open yet); its last firing
+    for i in np.flatnonzero(hot):
+        if i >= closes:
+            at = np.searchsorted(calm, i, side="right")
+            closes = int(calm[at]) if at < len(calm) else n
+            fired[i], opened_at, last = True, level[i] if level is not None else np.inf, i
+        elif level is not None and (level[i] >= escalation * opened_at or (
+                recent is not None and i - last > recent_span and level[i] >= reburst * recent[i])):
+            fired[i], opened_at, last = True, level[i], i
     return fired
 
 
+def episode_close(calm: np.ndarray, start: int, n: int) -> int:
+    """The first calm bucket after `start` (`calm`: sorted indices), where its episode is over; n if none yet."""
+    at = np.searchsorted(calm, start, side="right")
+    return int(calm[at]) if at < len(calm) else n
+
+
 def incidents(counts: np.ndarray, detection: Detection, bucket_seconds: int,
-              params: HasQuietSeconds | None = None) -> list[Incident]:
-    """One incident per fired bucket: the chain of anomalous buckets after it, with no quiet gap between them."""
-    gap = max(1, (params.quiet_seconds if params is not None else QUIET_SECONDS) // bucket_seconds)
+              params: object | None = None) -> list[Incident]:
+    """One incident per fired bucket, over its episode: from where the volume rose to its last bucket above
+    normal, ending where the episode is over or where a much worse rise inside it fired."""
     x = np.asarray(counts, dtype=np.float64)
     n = len(x)
+    calm_mask = detection.calm if detection.calm is not None else ~(detection.anomalous | detection.fired)
+    calm = np.flatnonzero(calm_mask)
     anomalous_idx = np.flatnonzero(detection.anomalous)
     out: list[Incident] = []
     starts = np.flatnonzero(detection.fired)
     open_since: int | None = None  # the start of an incident still open when the next one fired
     for k, s in enumerate(starts):
-        last = int(starts[k + 1]) - 1 if k + 1 < len(starts) else n - 1  # an escalation ends the incident before it
-        end = int(s)
-        for i in anomalous_idx[(anomalous_idx > s) & (anomalous_idx <= last)]:
-            if i - end > gap:
-                break
-            end = int(i)
+        following = int(starts[k + 1]) if k + 1 < len(starts) else n
+        closes = episode_close(calm, int(s), n)
+        last = min(following, closes) - 1  # a much worse rise inside it ends the incident before that rise
+        inside = anomalous_idx[(anomalous_idx > s) & (anomalous_idx <= last)]
+        end = int(inside[-1]) if len(inside) else int(s)
         escalated_from, open_since = open_since, None
         first = int(max(0, s - detection.window[s] + 1))  # the window that fired may begin earlier (a ramp) ...
         excess = x[first:s + 1] - detection.expected[first:s + 1]
         first += int(np.argmax(excess >= excess.mean()))  # ... from its first bucket with its share of the rise
         while end > s and x[end] <= detection.expected[end]:
             end -= 1  # a window still up on earlier buckets: the incident's own last bucket is the last one above normal
-        if k + 1 < len(starts) and starts[k + 1] - end <= gap:  # still open: the next one rose inside it
+        if following < closes:  # still open: the next one rose inside it
             open_since = first
         span = np.arange(first, end + 1)
         out.append(Incident(
@@ -109,7 +122,7 @@ def incidents(counts: np.ndarray, detection: Detection, bucket_seconds: int,
             observed=float(x[span].sum()),
             expected=float(detection.expected[span].sum()),
             pvalue=float(detection.pvalue[s:end + 1].min()),
-            ongoing=bool(n - 1 - end <= gap),
+            ongoing=bool(closes >= n and following >= n),
             fired=int(s),
             escalated_from=escalated_from,
         ))

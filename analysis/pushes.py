@@ -9,8 +9,13 @@ pushes and the pushes already recorded, and returns the new pushes to make.
   (and are pushed after all if they grow into a HIGH one).
 - `escalated-<n>`: the incident's busiest bucket reached `escalation_factor`
   times what it was at the last push, or the incident became HIGH ("got much
-  worse"), at most once a step.
-- `ended`: an incident that was pushed is over (all of its alerts); once.
+  worse"), at most once a step; and a much worse rise the detector found
+  inside the open incident (an alert with `escalated_from`) is pushed once,
+  as its own "got much worse".
+- `ended`: an incident that was pushed is over (all of its alerts); once. An
+  alert is over when the detector last said so (its episode is back within
+  the series' ordinary band), so "back to normal" comes in the first round
+  after the volume is; a rise after that is a new incident, pushed anew.
 """
 from __future__ import annotations
 
@@ -19,7 +24,7 @@ from datetime import datetime, time, timedelta, tzinfo
 from typing import Any, Mapping, Sequence
 
 ESCALATION_FACTOR = 10.0
-QUIET_SECONDS = 3 * 3600  # the detector's: back to normal this long and an incident is over
+QUIET_SECONDS = 3 * 3600  # an alert no run has seen for this long after its last bucket is over
 SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2}
 
 
@@ -70,15 +75,17 @@ def going_on(alert: Mapping[str, Any], now: datetime, quiet_seconds: int = QUIET
     return (now - end).total_seconds() <= quiet_seconds
 
 
-def incident_clusters(alerts: Sequence[Mapping[str, Any]], quiet_seconds: int = QUIET_SECONDS
+def incident_clusters(alerts: Sequence[Mapping[str, Any]], now: datetime, quiet_seconds: int = QUIET_SECONDS
                       ) -> list[list[Mapping[str, Any]]]:
-    """A brand's alerts that overlap in time (or follow within `quiet_seconds`) are one incident for the people
-    pushed: the negative mentions that rose at 22:15 and the volume that went HIGH at 22:45 are one outage."""
+    """A brand's alerts that overlap in time are one incident for the people pushed: the negative mentions that
+    rose at 22:15 and the volume that went HIGH at 22:45 are one outage. An alert still going on reaches to `now`;
+    one that is over, to the end of its last bucket: a rise after that is another incident."""
     def span(a: Mapping[str, Any]) -> tuple[datetime, datetime]:
         if "incident_start" not in a:
             return datetime.min, datetime.max  # an alert without times stands alone with its brand's others
-        end = a["last_bucket"] + timedelta(seconds=int(a.get("bucket_seconds") or 3600) + quiet_seconds)
-        return a["incident_start"], end
+        if going_on(a, now, quiet_seconds):
+            return a["incident_start"], max(now, a["last_bucket"] + timedelta(seconds=int(a.get("bucket_seconds") or 3600)))
+        return a["incident_start"], a["last_bucket"] + timedelta(seconds=int(a.get("bucket_seconds") or 3600))
 
     clusters: list[list[Mapping[str, Any]]] = []
     by_brand: dict[str, list[Mapping[str, Any]]] = {}
@@ -111,7 +118,7 @@ def plan_pushes(
     incident's most severe alert at the time.
     """
     out = []
-    for cluster in incident_clusters(alerts, quiet_seconds):
+    for cluster in incident_clusters(alerts, now, quiet_seconds):
         live = [a for a in cluster if going_on(a, now, quiet_seconds)]
         worst = max(live or cluster, key=lambda a: (SEVERITY_RANK.get(a["severity"], 0), peak_of(a)))
         for group in groups:
@@ -137,7 +144,14 @@ def plan_pushes(
             last_peak = float(last.get("peak") or 0.0)
             steeper = last_peak > 0 and peak_of(worst) >= escalation_factor * last_peak
             graver = SEVERITY_RANK.get(worst["severity"], 0) > SEVERITY_RANK.get(last.get("severity"), 0)
-            if live and (steeper or (graver and worst["severity"] == "high")):
+            # A much worse rise inside the open incident, found by the detector: pushed once, as itself.
+            reburst = next((a for a in sorted(live, key=lambda a: a.get("incident_start") or datetime.min,
+                                              reverse=True)
+                            if a is not anchor and (a.get("details") or {}).get("escalated_from")
+                            and not any(k.startswith("escalated-") for k in pushed[a["alert_id"]])), None)
+            if reburst is not None:
+                push("escalated-1", reburst, reburst)
+            elif live and (steeper or (graver and worst["severity"] == "high")):
                 push(f"escalated-{len(steps) + 1}", anchor, worst)
             if not live and "ended" not in mine:
                 push("ended", anchor, max(cluster, key=lambda a: (a["last_bucket"] if "last_bucket" in a

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from analysis.incidents import Detection, _incident_starts
+from analysis.incidents import Detection, episode_starts
 from analysis.spike_baseline import DAY, HOUR, window_sums
 
 
@@ -26,7 +26,9 @@ class ShiftParams:
     min_drop: float = 0.75  # stars below the usual mean rating, after shrinkage
     prior_weight: float = 5.0  # pseudo-ratings at the usual mean: small samples move less
     rating_sd: float = 1.3  # spread of single 1-5 star ratings (J-shaped review distributions sit near 1.2-1.5)
-    quiet_seconds: int = 3 * HOUR  # back to normal this long: the shift is over, a new one is new
+    # A shift is over when its window is back within the ordinary band: no longer above the usual share
+    # (or mean) by this significance, or by half the rise the rules ask for.
+    band_pvalue: float = 0.05
 
 
 def _past_totals(x: np.ndarray, width: int, span: int) -> np.ndarray:
@@ -54,14 +56,20 @@ def detect_share_shift(
     p0 = (_past_totals(k_all, width, span) + 1.0) / (_past_totals(n_all, width, span) + 10.0)
     expected = n * p0
     rules = (n >= p.min_n) & (k - expected >= p.min_excess) & (k >= p.min_share_ratio * expected)
+    half = (n >= p.min_n) & (k - expected >= p.min_excess / 2) & (k >= (1 + p.min_share_ratio) / 2 * expected)
     pv = np.ones(len(k))
-    if rules.any():
+    if half.any():
         # P(K >= k) for K ~ Binomial(n, p0) = I_{p0}(k, n - k + 1)
-        pv[rules] = special.betainc(k[rules], n[rules] - k[rules] + 1, p0[rules])
+        pv[half] = special.betainc(k[half], n[half] - k[half] + 1, p0[half])
+    pv_rules = np.where(rules, pv, 1.0)
     anomalous = rules & (pv < p.alpha)
-    anomalous[: min(len(anomalous), span // 4)] = False  # a few days of history first
-    fired = _incident_starts(anomalous, anomalous, max(1, p.quiet_seconds // bucket_seconds))
-    return Detection(expected=n_all * p0, pvalue=pv, anomalous=anomalous, fired=fired, window=np.full(len(k), width))
+    history = min(len(anomalous), span // 4)  # a few days of history first
+    anomalous[:history] = False
+    up = half & (pv < p.band_pvalue)
+    up[:history] = False
+    fired = episode_starts(anomalous, up)
+    return Detection(expected=n_all * p0, pvalue=pv_rules, anomalous=anomalous, fired=fired,
+                     window=np.full(len(k), width), calm=~(up | anomalous))
 
 
 def detect_rating_drop(
@@ -84,9 +92,11 @@ def detect_rating_drop(
         shrunk = (w_sum + p.prior_weight * usual) / (w_n + p.prior_weight)
     sd = p.rating_sd
     z = (usual - shrunk) / (sd / np.sqrt(np.maximum(w_n + p.prior_weight, 1.0)))
-    rules = (w_n >= p.min_n) & (past_n >= 3 * p.min_n) & (usual - shrunk >= p.min_drop)
-    pv = np.where(rules, special.ndtr(-np.nan_to_num(z)), 1.0)
+    judged = (w_n >= p.min_n) & (past_n >= 3 * p.min_n)
+    rules = judged & (usual - shrunk >= p.min_drop)
+    pv = np.where(judged, special.ndtr(-np.nan_to_num(z)), 1.0)
     anomalous = rules & (pv < p.alpha)
-    fired = _incident_starts(anomalous, anomalous, max(1, p.quiet_seconds // bucket_seconds))
-    return Detection(expected=np.nan_to_num(usual), pvalue=pv, anomalous=anomalous, fired=fired,
-                     window=np.full(len(total), width))
+    up = judged & (usual - shrunk >= p.min_drop / 2) & (pv < p.band_pvalue)
+    fired = episode_starts(anomalous, up)
+    return Detection(expected=np.nan_to_num(usual), pvalue=np.where(rules, pv, 1.0), anomalous=anomalous, fired=fired,
+                     window=np.full(len(total), width), calm=~(up | anomalous))

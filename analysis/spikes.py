@@ -37,12 +37,14 @@ fitting labelled data:
   what the model alone would allow for that budget; over the first
   `warmup_days`, with a margin that keeps a new series' first week within the
   same budget;
-- one incident, one alert: an incident lasts while the volume stays up (above
-  half the rise that opened it, and not by chance, over the windows tested or
-  over the last day: a stretch of days at two or three times the usual level
-  is one incident, its quiet nights included) and ends after `quiet_seconds`
-  back down; a new rise after that is a new incident, however soon it comes,
-  and so is a tenfold step inside an open incident (`escalation_factor`).
+- one incident, one alert: an incident lasts while its last three hours (the
+  longest window tested) are above the series' ordinary band (above half the
+  rise that opened it, and more than the series' own spread makes likely, at
+  5%), or the last day is (a stretch of days at two or three times the usual
+  level is one incident, its quiet nights included); it is over at the first
+  hour where they are back within it, and a rise after that is a new incident,
+  however soon it comes. So is a rise inside an open incident to
+  `escalation_factor` times its first hour or its recent hours' busiest.
 """
 from __future__ import annotations
 
@@ -53,7 +55,7 @@ from typing import Sequence
 
 import numpy as np
 
-from analysis.incidents import Detection, Incident, _incident_starts, bucket_start, incidents, severity_for
+from analysis.incidents import Detection, Incident, bucket_start, episode_starts, incidents, severity_for
 from analysis.shifts import ShiftParams, detect_rating_drop, detect_share_shift
 from analysis.spike_baseline import (
     DAY, HOUR, WEEK, baseline_days, seasonal_baseline, trailing_level, weekday_factors, window_sums, _shifted,
@@ -84,9 +86,12 @@ class SpikeParams:
     # gamma-Poisson series (day c^2 0.05, hour 0.05) the first week alarmed 0.81 a month against the
     # budget's 0.5 (five days: 0.38), and real series' first weeks (benchmarks.real_stress) 4.71 (4.05).
     warmup_days: int = 5
-    quiet_seconds: int = 3 * HOUR  # back to normal this long: the incident is over, a new rise is new
+    # A stored alert that no later run saw for this long after its last bucket is over (pushes, digests).
+    quiet_seconds: int = 3 * HOUR
     # A rise to this many times the hour that opened an open incident is a new incident (it got much worse).
     escalation_factor: float = 10.0
+    # ... and so is an hour at this many times both its own expectation and the incident's recent hours' busiest.
+    reburst_factor: float = 5.0
 
 
 SENSITIVITY: dict[str, SpikeParams] = {
@@ -161,6 +166,8 @@ def detect_spikes(counts: np.ndarray, bucket_seconds: int, params: SpikeParams |
     rules_any = np.zeros(n, dtype=bool)
     best_any = np.ones(n)
     still_up = np.zeros(n, dtype=bool)
+    band_up = np.zeros(n, dtype=bool)  # the last few hours (the longest window) above the ordinary band
+    above_normal = np.zeros(n, dtype=bool)  # ... above their expectation at all
     half_rise = 1 + (p.min_ratio - 1) / 2  # hysteresis: an incident lasts until back under half the rise
     block = max(1, DAY // bucket_seconds)  # buckets per calibration block (a day, or one daily bucket)
     for width in widths:
@@ -198,7 +205,14 @@ def detect_spikes(counts: np.ndarray, bucket_seconds: int, params: SpikeParams |
         best_any = np.minimum(best_any, pv)
         rules_any |= rules
         # Hysteresis: an incident lasts until the volume is back under half the rise that opened it.
-        still_up |= half_up & (sums - mu >= p.min_excess / 2)
+        up = half_up & (sums - mu >= p.min_excess / 2)
+        still_up |= up
+        if width == widths[-1]:
+            # Above the band: more than the series' usual spread allows (its own over-dispersion, so a bursty
+            # series has a wider band), and not by chance; the raw tail probability, not the Bonferroni one.
+            band_up = up & (pv / len(widths) < STILL_UP_PVALUE)
+            # Clearly above its expectation: by half a standard deviation, and by half the minimum volume.
+            above_normal = known & (sums - mu > 0.5 * sd) & (sums - mu >= p.min_excess / 2)
 
     # A stretch of days at two or three times the usual level is one incident, not one a day: its nights
     # are too few mentions to stay significant hour by hour. It goes on while the last day is up by the same
@@ -218,7 +232,7 @@ def detect_spikes(counts: np.ndarray, bucket_seconds: int, params: SpikeParams |
         day_p = np.ones(n)
         if day_rise.any():  # the longest window's spread: neighbouring hours move together, so it carries over
             day_p[day_rise] = tail_probability(day_sums[day_rise], day_mu[day_rise], c2[day_rise])
-        long_up = day_rise & (day_p < STILL_UP_PVALUE) & half_up  # and the longest window tested still up
+        long_up = day_rise & (day_p < STILL_UP_PVALUE) & above_normal  # and the last hours above normal
     surprise = -np.log10(np.maximum(best_p, 1e-300))
     block_days = block * bucket_seconds / DAY
     # The budget, were the model exact: a month holds this many separate shortest windows (overlapping
@@ -231,13 +245,23 @@ def detect_spikes(counts: np.ndarray, bucket_seconds: int, params: SpikeParams |
                                  warmup_blocks=max(1, int(p.warmup_days / block_days)), floor=floor)
     hot = rules_any & (surprise > threshold)
     elevated = hot | (still_up & (surprise > floor)) | long_up
-    # Still up, and by more than chance: on a near-zero series a 3-hour window at half the opening rise
-    # is two or three stray mentions, which would keep one incident open for a day and swallow the next.
-    continuing = (still_up & (best_any < STILL_UP_PVALUE)) | hot | long_up
-    fired = _incident_starts(hot, continuing, max(1, p.quiet_seconds // bucket_seconds), level=base_sums,
-                             escalation=p.escalation_factor)
+    # Back to normal: the last few hours are within the band, and no longer up by the day rule.
+    calm = ~(band_up | long_up | hot)
+    fired = episode_starts(hot, ~calm, level=base_sums, escalation=p.escalation_factor,
+                           recent=np.fmax(_recent_level(base_sums, base, widths[-1]), base_expected),
+                           reburst=p.reburst_factor, recent_span=base + widths[-1])
     return Detection(expected=np.nan_to_num(expected_single, nan=0.0), pvalue=best_p, anomalous=elevated,
-                     fired=fired, window=best_w, threshold=threshold)
+                     fired=fired, window=best_w, threshold=threshold, calm=calm)
+
+
+def _recent_level(level: np.ndarray, base: int, span: int) -> np.ndarray:
+    """The busiest `base`-bucket window of the `span` buckets before the current window (at least 1 mention):
+    what an open incident has been doing in its recent hours."""
+    n = len(level)
+    padded = np.concatenate([np.zeros(span + base - 1), level])
+    # The windows ending base .. base + span - 1 buckets before this one.
+    recent = np.lib.stride_tricks.sliding_window_view(padded[: n + span - 1], span).max(axis=1)
+    return np.maximum(recent, 1.0)
 
 
 def detect_spikes_many(series: Sequence[np.ndarray], bucket_seconds: int, params: SpikeParams | None = None,

@@ -19,7 +19,8 @@ import numpy as np
 from analysis.spikes import DAY, HOUR, window_sums
 from benchmarks.nab import probation_rows
 
-BIG_RATIO = 5.0  # "at five times the usual or more": what the summaries count apart
+BIG_RATIO = 5.0  # "at five times the usual or more": what the summaries count apart (news nobody labelled)
+BIG_MISS_RATIO = 8.0  # a missed window whose biggest hour was this many times the usual: "missed a big one"
 EARLY_DAYS = 14  # "in a series' first two weeks": where a new brand's alarms come from
 
 
@@ -98,3 +99,26 @@ def summary(alarms: Sequence[Event]) -> str:
 def describe(event: Event) -> str:
     return (f"{event.kind:11s} day {event.day:5.1f}  its hour {event.observed:.0f} against {event.expected:.1f} "
             f"expected ({event.ratio:.1f}x)")
+
+
+def series_months(rows: int, windows: Sequence[tuple[int, int]], bucket_seconds: int) -> float:
+    """The time the scorer counts false alarms in (after the probation, outside every window), in 30-day months."""
+    return float(scored_outside(rows, windows).sum()) * bucket_seconds / (30 * DAY)
+
+
+def noise_line(alarms: Sequence[Event], months: float) -> str:
+    """False alarms per series-month: under BIG_RATIO (noise, what a team would call wrong) apart from bursts."""
+    if months <= 0:
+        return "false alarms per series-month: no time scored"
+    noise = sum(a.ratio < BIG_RATIO for a in alarms)
+    return (f"false alarms per series-month: {noise / months:.2f} under {BIG_RATIO:g}x (noise), "
+            f"{(len(alarms) - noise) / months:.2f} at {BIG_RATIO:g}x or more (unlabelled bursts), "
+            f"over {months:.1f} series-months")
+
+
+def big_misses_line(missed: Sequence[Event]) -> str:
+    """The missed windows whose biggest hour was BIG_MISS_RATIO times its expectation or more."""
+    big = [m for m in missed if m.ratio >= BIG_MISS_RATIO]
+    sizes = ", ".join(f"{m.ratio:.1f}x" for m in sorted(big, key=lambda m: -m.ratio))
+    return (f"missed big ones (biggest hour {BIG_MISS_RATIO:g}x or more): {len(big)} of {len(missed)} missed windows"
+            + (f" ({sizes})" if big else ""))

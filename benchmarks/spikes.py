@@ -35,7 +35,8 @@ from pathlib import Path
 import numpy as np
 
 from analysis.spikes import SpikeParams, detect_spikes, with_sensitivity
-from benchmarks.alarms import Hours, describe, false_alarms, missed_windows, summary
+from benchmarks.alarms import (Hours, big_misses_line, describe, false_alarms, missed_windows, noise_line,
+                               series_months, summary)
 from benchmarks.nab import Profile, Series, load_profiles, load_series, normalised, score_series
 
 # What leave-one-out chooses: how often a quiet series may alert. The rest are fixed principles.
@@ -218,18 +219,22 @@ def main(argv: list[str] | None = None) -> int:
     settings = ", ".join(f"{k}={v}" for k, v in dict(args.set).items())
     print(f"{len(series)} series, {sum(len(s.values) for s in series)} rows, detector {elapsed * 1000:.0f} ms, "
           f"sensitivity {args.sensitivity}{', ' + settings if settings else ''}")
-    alarms = []
+    alarms, missed, months = [], [], 0.0
     for s in series:
         _, _, c = score_series(detections[s.name], s.windows, profiles[0])
         print(f"  {s.name:28s} windows {len(s.windows)}  detected {c['tp']}  missed {c['fn']}  false alarms {c['fp']}"
               f"  score {nab_score([s], detections, profiles[0]):6.1f}")
         fired, hours = found[s.name]
-        own = false_alarms(fired, s.windows, hours)
+        own, own_missed = false_alarms(fired, s.windows, hours), missed_windows(fired, s.windows, hours)
         alarms += own
+        missed += own_missed
+        months += series_months(len(fired), s.windows, bucket_seconds(s))
         if args.explain:
-            for event in sorted(own + missed_windows(fired, s.windows, hours), key=lambda e: e.row):
+            for event in sorted(own + own_missed, key=lambda e: e.row):
                 print(f"      {describe(event)}")
     print(summary(alarms))
+    print(noise_line(alarms, months))
+    print(big_misses_line(missed))
     if args.loo:
         folds = leave_one_out(series, params, profiles[0])
         print("leave-one-series-out (standard profile; setting chosen on the other series):")

@@ -6,10 +6,11 @@ written: the database is opened read-only.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Sequence
 
 from analysis import spikes, store
+from flows import clock
 from flows.config import load_config
 from flows.nightly import parse_when
 
@@ -39,7 +40,7 @@ def run_backtest(config_path: str, since: str, until: str | None, sensitivities:
     config = load_config(config_path)
     tz = config.tz
     start = parse_when(since, tz)
-    end = parse_when(until, tz) or datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    end = parse_when(until, tz) or clock.now().replace(minute=0, second=0, microsecond=0)
     if start is None or start >= end:
         raise ValueError("--since must be a date before --until")
     bucket = config.detection.bucket_seconds

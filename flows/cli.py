@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 # No network here or in most deployments: Prefect must not try to phone home.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
+from flows import clock  # noqa: E402
 from flows.config import ConfigError, load_config  # noqa: E402
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3
@@ -159,7 +160,7 @@ def write_demo_config(data_dir: Path, base_url: str) -> Path:
     notify = {"REPWATCH_DEMO_NOTIFY": "json://" + base_url.split("://", 1)[1] + "/webhook"}
     secrets.write_text(json.dumps({**demo_data.DEMO_CREDENTIALS, **notify}, indent=1), encoding="utf-8")
     # The marketing group's week goes out the morning after the demo night, once its incident is over.
-    send_at = demo_data.weekly_send_at(datetime.now(timezone.utc), ZoneInfo("Europe/London"))
+    send_at = demo_data.weekly_send_at(clock.now(), ZoneInfo("Europe/London"))
     path.write_text(template.replace("{base_url}", base_url).replace("{data_dir}", str(data_dir))
                     .replace("{weekly_send_at}", send_at), encoding="utf-8")
     return path
@@ -171,7 +172,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     data_dir = Path(args.data_dir).resolve()
     # Seeded by today's date: the same data all day, so a rerun stores nothing twice.
-    now, zone = datetime.now(timezone.utc), ZoneInfo("Europe/London")
+    now, zone = clock.now(), ZoneInfo("Europe/London")
     items, reviews = demo_data.generate(now, zone), demo_data.generate_reviews(now, zone)
     at = None
     if args.at:

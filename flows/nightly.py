@@ -11,7 +11,7 @@ from prefect.context import get_run_context
 from prefect.states import Completed, Failed
 
 from analysis import runlock, store
-from flows import tasks
+from flows import clock, tasks
 from flows.cadence import DigestPlan
 from flows.config import MonitorConfig, load_config
 
@@ -53,7 +53,7 @@ def reporting_period(config: MonitorConfig, since: Any, until: Any, now: datetim
     tz = config.tz
     end = parse_when(until, tz)
     if end is None:
-        now = now or datetime.now(timezone.utc)
+        now = now or clock.now()
         end = now.replace(minute=0, second=0, microsecond=0)
     start = parse_when(since, tz)
     explicit = start is not None
@@ -98,7 +98,7 @@ def nightly(
     if cadence == "weekly":
         if not config.groups("weekly"):
             raise ValueError(f"{config_path}: no digest group has cadence: weekly")
-        plans = tasks.weekly_plans(config, datetime.now(timezone.utc), parse_when(until, config.tz),
+        plans = tasks.weekly_plans(config, clock.now(), parse_when(until, config.tz),
                                    parse_when(since, config.tz))
     elif cadence == "daily":
         plans = tasks.daily_plans(config, period.key, period.start, period.end)

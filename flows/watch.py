@@ -6,7 +6,7 @@ shows at 06:00 (with when it was pushed), never a second one.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 from typing import Any
 
 from prefect import flow, get_run_logger
@@ -14,7 +14,7 @@ from prefect.context import get_run_context
 from prefect.states import Completed, Failed
 
 from analysis import runlock, store
-from flows import tasks
+from flows import clock, tasks
 from flows.config import load_config
 from flows.nightly import RunFailed, parse_when
 
@@ -24,7 +24,7 @@ def watch(config_path: str = "monitor.yaml", until: str | None = None) -> Any:
     """One watch round up to `until` (default: now)."""
     logger = get_run_logger()
     config = load_config(config_path)
-    end = parse_when(until, config.tz) or datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    end = parse_when(until, config.tz) or clock.now().replace(second=0, microsecond=0)
     end = end.astimezone(timezone.utc)
     run_id = str(get_run_context().flow_run.id)  # type: ignore[union-attr]
     db = config.database

@@ -40,7 +40,11 @@ def compose(alert: Mapping[str, Any], kind: str, tz: tzinfo, run_url: str | None
         title = f"[{severity}] {brand}: {label}{where} {'got much worse' if worse else 'rising'}"
         peak = details.get("peak")
         lines = [f"{summary}, since {since}."]
-        if worse and peak is not None:
+        if details.get("escalated_from") and peak is not None:
+            began = _clock(datetime.fromisoformat(str(details["escalated_from"])), tz)
+            lines.append(f"Now {peak:.0f} in its busiest hour: a much worse rise inside the incident that began "
+                         f"at {began}.")
+        elif worse and peak is not None:
             lines.append(f"Now {peak:.0f} in its busiest hour, ten times what it was at the first alert.")
         if details.get("negative") is not None and metric == "mentions":
             lines.append(f"{details['negative']:.0f} of them negative.")

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from analysis import store
+from flows import clock
 from flows.config import ConfigError, parse_config
 from flows.tasks.cluster import fetch_with_retries, host_groups, job_host
 from flows.tasks.fetch import FetchJob
@@ -148,7 +149,7 @@ def test_a_dask_cluster_stores_what_the_threads_engine_stores(prefect_harness, d
     from flows.demo import data as demo_data, server as demo_server
     from flows.nightly import nightly
 
-    now, zone = datetime.now(timezone.utc), ZoneInfo("Europe/London")
+    now, zone = clock.now(), ZoneInfo("Europe/London")
     until = demo_data.demo_anchor(now, zone) - timedelta(hours=1)  # one period for both engines
     with demo_server.serve(demo_data.generate(now, zone), demo_data.generate_reviews(now, zone)) as base_url:
         runs = {}

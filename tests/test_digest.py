@@ -236,8 +236,8 @@ def test_an_escalated_incident_says_so_and_since_when():
              "incident_start": END - timedelta(hours=3), "last_bucket": END - timedelta(hours=1), "bucket_seconds": 3600,
              "observed": 600, "expected": 12, "details": {"escalated_from": (END - timedelta(hours=7)).isoformat()}}
     digest = render_digest(context(alerts=[alert]))
-    assert "Escalated: ten times worse than the incident that began Tue 24 Nov 00:00" in digest.html
-    assert "escalated: ten times worse than the incident that began Tue 24 Nov 00:00" in digest.text
+    assert "Escalated: a much worse rise inside the incident that began Tue 24 Nov 00:00" in digest.html
+    assert "escalated: a much worse rise inside the incident that began Tue 24 Nov 00:00" in digest.text
     assert "Escalated" not in render_digest(context()).html  # an ordinary alert does not say it
 
 
@@ -252,4 +252,4 @@ def test_a_push_of_an_escalated_incident_says_it_got_much_worse():
     escalated = {**alert, "details": {**alert["details"], "escalated_from": (END - timedelta(hours=7)).isoformat()}}
     title, body = compose(escalated, "new", ZoneInfo("Europe/Paris"))
     assert title == "[HIGH] Acme: mentions got much worse"
-    assert "Now 300 in its busiest hour, ten times what it was at the first alert." in body
+    assert "Now 300 in its busiest hour: a much worse rise inside the incident that began at 00:00." in body

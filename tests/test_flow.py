@@ -1,11 +1,12 @@
 """The nightly flow under Prefect's test harness, against the demo's loopback HTTP server."""
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from analysis import store
+from flows import clock
 from flows.demo import data as demo_data, server as demo_server
 from flows.cli import write_demo_config
 
@@ -13,7 +14,7 @@ from flows.cli import write_demo_config
 @pytest.fixture(scope="module")
 def demo_site():
     # No REPWATCH_DEMO_* in the environment: the demo config reads its credentials file, as from any terminal.
-    now, zone = datetime.now(timezone.utc), ZoneInfo("Europe/London")
+    now, zone = clock.now(), ZoneInfo("Europe/London")
     items = demo_data.generate(now, zone)
     with demo_server.serve(items, demo_data.generate_reviews(now, zone)) as base_url:
         yield base_url, items

@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
 from email import policy
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -17,6 +16,7 @@ import duckdb
 import pytest
 from aiosmtpd.controller import Controller
 
+from flows import clock
 from flows.demo import data as demo_data, server as demo_server
 from flows.cli import write_demo_config
 
@@ -50,7 +50,7 @@ def keys(db: Path) -> list[tuple]:
 def world(prefect_harness):
     from prefect.settings import PREFECT_API_URL
 
-    now, zone = datetime.now(timezone.utc), ZoneInfo("Europe/London")
+    now, zone = clock.now(), ZoneInfo("Europe/London")
     items, reviews = demo_data.generate(now, zone), demo_data.generate_reviews(now, zone)
     inbox, smtp_port = Inbox(), free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=smtp_port)

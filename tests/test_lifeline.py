@@ -46,7 +46,7 @@ def _children(parent: int, mark: str) -> set[int]:
 
 
 def test_a_run_killed_on_a_local_dask_cluster_leaves_no_worker_or_server(tmp_path):
-    from datetime import datetime, timezone
+    from flows import clock
     from zoneinfo import ZoneInfo
 
     from flows.cli import write_demo_config
@@ -54,7 +54,7 @@ def test_a_run_killed_on_a_local_dask_cluster_leaves_no_worker_or_server(tmp_pat
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
     env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
-    now, zone = datetime.now(timezone.utc), ZoneInfo("Europe/London")
+    now, zone = clock.now(), ZoneInfo("Europe/London")
     with demo_server.serve(demo_data.generate(now, zone), demo_data.generate_reviews(now, zone)) as base_url:
         config = write_demo_config(tmp_path, base_url)
         config.write_text(config.read_text() + "engine: {kind: dask, workers: 2}\n")

@@ -82,13 +82,13 @@ def test_cli_reports_a_dead_source_in_one_line_without_a_traceback(tmp_path):
 
 
 def test_two_concurrent_runs_both_end_cleanly_one_waiting(tmp_path):
-    from datetime import datetime, timezone
+    from flows import clock
     from zoneinfo import ZoneInfo
 
     from flows.demo import data as demo_data, server as demo_server
     from flows.cli import write_demo_config
 
-    now, zone = datetime.now(timezone.utc), ZoneInfo("Europe/London")
+    now, zone = clock.now(), ZoneInfo("Europe/London")
     # What README's "in another terminal" command has: nothing exported (the demo's credentials sit beside its config).
     env = {k: v for k, v in os.environ.items() if not k.startswith("REPWATCH_DEMO_")}
     env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"

@@ -9,6 +9,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
 from analysis import pushes, store
+from flows import clock
 from flows.demo import data as demo_data, server as demo_server
 from flows.cli import write_demo_config
 
@@ -36,7 +37,7 @@ class Receiver:
 
 @pytest.fixture(scope="module")
 def night():
-    now = datetime.now(timezone.utc)
+    now = clock.now()
     return demo_data.generate(now, ZONE), demo_data.generate_reviews(now, ZONE), now
 
 
@@ -217,3 +218,30 @@ def test_one_outage_is_one_incident_across_its_alerts():
     rival = {**volume, "alert_id": "Rival|all|mentions|22", "brand": "Rival"}
     assert [p["push_id"] for p in pushes.plan_pushes([rival], [group], recorded, T + hour, UTC)] == [
         "Rival|all|mentions|22|support|opened"]
+
+
+def test_a_rise_after_an_incident_ended_is_a_new_incident_and_a_burst_inside_one_is_pushed_once():
+    group = pushes.PushGroup("support", None)
+    hour = timedelta(hours=1)
+    first = {"alert_id": "Acme|all|mentions|22", "brand": "Acme", "severity": "high", "ongoing": False,
+             "observed": 60.0, "details": {"peak": 30.0}, "incident_start": T - 6 * hour,
+             "last_bucket": T - 4 * hour, "bucket_seconds": 3600}
+    recorded = {"Acme|all|mentions|22|support|opened": {"peak": 30.0, "severity": "high"},
+                "Acme|all|mentions|22|support|ended": {}}
+    # Two hours after the first was over (and said so), a new rise: its own "opened", not folded into the old one.
+    second = {**first, "alert_id": "Acme|all|mentions|04", "ongoing": True, "incident_start": T - hour,
+              "last_bucket": T}
+    assert [p["push_id"] for p in pushes.plan_pushes([first, second], [group], recorded, T, UTC)] == [
+        "Acme|all|mentions|04|support|opened"]
+    # A much worse rise the detector found inside an open incident: pushed once, as itself, "got much worse".
+    opened = {**first, "ongoing": False, "last_bucket": T - 2 * hour}
+    burst = {**second, "alert_id": "Acme|all|mentions|burst", "incident_start": T - hour, "details": {
+        "peak": 90.0, "escalated_from": (T - 6 * hour).isoformat()}}
+    recorded = {"Acme|all|mentions|22|support|opened": {"peak": 30.0, "severity": "high"}}
+    planned = pushes.plan_pushes([opened, burst], [group], recorded, T, UTC)
+    assert [p["push_id"] for p in planned] == ["Acme|all|mentions|burst|support|escalated-1"]
+    recorded[planned[0]["push_id"]] = {"peak": 90.0, "severity": "high"}
+    assert pushes.plan_pushes([opened, burst], [group], recorded, T, UTC) == []
+    # When the burst is over too, the incident is: one "back to normal", on the incident first pushed.
+    assert [p["push_id"] for p in pushes.plan_pushes([opened, {**burst, "ongoing": False}], [group], recorded,
+                                                     T + hour, UTC)] == ["Acme|all|mentions|22|support|ended"]

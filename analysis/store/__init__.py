@@ -15,7 +15,7 @@ weekly digest reads). Callers use `store.<name>`.
 from __future__ import annotations
 
 from analysis.store.shape import (  # noqa: F401
-    Connection, StoreError, to_db_time, from_db_time, ensure_db_shape, connect,
+    Connection, StoreError, to_db_time, from_db_time, ensure_db_shape, connect, connection,
 )
 from analysis.store.mentions import (  # noqa: F401
     MENTION_FIELDS, Cursor, SaveResult, begin_run, finish_run, save_source_health, source_health, get_cursor,

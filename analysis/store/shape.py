@@ -104,6 +104,16 @@ def connect(path: str | Path, read_only: bool = False) -> Connection:
     return con
 
 
+@contextmanager
+def connection(path: str | Path, read_only: bool = False) -> Iterator[Connection]:
+    """`connect`, closed when the block ends however it ends."""
+    con = connect(path, read_only=read_only)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
 def _mention_dicts(result: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     """Mention rows with aware timestamps."""
     rows = _dicts(result)

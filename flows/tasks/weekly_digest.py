@@ -2,11 +2,12 @@
 and worst reviews, its sources' health, and its mentions as a CSV."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from analysis import store
 from analysis.alerts import THEME_BASELINE_SAMPLE, scored_text
+from flows import clock
 from flows.config import MonitorConfig, RecipientGroup
 from reports import digest as digest_report
 from reports import weekly as weekly_report
@@ -58,7 +59,7 @@ def build_weekly_digest(
         # Sources are checked when runs fetch, the last one just before this digest is written: the week's
         # checks run up to now, or up to a day after its end for a rerun of a past week.
         checks=store.health_checks(con, brand_names, start,
-                                   max(end, min(datetime.now(timezone.utc), end + timedelta(days=1)))),
+                                   max(end, min(clock.now(), end + timedelta(days=1)))),
         export={"name": csv_name, "rows": len(rows), "attached": len(data) <= MAX_ATTACHMENT_BYTES},
     )
     return weekly_report.render_weekly(context), data
