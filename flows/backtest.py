@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Sequence
 
 from analysis import spikes, store
-from flows import clock
+from analysis import clock
 from flows.config import load_config
 from flows.nightly import parse_when
 

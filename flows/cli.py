@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 # No network here or in most deployments: Prefect must not try to phone home.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
-from flows import clock  # noqa: E402
+from analysis import clock  # noqa: E402
 from flows.config import ConfigError, load_config  # noqa: E402
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3

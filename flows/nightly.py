@@ -10,8 +10,8 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.context import get_run_context
 from prefect.states import Completed, Failed
 
-from analysis import runlock, store
-from flows import clock, tasks
+from analysis import clock, runlock, store
+from flows import tasks
 from flows.cadence import DigestPlan
 from flows.config import MonitorConfig, load_config
 

@@ -13,8 +13,8 @@ from prefect import flow, get_run_logger
 from prefect.context import get_run_context
 from prefect.states import Completed, Failed
 
-from analysis import runlock, store
-from flows import clock, tasks
+from analysis import clock, runlock, store
+from flows import tasks
 from flows.config import load_config
 from flows.nightly import RunFailed, parse_when
 

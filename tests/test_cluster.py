@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from analysis import store
-from flows import clock
+from analysis import clock
 from flows.config import ConfigError, parse_config
 from flows.tasks.cluster import fetch_with_retries, host_groups, job_host
 from flows.tasks.fetch import FetchJob

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from analysis import store
-from flows import clock
+from analysis import clock
 from flows.demo import data as demo_data, server as demo_server
 from flows.cli import write_demo_config
 

@@ -16,7 +16,7 @@ import duckdb
 import pytest
 from aiosmtpd.controller import Controller
 
-from flows import clock
+from analysis import clock
 from flows.demo import data as demo_data, server as demo_server
 from flows.cli import write_demo_config
 

@@ -46,7 +46,7 @@ def _children(parent: int, mark: str) -> set[int]:
 
 
 def test_a_run_killed_on_a_local_dask_cluster_leaves_no_worker_or_server(tmp_path):
-    from flows import clock
+    from analysis import clock
     from zoneinfo import ZoneInfo
 
     from flows.cli import write_demo_config

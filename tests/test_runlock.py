@@ -82,7 +82,7 @@ def test_cli_reports_a_dead_source_in_one_line_without_a_traceback(tmp_path):
 
 
 def test_two_concurrent_runs_both_end_cleanly_one_waiting(tmp_path):
-    from flows import clock
+    from analysis import clock
     from zoneinfo import ZoneInfo
 
     from flows.demo import data as demo_data, server as demo_server

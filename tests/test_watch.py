@@ -9,7 +9,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
 from analysis import pushes, store
-from flows import clock
+from analysis import clock
 from flows.demo import data as demo_data, server as demo_server
 from flows.cli import write_demo_config
 

@@ -10,6 +10,8 @@ from typing import Any, Iterator, Sequence
 import duckdb
 import pyarrow as pa
 
+from analysis import clock
+
 Connection = duckdb.DuckDBPyConnection
 
 
@@ -31,7 +33,8 @@ def from_db_time(value: datetime | None) -> datetime | None:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    # The run's clock (REPWATCH_NOW shifts it), so a run replayed as if on another day records its times then.
+    return clock.now().replace(tzinfo=None)
 
 
 @contextmanager

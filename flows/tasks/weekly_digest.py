@@ -7,7 +7,7 @@ from typing import Any
 
 from analysis import store
 from analysis.alerts import THEME_BASELINE_SAMPLE, scored_text
-from flows import clock
+from analysis import clock
 from flows.config import MonitorConfig, RecipientGroup
 from reports import digest as digest_report
 from reports import weekly as weekly_report

@@ -1,4 +1,4 @@
-"""The time a run takes as "now": the wall clock, or the wall clock shifted to REPWATCH_NOW.
+"""The time a run takes as "now" (the flows, the demo, the store's records): the wall clock, or shifted to REPWATCH_NOW.
 
 REPWATCH_NOW (an ISO datetime, e.g. 2026-10-25T12:00:00+00:00) runs the flows,
 the demo and the test suite as if that were the time now, the clock still
