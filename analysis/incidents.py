@@ -7,8 +7,9 @@ an incident is over at the first hour whose last three hours, taken together,
 are back within the series' ordinary band (not above the expectation by more
 than its usual hour-to-hour spread allows), whatever single buckets do; a
 rise after that is a new incident with its own alert, however soon it comes.
-Inside an open incident, a rise to ten times what it did in its recent hours
-(or at its first hour) is a new, much worse incident. Its start is where the
+Inside an open incident, a rise to ten times its first hour, or to five
+times both its usual hour and its recent hours' busiest, is a new, much
+worse incident. Its start is where the
 volume rose, not where the window that fired began, and its end the last
 bucket above normal.
 """
@@ -29,7 +30,7 @@ class Detection:
     fired: np.ndarray  # first anomalous bucket of an incident: what alerts
     window: np.ndarray  # buckets in the test window that was most significant
     threshold: np.ndarray | None = None  # surprise (-log10 p) a bucket had to exceed to start an incident
-    # The last hours are back within the ordinary band: an open episode is over here (None: not anomalous).
+    # The last hours are back within the ordinary band: an open episode is over here (None: wherever not anomalous).
     calm: np.ndarray | None = None
 
 
@@ -53,33 +54,26 @@ class Incident:
         return self.start <= other.end and other.start <= self.end
 
 
-def episode_starts(hot: np.ndarray, up: np.ndarray, level: np.ndarray | None = None,
-                   escalation: float = np.inf, recent: np.ndarray | None = None,
-                   reburst: float = np.inf, recent_span: int = 0) -> np.ndarray:
-    """The first hot bucket of each episode, and of each much worse rise inside one.
+@dataclass(frozen=True)
+class Rebursts:
+    """What makes a rise inside an open episode a new, much worse one: its `level` (a window's count, ending at
+    each bucket) at `factor` times both the `usual` level and the busiest level of the `span` buckets before its
+    own window (of `width` buckets), and more than `span` + `width` buckets after the episode last fired."""
 
-    An episode opens at a hot bucket and goes on while its last hours are up
-    (`up`: above the series' ordinary band) or hot; it is over at the first
-    bucket where they are back within the band. One incident fires once,
-    however long it lasts; once it is over it never silences the next rise,
-    however soon that comes. Inside an open episode, a hot bucket whose
-    `level` is `escalation` times the level that opened it, or `escalation`
-    times what the episode did in its `recent` hours, is a new, much worse
-    rise and fires as an incident of its own.
-    """
-    n = len(hot)
-    fired = np.zeros(n, dtype=bool)
-    calm = np.flatnonzero(~(np.asarray(up, dtype=bool) | hot))
-    closes, opened_at, last = -1, np.inf, -n  # where the open episode is over (none open yet); its last firing
-    for i in np.flatnonzero(hot):
-        if i >= closes:
-            at = np.searchsorted(calm, i, side="right")
-            closes = int(calm[at]) if at < len(calm) else n
-            fired[i], opened_at, last = True, level[i] if level is not None else np.inf, i
-        elif level is not None and (level[i] >= escalation * opened_at or (
-                recent is not None and i - last > recent_span and level[i] >= reburst * recent[i])):
-            fired[i], opened_at, last = True, level[i], i
-    return fired
+    level: np.ndarray
+    usual: np.ndarray
+    factor: float
+    width: int
+    span: int
+
+    def recent(self, i: int) -> float:
+        """The busiest level ending in the `span` buckets before bucket i's own window began (at least 1)."""
+        lo, hi = max(0, i - self.width - self.span + 1), max(0, i - self.width + 1)
+        return float(max(1.0, self.level[lo:hi].max(initial=0.0)))
+
+    def at(self, i: int, last_fired: int) -> bool:
+        return bool(i - last_fired > self.span + self.width
+                    and self.level[i] >= self.factor * max(self.recent(i), float(np.nan_to_num(self.usual[i]))))
 
 
 def episode_close(calm: np.ndarray, start: int, n: int) -> int:
@@ -88,8 +82,33 @@ def episode_close(calm: np.ndarray, start: int, n: int) -> int:
     return int(calm[at]) if at < len(calm) else n
 
 
-def incidents(counts: np.ndarray, detection: Detection, bucket_seconds: int,
-              params: object | None = None) -> list[Incident]:
+def episode_starts(hot: np.ndarray, up: np.ndarray, level: np.ndarray | None = None,
+                   escalation: float = np.inf, rebursts: Rebursts | None = None) -> np.ndarray:
+    """The first hot bucket of each episode, and of each much worse rise inside one.
+
+    An episode opens at a hot bucket and goes on while its last hours are up
+    (`up`: above the series' ordinary band) or hot; it is over at the first
+    bucket where they are back within the band. One incident fires once,
+    however long it lasts; once it is over it never silences the next rise,
+    however soon that comes. Inside an open episode, a hot bucket whose
+    `level` is `escalation` times the level that opened it, or a reburst (see
+    `Rebursts`), is a new, much worse rise and fires as an incident of its own.
+    """
+    n = len(hot)
+    fired = np.zeros(n, dtype=bool)
+    calm = np.flatnonzero(~(np.asarray(up, dtype=bool) | hot))
+    closes, opened_at, last = -1, np.inf, -n  # where the open episode is over (none open yet); its last firing
+    for i in np.flatnonzero(hot):
+        if i >= closes:
+            closes = episode_close(calm, int(i), n)
+        elif not ((level is not None and level[i] >= escalation * opened_at)
+                  or (rebursts is not None and rebursts.at(int(i), last))):
+            continue
+        fired[i], opened_at, last = True, level[i] if level is not None else np.inf, int(i)
+    return fired
+
+
+def incidents(counts: np.ndarray, detection: Detection) -> list[Incident]:
     """One incident per fired bucket, over its episode: from where the volume rose to its last bucket above
     normal, ending where the episode is over or where a much worse rise inside it fired."""
     x = np.asarray(counts, dtype=np.float64)

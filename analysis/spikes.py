@@ -55,7 +55,7 @@ from typing import Sequence
 
 import numpy as np
 
-from analysis.incidents import Detection, Incident, bucket_start, episode_starts, incidents, severity_for
+from analysis.incidents import Detection, Incident, Rebursts, bucket_start, episode_starts, incidents, severity_for
 from analysis.shifts import ShiftParams, detect_rating_drop, detect_share_shift
 from analysis.spike_baseline import (
     DAY, HOUR, WEEK, baseline_days, seasonal_baseline, trailing_level, weekday_factors, window_sums, _shifted,
@@ -86,7 +86,7 @@ class SpikeParams:
     # gamma-Poisson series (day c^2 0.05, hour 0.05) the first week alarmed 0.81 a month against the
     # budget's 0.5 (five days: 0.38), and real series' first weeks (benchmarks.real_stress) 4.71 (4.05).
     warmup_days: int = 5
-    # A stored alert that no later run saw for this long after its last bucket is over (pushes, digests).
+    # A stored alert that no later run saw for this long after its last bucket is over (pushes).
     quiet_seconds: int = 3 * HOUR
     # A rise to this many times the hour that opened an open incident is a new incident (it got much worse).
     escalation_factor: float = 10.0
@@ -248,20 +248,9 @@ def detect_spikes(counts: np.ndarray, bucket_seconds: int, params: SpikeParams |
     # Back to normal: the last few hours are within the band, and no longer up by the day rule.
     calm = ~(band_up | long_up | hot)
     fired = episode_starts(hot, ~calm, level=base_sums, escalation=p.escalation_factor,
-                           recent=np.fmax(_recent_level(base_sums, base, widths[-1]), base_expected),
-                           reburst=p.reburst_factor, recent_span=base + widths[-1])
+                           rebursts=Rebursts(base_sums, base_expected, p.reburst_factor, base, widths[-1]))
     return Detection(expected=np.nan_to_num(expected_single, nan=0.0), pvalue=best_p, anomalous=elevated,
                      fired=fired, window=best_w, threshold=threshold, calm=calm)
-
-
-def _recent_level(level: np.ndarray, base: int, span: int) -> np.ndarray:
-    """The busiest `base`-bucket window of the `span` buckets before the current window (at least 1 mention):
-    what an open incident has been doing in its recent hours."""
-    n = len(level)
-    padded = np.concatenate([np.zeros(span + base - 1), level])
-    # The windows ending base .. base + span - 1 buckets before this one.
-    recent = np.lib.stride_tricks.sliding_window_view(padded[: n + span - 1], span).max(axis=1)
-    return np.maximum(recent, 1.0)
 
 
 def detect_spikes_many(series: Sequence[np.ndarray], bucket_seconds: int, params: SpikeParams | None = None,
@@ -298,13 +287,13 @@ def brand_incidents(series: dict[str, np.ndarray], bucket_seconds: int, params: 
     """
     params = params or SpikeParams()
     volume, negative = detect_spikes_many([series["count"], series["negative"]], bucket_seconds, params)
+    share = detect_share_shift(series["negative"], series["count"], bucket_seconds, shift)
+    rating = detect_rating_drop(series["rating_sum"], series["rated"], bucket_seconds, shift)
     found = {
-        "mentions": incidents(series["count"], volume, bucket_seconds, params),
-        "negative": incidents(series["negative"], negative, bucket_seconds, params),
-        "negative_share": incidents(series["negative"], detect_share_shift(series["negative"], series["count"],
-                                                                           bucket_seconds, shift), bucket_seconds, params),
-        "rating": incidents(series["rated"], detect_rating_drop(series["rating_sum"], series["rated"], bucket_seconds,
-                                                                 shift), bucket_seconds, params),
+        "mentions": incidents(series["count"], volume),
+        "negative": incidents(series["negative"], negative),
+        "negative_share": incidents(series["negative"], share),
+        "rating": incidents(series["rated"], rating),
     }
     for metric in ("negative", "negative_share"):
         found[metric] = [i for i in found[metric] if not any(i.overlaps(v) for v in found["mentions"])]

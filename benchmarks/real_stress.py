@@ -72,7 +72,7 @@ def added_by_short_history(s: Series, alarms: Iterable[tuple[Case, Event]], para
     first week alarms more than later weeks.
     """
     seconds = bucket_seconds(s)
-    known = incidents(s.values, detect_spikes(s.values, seconds, params), seconds, params)
+    known = incidents(s.values, detect_spikes(s.values, seconds, params))
     slack = max(1, HOUR // seconds)  # within an hour of one of the full history's incidents: the same rise
     return sum(not any(i.start - slack <= case.begins + alarm.row <= i.end + slack for i in known)
                for case, alarm in alarms)

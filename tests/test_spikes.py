@@ -164,7 +164,7 @@ def test_one_incident_fires_once_and_is_reported_whole():
     start = 35 * 24 + 20
     counts[start:start + 10] = 8 * mu[start:start + 10]
     detection = detect_spikes(counts, HOUR)
-    (inc,) = [i for i in incidents(counts, detection, HOUR) if i.end >= start]
+    (inc,) = [i for i in incidents(counts, detection) if i.end >= start]
     assert inc.start <= start + 1 and inc.end >= start + 6
     assert inc.observed > 4 * inc.expected and inc.severity == "high" and not inc.ongoing
 
@@ -179,14 +179,14 @@ def test_an_incident_spans_from_where_the_volume_rose_to_its_last_bucket_above_n
     anomalous[20:28] = True  # still up on the longer window for two buckets after the rise
     detection = Detection(expected=expected, pvalue=np.full(48, 1e-9), anomalous=anomalous, fired=fired,
                           window=np.full(48, 5))
-    (found,) = incidents(counts, detection, HOUR)
+    (found,) = incidents(counts, detection)
     assert (found.start, found.end, found.observed, found.expected) == (20, 25, 72.0, 12.0)
 
 
 def test_incident_in_the_last_buckets_is_ongoing():
     counts, mu = seasonal(40, 10.0, 2)
     counts[-3:] = 8 * mu[-3:]
-    last = incidents(counts, detect_spikes(counts, HOUR), HOUR)[-1]
+    last = incidents(counts, detect_spikes(counts, HOUR))[-1]
     assert last.start >= len(counts) - 4 and last.ongoing
 
 
@@ -251,7 +251,7 @@ def test_a_stretch_of_days_at_two_and_a_half_times_is_one_incident_lasting_days(
     rise = np.full(72, 2.5)
     rise[:12] = 1 + 1.5 * np.arange(1, 13) / 12
     counts[s:s + 72] = np.random.default_rng(50 + seed).poisson(mu[s:s + 72] * rise)
-    found = incidents(counts, detect_spikes(counts, HOUR), HOUR, SpikeParams())
+    found = incidents(counts, detect_spikes(counts, HOUR))
     during = [i for i in found if i.end >= s and i.start < s + 72]
     # One alert, reported as what it is: its nights (6 mentions an hour where 2.4 are usual) do not end it.
     assert len(during) == 1
@@ -266,7 +266,7 @@ def test_a_tenfold_step_inside_an_open_incident_is_an_incident_of_its_own():
     detection = detect_spikes(counts, HOUR)
     fired = np.flatnonzero(detection.fired)
     assert list(fired[(fired >= first) & (fired <= worse + 3)]) == [first, worse]
-    found = [i for i in incidents(counts, detection, HOUR, SpikeParams()) if i.start >= first - 1]
+    found = [i for i in incidents(counts, detection) if i.start >= first - 1]
     assert found[0].end < worse <= found[1].start  # the first ends where the worse one begins ...
     assert (found[0].escalated_from, found[1].escalated_from) == (None, found[0].start)  # ... and the digest says so
     # A step of less than tenfold stays part of the incident it rose in.
@@ -334,7 +334,7 @@ def test_an_incident_on_a_noisy_series_ends_when_its_volume_is_back(seed):
     counts[s:s + 4] = np.random.default_rng(seed).poisson(8 * mu[s:s + 4])
     after = s + 4 + 4  # four hours after the volume came back
     detection = detect_spikes(counts[:after], HOUR)
-    (inc,) = [i for i in incidents(counts[:after], detection, HOUR) if i.end >= s]
+    (inc,) = [i for i in incidents(counts[:after], detection) if i.end >= s]
     assert inc.start <= s + 1 and not inc.ongoing
     assert detection.calm[s + 4: after].any()  # back to normal within the four hours, however noisy the series
 
@@ -350,6 +350,6 @@ def test_a_second_burst_two_days_after_the_first_inside_a_bursty_stretch_is_aler
     second = first + 48
     counts[second] = np.ceil(30 * mu[second]) + 30
     detection = detect_spikes(counts[:second + 3], HOUR)
-    found = [i for i in incidents(counts[:second + 3], detection, HOUR) if i.end >= first]
+    found = [i for i in incidents(counts[:second + 3], detection) if i.end >= first]
     assert found and found[0].fired <= first + 2
     assert found[-1].fired in (second, second + 1) and found[-1].ongoing, [(i.start, i.fired, i.end) for i in found]
