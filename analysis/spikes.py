@@ -1,7 +1,7 @@
 """Causal spike detection on count series (mentions, negative mentions per bucket).
 
-This module holds the detector's settings and its one pass over a series;
-its parts live beside it: the expectation in `spike_baseline`, the spread
+This module holds the detector's one pass over a series; its settings are in
+`spike_params`, and its other parts live beside it: the expectation in `spike_baseline`, the spread
 and the false-alarm budget in `spike_calibration`, incidents (extent, size,
 severity) in `incidents`, share and rating shifts in `shifts`. Callers
 import all of it from here.
@@ -50,7 +50,6 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
 from typing import Sequence
 
 import numpy as np
@@ -61,6 +60,7 @@ from analysis.spike_baseline import (
     DAY, HOUR, WEEK, baseline_days, seasonal_baseline, trailing_level, weekday_factors, window_sums, _shifted,
 )
 from analysis.spike_calibration import budget_threshold, pooled_dispersion, tail_probability, warmup_dispersion
+from analysis.spike_params import SENSITIVITY, SpikeParams, with_sensitivity
 
 # What callers import from here: the detector's whole surface in one place.
 __all__ = [
@@ -69,36 +69,6 @@ __all__ = [
     "detect_spikes_many", "incidents", "pooled_dispersion", "seasonal_baseline", "severity_for", "tail_probability",
     "window_sums", "with_sensitivity",
 ]
-
-
-@dataclass(frozen=True)
-class SpikeParams:
-    false_alarms_per_month: float = 0.5  # budget: how often a quiet series may alert, per series
-    min_ratio: float = 2.0  # an incident is at least this many times the expected volume ...
-    min_excess: float = 5.0  # ... and at least this many mentions above it
-    window_seconds: tuple[int, ...] = (HOUR, 3 * HOUR)  # spans tested, ending at each bucket
-    baseline_days: int = 7  # same time of day over this many previous days
-    dispersion_days: int = 7  # over-dispersion pooled over this many previous days
-    calibration_days: int = 28  # the series' own daily surprise peaks, fitted over this many days
-    # The first days' threshold carries a margin (x2 on day one, none after this many days) for a
-    # spread and a calibration read from few days. Three days kept benchmarks.synthetic's first week
-    # within budget, but not a series whose days and hours vary more than the model's own noise: on
-    # gamma-Poisson series (day c^2 0.05, hour 0.05) the first week alarmed 0.81 a month against the
-    # budget's 0.5 (five days: 0.38), and real series' first weeks (benchmarks.real_stress) 4.71 (4.05).
-    warmup_days: int = 5
-    # A stored alert that no later run saw for this long after its last bucket is over (pushes).
-    quiet_seconds: int = 3 * HOUR
-    # A rise to this many times the hour that opened an open incident is a new incident (it got much worse).
-    escalation_factor: float = 10.0
-    # ... and so is an hour at this many times both its own expectation and the incident's recent hours' busiest.
-    reburst_factor: float = 5.0
-
-
-SENSITIVITY: dict[str, SpikeParams] = {
-    "low": SpikeParams(false_alarms_per_month=0.2, min_ratio=3.0, min_excess=10.0),
-    "medium": SpikeParams(),
-    "high": SpikeParams(false_alarms_per_month=2.0, min_ratio=1.5, min_excess=3.0),
-}
 
 
 def _periodicity(bucket_seconds: int) -> tuple[int, int, int]:
@@ -265,14 +235,6 @@ def detect_spikes_many(series: Sequence[np.ndarray], bucket_seconds: int, params
         return [detect_spikes(s, bucket_seconds, params) for s in series]
     with ThreadPoolExecutor(workers, thread_name_prefix="detect") as pool:
         return list(pool.map(lambda s: detect_spikes(s, bucket_seconds, params), series))
-
-
-def with_sensitivity(name: str, **overrides: object) -> SpikeParams:
-    try:
-        base = SENSITIVITY[name]
-    except KeyError:
-        raise ValueError(f"sensitivity must be one of {', '.join(SENSITIVITY)}, not {name!r}") from None
-    return replace(base, **overrides) if overrides else base
 
 
 METRICS = ("mentions", "negative", "negative_share", "rating")

@@ -26,6 +26,7 @@ from typing import Any, Callable
 
 from analysis import sentiment, store, vader_sentiment
 from flows.demo import data as demo_data
+from flows.demo import review_data
 from flows.config import parse_config
 from flows.tasks import build_digest, detect_brand_alerts, score_unscored
 
@@ -43,7 +44,7 @@ def make_texts(n: int, seed: int = 1) -> list[str]:
     """Mention-like texts of realistic length and mix, from the demo's sentences."""
     rng = random.Random(seed)
     pools = [demo_data.POSITIVE, demo_data.NEUTRAL, demo_data.NEGATIVE, demo_data.INCIDENT,
-             [t for _, t in sum(demo_data.REVIEW_TEXTS.values(), [])]]
+             [t for _, t in sum(review_data.REVIEW_TEXTS.values(), [])]]
     out = []
     for _ in range(n):
         parts = [rng.choice(rng.choice(pools)).format(b=rng.choice(BRANDS)) for _ in range(rng.randint(1, 3))]

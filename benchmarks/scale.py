@@ -62,7 +62,7 @@ def _items(brands: int, now: datetime) -> dict[str, list]:
 
 
 def _handler(by_brand: dict[str, list], latency: float) -> type[BaseHTTPRequestHandler]:
-    from flows.demo import server as demo_server
+    from flows.demo import news_pages
     from flows.demo import social_pages
 
     class Handler(BaseHTTPRequestHandler):
@@ -86,15 +86,15 @@ def _handler(by_brand: dict[str, list], latency: float) -> type[BaseHTTPRequestH
             base = f"http://{self.headers.get('Host')}"
             if parts.path == "/hn/api/v1/search_by_date":
                 items = by_brand.get(params.get("query", [""])[0].lower(), [])
-                self._send(json.dumps(demo_server.search_by_date(items, params)), "application/json")
+                self._send(json.dumps(news_pages.search_by_date(items, params)), "application/json")
             elif parts.path.startswith("/alerts/feeds/"):
                 slug = parts.path.rsplit("/", 1)[1].removesuffix(".xml")
                 items = by_brand.get(slug, [])
                 brand = items[0].brand if items else slug
-                self._send(demo_server.google_alerts_atom(items, brand, base), "application/atom+xml")
+                self._send(news_pages.google_alerts_atom(items, brand, base), "application/atom+xml")
             elif parts.path == "/news/rss/search":
                 query = params.get("q", [""])[0]
-                self._send(demo_server.google_news_rss(by_brand.get(query.lower(), []), query), "application/rss+xml")
+                self._send(news_pages.google_news_rss(by_brand.get(query.lower(), []), query), "application/rss+xml")
             elif parts.path.startswith("/mastodon/api/v1/timelines/tag/"):
                 tag = parts.path.rsplit("/", 1)[1]
                 statuses, link = social_pages.mastodon_tag(by_brand.get(tag.lower(), []), tag,

@@ -8,15 +8,15 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
-from zoneinfo import ZoneInfo
 
 # No network here or in most deployments: Prefect must not try to phone home.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
-from analysis import clock  # noqa: E402
 from flows.config import ConfigError, load_config  # noqa: E402
 
-EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3
+from flows.command_runs import (  # noqa: E402
+    EXIT_BUSY, EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, print_outcome, run_nightly,
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -71,55 +71,23 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _run_flow(config_path: str, **params: Any) -> tuple[int, dict[str, Any]]:
-    from flows.lifeline import start_temporary_server
-    from flows.nightly import RunFailed, nightly
-
-    start_temporary_server()  # a temporary server, if any, dies with this command, even a killed one
-
-    state = nightly(config_path=config_path, return_state=True, **params)
-    data = state.result(raise_on_failure=False)
-    if isinstance(data, RunFailed):
-        data = data.result
-    elif isinstance(data, BaseException):
-        raise data
-    return (EXIT_OK if state.is_completed() else EXIT_RUN_FAILED), data
-
-
-def _print_outcome(data: dict[str, Any], message: str | None = None) -> None:
-    print(data["summary"])
-    for h in data["health"]:
-        if not h["ok"]:
-            print(f"  FAILED {h['brand']}/{h['source']}/{h['target']}: {h['error']}")
-    for d in data["digests"]:
-        print(f"digest [{d['group']}] for {d['period']}: {_describe(d)}: {d['paths'].get('html')}")
-    print(f"database: {data['database']}")
-
-
-def _describe(outcome: dict[str, Any]) -> str:
-    from flows.tasks import describe_delivery
-
-    hint = " (use --resend to send it again)" if outcome["skipped"] and not (outcome["sent"] or outcome["error"]) else ""
-    return describe_delivery(outcome) + hint
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     # Fail before Prefect starts, with the one clear message.
     config = load_config(args.config)
     _check_credentials(config, args.config)
     if not config.groups(args.cadence):
         raise ConfigError(f"{args.config}: no digest group has cadence: {args.cadence} (digest.groups[].cadence)")
-    code, data = _run_flow(args.config, since=args.since, until=args.until, brands=args.brands,
+    code, data = run_nightly(args.config, since=args.since, until=args.until, brands=args.brands,
                            sources=args.sources, send_email=not args.no_email, resend=args.resend,
                            cadence=args.cadence)
-    _print_outcome(data)
+    print_outcome(data)
     return code
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     _check_credentials(config, args.config)
-    from flows.config import missing_notify
+    from flows.config_check import missing_notify
     from flows.lifeline import start_temporary_server
     from flows.nightly import RunFailed
     from flows.watch import watch
@@ -144,109 +112,25 @@ def cmd_watch(args: argparse.Namespace) -> int:
     return EXIT_OK if state.is_completed() else EXIT_RUN_FAILED
 
 
-def write_demo_config(data_dir: Path, base_url: str) -> Path:
-    """The demo's config, and beside it the demo accounts' credentials (never real ones): it runs from any terminal."""
-    import json
-
-    from flows.demo import data as demo_data
-
-    template = (Path(__file__).parent / "demo" / "monitor.yaml").read_text(encoding="utf-8")
-    path = data_dir / "monitor.yaml"
-    data_dir.mkdir(parents=True, exist_ok=True)
-    secrets = data_dir / "demo-credentials.json"
-    secrets.touch(mode=0o600)
-    os.chmod(secrets, 0o600)  # an existing file keeps its mode otherwise
-    # The support group's pushes go to the demo server's webhook (Apprise json://): a chat channel stand-in.
-    notify = {"REPWATCH_DEMO_NOTIFY": "json://" + base_url.split("://", 1)[1] + "/webhook"}
-    secrets.write_text(json.dumps({**demo_data.DEMO_CREDENTIALS, **notify}, indent=1), encoding="utf-8")
-    # The marketing group's week goes out the morning after the demo night, once its incident is over.
-    send_at = demo_data.weekly_send_at(clock.now(), ZoneInfo("Europe/London"))
-    path.write_text(template.replace("{base_url}", base_url).replace("{data_dir}", str(data_dir))
-                    .replace("{weekly_send_at}", send_at), encoding="utf-8")
-    return path
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    from flows.demo import data as demo_data, server as demo_server
-
-    started = time.perf_counter()
-    data_dir = Path(args.data_dir).resolve()
-    # Seeded by today's date: the same data all day, so a rerun stores nothing twice.
-    now, zone = clock.now(), ZoneInfo("Europe/London")
-    items, reviews = demo_data.generate(now, zone), demo_data.generate_reviews(now, zone)
-    at = None
-    if args.at:
-        if not args.serve:
-            raise ValueError("--at replays the demo night for watch runs: use it with --serve")
-        at = demo_data.replay_time(now, zone, args.at)
-        items, reviews = demo_data.as_of(items, reviews, at)
-    print(f"demo: {len(items)} mentions and {len(reviews)} reviews over {demo_data.HISTORY_DAYS} days for "
-          f"{demo_data.BRAND} and {demo_data.COMPETITOR}, served from 127.0.0.1")
-    if args.serve:
-        return _serve_demo(items, reviews, data_dir, args.port, at)
-    with demo_server.serve(items, reviews) as base_url:
-        config_path = write_demo_config(data_dir, base_url)
-        code, data = _run_flow(str(config_path), send_email=False)
-        _print_outcome(data)
-        # The marketing group's week, up to its send time this morning (the same data: nothing new is fetched).
-        weekly_code, weekly = _run_flow(str(config_path), send_email=False, cadence="weekly")
-        code = max(code, weekly_code)
-    for d in weekly["digests"]:
-        print(f"weekly digest [{d['group']}] for {d['period']}: {_describe(d)}: {d['paths'].get('html')}")
-    from analysis import store
-
-    con = store.connect(data["database"], read_only=True)
-    try:
-        per_source = ", ".join(f"{source} {n}" for source, n in store.count_by_source(con))
-        print(f"mentions stored: {store.count_mentions(con)} ({per_source})")
-    finally:
-        con.close()
-    print(f"demo finished in {time.perf_counter() - started:.1f}s")
-    return code
-
-
-def _serve_demo(items: Any, reviews: Any, data_dir: Path, port: int, at: datetime | None = None) -> int:
-    """Keep the demo sites up and say how to run against them, until interrupted."""
-    import signal
-    import threading
-
-    from flows.demo import server as demo_server
-
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with demo_server.serve(items, reviews, port=port) as base_url:
-        config_path = write_demo_config(data_dir, base_url)
-        print(f"demo sites on {base_url}; config written to {config_path}", flush=True)
-        print(f"  run once:        .venv/bin/repwatch run --config {config_path} --no-email")
-        if at is not None:
-            local = at.astimezone(ZoneInfo("Europe/London")).strftime("%Y-%m-%dT%H:%M")
-            print(f"  replaying:       the sites show what was published by {local} (Europe/London)")
-            print(f"  watch then:      .venv/bin/repwatch watch --config {config_path} --until {local}")
-            print(f"  pushes land:     here, and at {base_url}/webhook")
-        print(f"  a past period:   .venv/bin/repwatch run --config {config_path} --since <date> --until <date> --no-email")
-        print(f"  deployments:     set config_path={config_path} in a custom run of `rerun` in the Prefect UI")
-        print("  a dead source:   stop this command and run again: every source is FAILED, the digest says so")
-        print("Ctrl-C to stop.", flush=True)
-        try:
-            stop.wait()
-        except KeyboardInterrupt:
-            pass
-    return EXIT_OK
-
-
 def _check_credentials(config: Any, config_path: str) -> None:
     """Missing secrets stop a run before it starts, each named with its source."""
-    from flows.config import missing_credentials
+    from flows.config_check import missing_credentials
 
     missing = missing_credentials(config)
     if missing:
         raise ConfigError("\n".join(f"{config_path}: {line}" for line in missing))
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from flows.demo.runner import run_demo
+
+    return run_demo(args.data_dir, serve=args.serve, port=args.port, at=args.at)
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     _check_credentials(config, args.config)
-    from flows.config import missing_notify
+    from flows.config_check import missing_notify
 
     missing = missing_notify(config)
     if missing:

@@ -1,38 +1,27 @@
 """monitor.yaml: the one config file, validated, with one clear message on error.
 
 Secrets never live here: SMTP and API credentials come from environment
-variables (see `smtp_settings_from_env`) and are never logged.
+variables (flows.smtp_env) and are never logged; what `repwatch check` says of
+them is flows.config_check.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import yaml
-from flows.credentials import CredentialsConfig, MissingCredentials, resolve
-from reports.mailer import SmtpSettings
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from flows.config_digest import DigestConfig, RecipientGroup
+from flows.config_fields import Strict, known_zone
+from flows.credentials import CredentialsConfig
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 
 class ConfigError(ValueError):
     """A config file that cannot be used; the message names the file and the key."""
 
 
-def _known_zone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Paris)") from None
-    return value
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SourceConfig(_Strict):
+class SourceConfig(Strict):
     source: str = Field(description="a registered scraper name: hackernews, feed")
     targets: list[str] = Field(min_length=1, description="queries or URLs, as the source understands them")
     base_url: str | None = Field(default=None, description="API root, for a self-hosted or test server")
@@ -75,80 +64,14 @@ class SourceConfig(_Strict):
         return value
 
 
-class BrandConfig(_Strict):
+class BrandConfig(Strict):
     name: str = Field(min_length=1)
     terms: list[str] = Field(default_factory=list, description="the brand's names, left out of themes")
     competitor: bool = False
     sources: list[SourceConfig] = Field(min_length=1)
 
 
-class NotifyConfig(_Strict):
-    """Where a group's Apprise URLs come from: they carry tokens, so never from the YAML itself."""
-
-    env: str | None = Field(default=None, pattern=r"^[A-Z][A-Z0-9_]*$",
-                            description="an environment variable holding the URLs (space- or comma-separated)")
-    block: str | None = Field(default=None, min_length=1, description="a Prefect Secret block holding them")
-    file: str | None = Field(default=None, min_length=1, description="a JSON file holding {env: urls} (absolute path)")
-
-    @model_validator(mode="after")
-    def _one_place(self) -> "NotifyConfig":
-        if not (self.env or self.block):
-            raise ValueError("notify needs env: <VARIABLE> or block: <Prefect Secret block> (the URLs carry tokens)")
-        return self
-
-
-class RecipientGroup(_Strict):
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_-]+$")
-    recipients: list[str] = Field(min_length=1)
-    brands: list[str] | None = Field(default=None, description="brands in this group's digest; default all")
-    notify: NotifyConfig | None = Field(default=None, description="push alerts as they happen (the watch flow)")
-    quiet_hours: str | None = Field(default=None, description="HH:MM-HH:MM local: only HIGH alerts push then")
-    cadence: Literal["daily", "weekly"] = Field(
-        default="daily", description="daily: the nightly digest; weekly: the week's digest, sent at send_at")
-    send_at: str = Field(default="monday 08:00",
-                         description="weekly: the weekday and time it goes out, for the seven days before")
-    timezone: str | None = Field(default=None, description="the group's time zone (default: the config's)")
-
-    @field_validator("send_at")
-    @classmethod
-    def _send_at(cls, value: str) -> str:
-        from flows.cadence import parse_send_at
-
-        parse_send_at(value)
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _group_zone(cls, value: str | None) -> str | None:
-        return value if value is None else _known_zone(value)
-
-    @field_validator("quiet_hours")
-    @classmethod
-    def _quiet(cls, value: str | None) -> str | None:
-        from analysis.pushes import parse_quiet_hours
-
-        parse_quiet_hours(value)
-        return value
-
-    @field_validator("recipients")
-    @classmethod
-    def _addresses(cls, value: list[str]) -> list[str]:
-        for address in value:
-            if "@" not in address or any(c in address for c in " <>,;\r\n"):
-                raise ValueError(f"{address!r} is not an email address")
-        return value
-
-
-class DigestConfig(_Strict):
-    sender: str = Field(pattern=r"^[^@\s<>]+@[^@\s<>]+$")
-    subject: str = "repwatch digest"
-    groups: list[RecipientGroup] = Field(min_length=1)
-    reply_queue_days: int = Field(default=30, ge=1, le=365,
-                                  description="how far back the waiting-for-a-reply list looks")
-    reply_queue_limit: int = Field(default=10, ge=1, le=200, description="reviews listed before 'and N more'")
-
-
-class DetectionConfig(_Strict):
+class DetectionConfig(Strict):
     bucket: Literal["hour", "day"] = "hour"
     sensitivity: Literal["low", "medium", "high"] = "medium"
     history_days: int = Field(default=56, ge=7, le=730)
@@ -158,17 +81,17 @@ class DetectionConfig(_Strict):
         return 3600 if self.bucket == "hour" else 86400
 
 
-class WatchConfig(_Strict):
+class WatchConfig(Strict):
     cron: str = Field(default="*/15 * * * *", description="how often the watch deployment runs (config time zone)")
     escalation_factor: float = Field(default=10.0, gt=1, description="a pushed incident is pushed again at this step")
 
 
-class SentimentConfig(_Strict):
+class SentimentConfig(Strict):
     model: Literal["learned", "vader"] = Field(
         default="learned", description="learned: made for text addressed to a brand; vader: the classic lexicon")
 
 
-class HttpConfig(_Strict):
+class HttpConfig(Strict):
     user_agent: str | None = None
     timeout_seconds: float = Field(default=30.0, gt=0)
     pace_seconds: float = Field(default=1.0, ge=0)
@@ -177,7 +100,7 @@ class HttpConfig(_Strict):
     source_seconds: float = Field(default=300, gt=0, description="a source's whole fetch, retries included, ends by then")
 
 
-class EngineConfig(_Strict):
+class EngineConfig(Strict):
     """Where fetch and parse run: threads in this process, or a Dask cluster (local processes or an address)."""
 
     kind: Literal["threads", "dask"] = "threads"
@@ -197,7 +120,7 @@ class EngineConfig(_Strict):
         return self
 
 
-class MonitorConfig(_Strict):
+class MonitorConfig(Strict):
     timezone: str = "UTC"
     database: str = "data/repwatch.duckdb"
     outbox: str = "outbox"
@@ -214,7 +137,7 @@ class MonitorConfig(_Strict):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        return _known_zone(value)
+        return known_zone(value)
 
     @model_validator(mode="after")
     def _names_agree(self) -> "MonitorConfig":
@@ -305,53 +228,3 @@ def load_config(path: str | Path) -> MonitorConfig:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ConfigError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
     return parse_config(data, str(path)).resolve(path.resolve().parent)
-
-
-def missing_credentials(config: MonitorConfig, env: dict[str, str] | None = None) -> list[str]:
-    """One line per source entry whose credentials are missing, with its key path: what `repwatch check` says."""
-    from scrapers.base import scraper_class
-
-    lines = []
-    for b, brand in enumerate(config.brands):
-        for s, src in enumerate(brand.sources):
-            try:
-                resolve(src.source, scraper_class(src.source), src.credentials, env, tuple(src.targets))
-            except MissingCredentials as exc:
-                lines.append(f"brands[{b}] ({brand.name}).sources[{s}]: {exc}")
-    return lines
-
-
-def smtp_settings_from_env(env: dict[str, str] | None = None) -> SmtpSettings | None:
-    """SMTP_HOST (and SMTP_PORT, SMTP_SECURITY, SMTP_USERNAME, SMTP_PASSWORD, SMTP_CA_FILE); None if unset."""
-    env = dict(os.environ if env is None else env)
-    host = env.get("SMTP_HOST", "").strip()
-    if not host:
-        return None
-    security = env.get("SMTP_SECURITY", "starttls").strip().lower()
-    default_port = {"ssl": 465, "starttls": 587, "none": 25}.get(security, 587)
-    try:
-        return SmtpSettings(
-            host=host,
-            port=int(env.get("SMTP_PORT") or default_port),
-            security=security,  # type: ignore[arg-type]
-            username=env.get("SMTP_USERNAME") or None,
-            password=env.get("SMTP_PASSWORD") or None,
-            ca_file=env.get("SMTP_CA_FILE") or None,
-        )
-    except (ValueError, ValidationError) as exc:
-        raise ConfigError(f"SMTP_* environment variables: {exc}".splitlines()[0]) from None
-
-
-def missing_notify(config: MonitorConfig, env: dict[str, str] | None = None) -> list[str]:
-    """One line per group whose push targets cannot be read: what `repwatch check` says (never the URLs)."""
-    from flows.credentials import notify_urls
-
-    lines = []
-    for g, group in enumerate(config.digest.groups):
-        if group.notify is None:
-            continue
-        try:
-            notify_urls(group.notify.env, group.notify.block, group.notify.file, env)
-        except MissingCredentials as exc:
-            lines.append(f"digest.groups[{g}] ({group.name}).notify: {exc}")
-    return lines

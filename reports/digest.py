@@ -1,95 +1,17 @@
 """The morning digest: a context from plain data, rendered to email-safe HTML and text.
 
 Everything scraped is untrusted: the HTML template autoescapes, and only
-http(s) links are ever rendered as links.
+http(s) links are ever rendered as links (reports.templating). How figures
+are said in words is in reports.wording.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Mapping, Sequence
-from urllib.parse import urlsplit
-
-from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from analysis.language import language_name
-
-METRIC_LABELS = {
-    "mentions": "Mentions",
-    "negative": "Negative mentions",
-    "negative_share": "Share of negative mentions",
-    "rating": "Mean rating",
-}
-
-
-def about(expected: float) -> str:
-    """An expectation as a person says it: 'about 0.4', 'about 2.5', 'about 48', or 'almost none'."""
-    if expected < 0.1:
-        return "almost none"
-    if expected < 10:
-        return "about " + f"{expected:.1f}".removesuffix(".0")
-    return f"about {expected:.0f}"
-
-
-def describe_alert(metric: str, observed: float, expected: float) -> str:
-    """'48 mentions where about 0.4 were expected', in the metric's own unit."""
-    if metric == "rating":
-        return f"mean rating {observed:.1f}★ where it is usually {expected:.1f}★"
-    if metric == "negative_share":
-        return f"{observed:.0f} negative mentions where {about(expected)} were expected at the usual share"
-    noun = "mentions" if metric == "mentions" else "negative mentions"
-    return f"{observed:.0f} {noun} where {about(expected)} were expected"
-
-
-def safe_url(value: Any) -> str | None:
-    """The URL if it is http(s) with a host; None for javascript:, data:, relative..."""
-    if not isinstance(value, str):
-        return None
-    parts = urlsplit(value.strip())
-    if parts.scheme.lower() in ("http", "https") and parts.netloc:
-        return value.strip()
-    return None
-
-
-def snippet(text: str | None, limit: int = 240) -> str:
-    text = " ".join((text or "").split())
-    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
-
-
-def _environment(autoescape: bool) -> Environment:
-    env = Environment(
-        loader=PackageLoader("reports", "templates"),
-        autoescape=autoescape,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["safe_url"] = safe_url
-    env.filters["snippet"] = snippet
-    env.filters["language_name"] = lambda code: language_name(code or "und")
-    return env
-
-
-_HTML = _environment(autoescape=True)
-_TEXT = _environment(autoescape=False)
-
-
-@dataclass(frozen=True)
-class RenderedDigest:
-    subject: str
-    html: str
-    text: str
-
-
-def humanize_duration(seconds: float) -> str:
-    """'40 minutes', '5 hours', '3 days': how a person says a wait."""
-    seconds = abs(seconds)
-    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
-        if seconds >= size:
-            n = int(seconds // size)
-            return f"{n} {unit}{'s' if n != 1 else ''}"
-    return "under a minute"
-
+from reports.templating import HTML, TEXT, RenderedDigest
+from reports.wording import METRIC_LABELS, describe_alert, humanize_duration, local_time
 
 def change(now: float | None, before: float | None, *, unit: str, higher_is_good: bool | None) -> dict[str, Any]:
     """Change against the previous period: unit is 'relative' (%), 'points' (of a share), 'duration' (seconds) or 'plain'."""
@@ -209,10 +131,6 @@ def negative_drivers(drivers: Sequence[Sequence[Any]]) -> list[Sequence[Any]]:
     return pulling or list(drivers)
 
 
-def _local(dt: datetime, tz: tzinfo) -> str:
-    return dt.astimezone(tz).strftime("%a %d %b %H:%M")
-
-
 def incident_state(alert: Mapping[str, Any], period_end: datetime, tz: tzinfo) -> str:
     """'still going on' while the period's last bucket is still high, else when it came back down.
 
@@ -220,7 +138,7 @@ def incident_state(alert: Mapping[str, Any], period_end: datetime, tz: tzinfo) -
     a reader at breakfast wants to know whether it is still happening now.
     """
     back = alert["last_bucket"] + timedelta(seconds=int(alert["bucket_seconds"]))
-    return "still going on" if back >= period_end else f"back to normal since {_local(back, tz)}"
+    return "still going on" if back >= period_end else f"back to normal since {local_time(back, tz)}"
 
 
 def build_context(
@@ -260,17 +178,17 @@ def build_context(
             "metric_label": METRIC_LABELS.get(a["metric"], a["metric"]),
             "summary": describe_alert(a["metric"], a["observed"], a["expected"]),
             "severity": a["severity"],
-            "started": _local(a["incident_start"], tz),
+            "started": local_time(a["incident_start"], tz),
             "observed": a["observed"],
             "expected": a["expected"],
             "state": incident_state(a, period_end, tz),
             "pushed": pushed_line((pushed or {}).get(a.get("alert_id", ""), ()), tz),
             "terms": details.get("terms", []),
             "negative": details.get("negative"),
-            "escalated_from": (_local(datetime.fromisoformat(details["escalated_from"]), tz)
+            "escalated_from": (local_time(datetime.fromisoformat(details["escalated_from"]), tz)
                                if details.get("escalated_from") else None),
             "examples": [
-                {**e, "drivers": negative_drivers(e.get("drivers") or []), "when": _local(e["published_at"], tz)}
+                {**e, "drivers": negative_drivers(e.get("drivers") or []), "when": local_time(e["published_at"], tz)}
                 for e in collapse_repeats(details.get("examples", []), 3)
             ],
         })
@@ -298,8 +216,8 @@ def build_context(
     return {
         "title": title,
         "period": {
-            "start": _local(period_start, tz),
-            "end": _local(period_end, tz),
+            "start": local_time(period_start, tz),
+            "end": local_time(period_end, tz),
             "zone": str(tz),
         },
         "status": status_line(alert_rows, broken, len(health), total_mentions, awaiting_total),
@@ -311,11 +229,11 @@ def build_context(
                                                             if replies_period is not None else None)}
                   for b in own],
         "awaiting": [{**r, "age": humanize_duration((now - r["published_at"]).total_seconds()),
-                      "when": _local(r["published_at"], tz)} for r in awaiting],
+                      "when": local_time(r["published_at"], tz)} for r in awaiting],
         "awaiting_more": max(0, awaiting_total - len(awaiting)),
         "alerts": alert_rows,
         "negatives": [{"label": None, "rated_label": None, "text_language": None, **n, "drivers": negative_drivers(n.get("drivers") or []),
-                       "when": _local(n["published_at"], tz)}
+                       "when": local_time(n["published_at"], tz)}
                       for n in collapse_repeats(negatives, 8)],
         "health": list(health),
         "broken": broken,
@@ -332,7 +250,7 @@ def pushed_line(pushes: Sequence[Mapping[str, Any]], tz: tzinfo) -> str | None:
     parts = []
     for p in pushes:
         what = PUSH_KINDS.get(p["kind"], "got much worse" if str(p["kind"]).startswith("escalated") else p["kind"])
-        parts.append(f"{what} at {_local(p['sent_at'], tz)} to {p['recipient_group']}"
+        parts.append(f"{what} at {local_time(p['sent_at'], tz)} to {p['recipient_group']}"
                      + (f" ({p['services']})" if p.get("services") else ""))
     return "; ".join(parts) or None
 
@@ -353,6 +271,6 @@ def render_digest(context: Mapping[str, Any]) -> RenderedDigest:
     subject = f"{prefix}{context['title']}: {context['period']['end']}"
     return RenderedDigest(
         subject=" ".join(subject.split()),
-        html=_HTML.get_template("digest.html.j2").render(**context),
-        text=_TEXT.get_template("digest.txt.j2").render(**context),
+        html=HTML.get_template("digest.html.j2").render(**context),
+        text=TEXT.get_template("digest.txt.j2").render(**context),
     )

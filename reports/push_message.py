@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Mapping
 
-from reports.digest import METRIC_LABELS, describe_alert, safe_url
+from reports.wording import METRIC_LABELS, describe_alert, safe_url
 
 MAX_EXAMPLE = 140
 

@@ -10,10 +10,9 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any, Mapping, Sequence
 
 from analysis import themes
-from reports.digest import (
-    _HTML, _TEXT, METRIC_LABELS, RenderedDigest, REPLY_WINDOW_DAYS, _local, change, describe_alert,
-    humanize_duration, pushed_line, reply_rate,
-)
+from reports.digest import REPLY_WINDOW_DAYS, change, pushed_line, reply_rate
+from reports.templating import HTML, TEXT, RenderedDigest
+from reports.wording import METRIC_LABELS, describe_alert, humanize_duration, local_time
 
 TREND_WEEKS = 8
 THEME_WEEKS = 4  # themes rise or fall against this many weeks before
@@ -105,7 +104,7 @@ def incident_rows(alerts: Sequence[Mapping[str, Any]], pushed: Mapping[str, Sequ
         rows.append({
             "brand": a["brand"], "source": a["source"], "severity": a["severity"],
             "metric_label": METRIC_LABELS.get(a["metric"], a["metric"]),
-            "when": _local(a["incident_start"], tz),
+            "when": local_time(a["incident_start"], tz),
             "lasted": humanize_duration((end - a["incident_start"]).total_seconds()),
             "height": describe_alert(a["metric"], a["observed"], a["expected"])
             + (f" ({ratio:.0f}×)" if ratio and ratio >= 2 else ""),
@@ -148,7 +147,7 @@ def health_rows(checks: Sequence[Mapping[str, Any]], tz: tzinfo) -> list[dict[st
 
 
 def review_rows(reviews: Sequence[Mapping[str, Any]], tz: tzinfo) -> list[dict[str, Any]]:
-    return [{**r, "when": _local(r["published_at"], tz), "stars": int(round(r["rating"]))} for r in reviews]
+    return [{**r, "when": local_time(r["published_at"], tz), "stars": int(round(r["rating"]))} for r in reviews]
 
 
 def headline(board: Sequence[Mapping[str, Any]], incidents: Sequence[Mapping[str, Any]],
@@ -194,7 +193,7 @@ def build_weekly_context(
     own = [b["name"] for b in brands if not b.get("competitor")]
     return {
         "title": title,
-        "period": {"start": _local(period_start, tz), "end": _local(period_end, tz), "zone": str(tz)},
+        "period": {"start": local_time(period_start, tz), "end": local_time(period_end, tz), "zone": str(tz)},
         "status": headline(board, incidents, health),
         "board": board,
         "reply_window_days": REPLY_WINDOW_DAYS,
@@ -214,6 +213,6 @@ def render_weekly(context: Mapping[str, Any]) -> RenderedDigest:
     subject = f"{prefix}{context['title']}: week to {context['period']['end']}"
     return RenderedDigest(
         subject=" ".join(subject.split()),
-        html=_HTML.get_template("weekly.html.j2").render(**context),
-        text=_TEXT.get_template("weekly.txt.j2").render(**context),
+        html=HTML.get_template("weekly.html.j2").render(**context),
+        text=TEXT.get_template("weekly.txt.j2").render(**context),
     )

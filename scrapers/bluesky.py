@@ -16,7 +16,8 @@ from typing import Any, ClassVar, Iterable, Iterator
 from urllib.parse import quote
 
 from scrapers.base import Mention, Page, ParseError, parse_iso_datetime, passed_cursor
-from scrapers.http import CredentialsRefused, FatalHTTPError, PoliteSession
+from scrapers.http import PoliteSession
+from scrapers.http_errors import CredentialsRefused, FatalHTTPError
 
 DEFAULT_BASE_URL = "https://bsky.social"
 WEB_URL = "https://bsky.app"

@@ -3,7 +3,8 @@
 One place owns the rules: a clear User-Agent, connect/read timeouts, retries
 with exponential backoff that honour Retry-After on 429/503, no retry on
 other 4xx, a cap on response size, robots.txt for HTML pages, and a pace per
-host shared by every session in the process.
+host shared by every session in the process. What it raises when a fetch
+fails (retriable or fatal) is in scrapers.http_errors.
 """
 from __future__ import annotations
 
@@ -15,45 +16,19 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
 
 import requests
 
 from scrapers.base import Page, parse_iso_datetime
+from scrapers.http_errors import (
+    RETRIABLE_STATUS, FatalHTTPError, RetriableHTTPError, SourceTimeLimit, redact_url,
+)
 
 log = logging.getLogger(__name__)
 
 DEFAULT_USER_AGENT = "repwatch/0.1 (+https://github.com/repwatch/repwatch; reputation monitor)"
-RETRIABLE_STATUS = frozenset({429, 500, 502, 503, 504})
-_SECRET_PARAMS = frozenset({"token", "access_token", "api_key", "apikey", "key", "secret", "password", "sig"})
-
-
-class HTTPError(Exception):
-    """A fetch that did not produce a usable page."""
-
-    def __init__(self, message: str, url: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.url = url
-        self.status = status
-
-
-class RetriableHTTPError(HTTPError):
-    """Worth trying again later (server trouble, rate limit, network)."""
-
-
-class FatalHTTPError(HTTPError):
-    """Trying again will not help (4xx, too large, robots.txt says no)."""
-
-
-class CredentialsRefused(FatalHTTPError):
-    """The site said no to our credentials: fixing them is the user's job, retrying will not help."""
-
-
-class SourceTimeLimit(FatalHTTPError):
-    """The source's whole fetch ran out of its time: a dead or crawling site must not hold the run."""
-
-
 @dataclass(frozen=True)
 class HttpSettings:
     user_agent: str = DEFAULT_USER_AGENT
@@ -67,18 +42,6 @@ class HttpSettings:
     respect_robots: bool = True
     # Wall-clock time (time.time()) by which the whole fetch of a source must end, retries included.
     deadline: float | None = None
-
-
-def redact_url(url: str) -> str:
-    """The URL with credentials and secret query values blanked, for logs and errors."""
-    parts = urlsplit(url)
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc = f"{netloc}:{parts.port}"
-    query = urlencode(
-        [(k, "***" if k.lower() in _SECRET_PARAMS else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
-    )
-    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
 class _HostPacer:

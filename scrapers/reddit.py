@@ -20,7 +20,8 @@ from datetime import datetime
 from typing import Any, ClassVar, Iterable, Iterator
 
 from scrapers.base import Mention, Page, ParseError, passed_cursor, utc_from_epoch
-from scrapers.http import CredentialsRefused, FatalHTTPError, PoliteSession
+from scrapers.http import PoliteSession
+from scrapers.http_errors import CredentialsRefused, FatalHTTPError
 
 DEFAULT_BASE_URL = "https://oauth.reddit.com"
 DEFAULT_AUTH_URL = "https://www.reddit.com"

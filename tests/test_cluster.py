@@ -145,13 +145,14 @@ def _stored(db: str) -> tuple[list, list, list]:
 
 
 def test_a_dask_cluster_stores_what_the_threads_engine_stores(prefect_harness, dask_cluster, tmp_path):
-    from flows.cli import write_demo_config
+    from flows.demo.runner import write_demo_config
     from flows.demo import data as demo_data, server as demo_server
+    from flows.demo import review_data
     from flows.nightly import nightly
 
     now, zone = clock.now(), ZoneInfo("Europe/London")
     until = demo_data.demo_anchor(now, zone) - timedelta(hours=1)  # one period for both engines
-    with demo_server.serve(demo_data.generate(now, zone), demo_data.generate_reviews(now, zone)) as base_url:
+    with demo_server.serve(demo_data.generate(now, zone), review_data.generate_reviews(now, zone)) as base_url:
         runs = {}
         for engine in ("threads", "dask"):
             config = write_demo_config(tmp_path / engine, base_url)
@@ -281,7 +282,7 @@ def test_a_batch_with_a_bad_source_stores_the_others(tmp_path):
 
 def test_both_engines_wait_the_same_and_stop_when_the_wait_would_pass_the_time_limit():
     from flows.tasks.fetch import FETCH_RETRY_DELAYS, after_network_trouble
-    from scrapers.http import RetriableHTTPError
+    from scrapers.http_errors import RetriableHTTPError
 
     job, trouble = FetchJob("A", "feed", "https://x.example/f"), RetriableHTTPError("HTTP 503", "https://x.example/f")
     assert [after_network_trouble(job, {}, HttpSettings(), trouble, n) for n in (1, 2)] == FETCH_RETRY_DELAYS

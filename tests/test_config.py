@@ -3,7 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from flows.config import ConfigError, load_config, smtp_settings_from_env
+from flows.config import ConfigError, load_config
+from flows.smtp_env import smtp_settings_from_env
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -112,7 +113,8 @@ def test_the_demo_config_runs_from_any_terminal_with_nothing_exported(tmp_path, 
     """README's "in another terminal" command: the demo's credentials sit beside its config, readable by its owner only."""
     import stat
 
-    from flows.cli import main, write_demo_config
+    from flows.cli import main
+    from flows.demo.runner import write_demo_config
 
     for name in list(os.environ):
         if name.startswith(("REPWATCH_DEMO_", "REDDIT_", "BLUESKY_")):

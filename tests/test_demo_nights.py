@@ -30,7 +30,7 @@ def _replay(args: tuple[str, date]) -> tuple[date, list[tuple[str, str, str, str
 
 @pytest.fixture(scope="module")
 def nights(tmp_path_factory) -> list[tuple[date, list[tuple[str, str, str, str, str]], list[str]]]:
-    from flows.cli import write_demo_config
+    from flows.demo.runner import write_demo_config
 
     config = write_demo_config(tmp_path_factory.mktemp("nights"), "http://127.0.0.1:9")
     mornings = [FIRST_MORNING + timedelta(days=k) for k in range(NIGHTS)]

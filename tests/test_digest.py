@@ -4,7 +4,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from reports.digest import build_context, kpi_tiles, render_digest, safe_url
+from reports.digest import build_context, kpi_tiles, render_digest
+from reports.wording import safe_url
 
 UTC = timezone.utc
 END = datetime(2026, 11, 24, 6, tzinfo=UTC)
@@ -153,7 +154,7 @@ def test_reply_tiles_and_competitor_reply_rates():
 
 
 def test_expected_reads_as_a_person_says_it():
-    from reports.digest import describe_alert
+    from reports.wording import describe_alert
 
     assert describe_alert("mentions", 48, 0.4) == "48 mentions where about 0.4 were expected"
     assert describe_alert("negative", 30, 2.0) == "30 negative mentions where about 2 were expected"
@@ -179,6 +180,7 @@ def test_a_young_baseline_says_it_is_still_learning():
 @pytest.mark.parametrize("hour", range(24))
 def test_demo_incident_is_in_the_reported_day_at_any_hour(hour):
     from flows.demo import data as demo_data
+    from flows.demo import review_data
     zone = ZoneInfo("Europe/London")
     now = datetime(2026, 12, 2, hour, 30, tzinfo=zone).astimezone(timezone.utc)
     period_end = now.replace(minute=0)  # the default run: the 24 hours up to the last full hour
@@ -187,7 +189,7 @@ def test_demo_incident_is_in_the_reported_day_at_any_hour(hour):
     assert incident and max(incident) <= now
     assert period_end - timedelta(days=1) < max(incident)  # the run that reports on it sees it end
     assert all(r.created <= now and (r.replied_at is None or r.replied_at <= now)
-               for r in demo_data.generate_reviews(now, zone))
+               for r in review_data.generate_reviews(now, zone))
 
 
 def test_an_incident_says_whether_it_is_still_going_on_or_since_when_it_is_back_to_normal():

@@ -11,7 +11,8 @@ from werkzeug import Response
 from scrapers.base import Page, ParseError
 from scrapers.feeds import FeedScraper
 from scrapers.hackernews import HackerNewsScraper
-from scrapers.http import FatalHTTPError, HttpSettings, PoliteSession, RetriableHTTPError
+from scrapers.http import HttpSettings, PoliteSession
+from scrapers.http_errors import FatalHTTPError, RetriableHTTPError
 
 from conftest import fixture_bytes
 

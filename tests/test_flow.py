@@ -8,7 +8,8 @@ import pytest
 from analysis import store
 from analysis import clock
 from flows.demo import data as demo_data, server as demo_server
-from flows.cli import write_demo_config
+from flows.demo import review_data
+from flows.demo.runner import write_demo_config
 
 
 @pytest.fixture(scope="module")
@@ -16,7 +17,7 @@ def demo_site():
     # No REPWATCH_DEMO_* in the environment: the demo config reads its credentials file, as from any terminal.
     now, zone = clock.now(), ZoneInfo("Europe/London")
     items = demo_data.generate(now, zone)
-    with demo_server.serve(items, demo_data.generate_reviews(now, zone)) as base_url:
+    with demo_server.serve(items, review_data.generate_reviews(now, zone)) as base_url:
         yield base_url, items
 
 

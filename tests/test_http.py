@@ -2,7 +2,8 @@
 import pytest
 from werkzeug import Response
 
-from scrapers.http import FatalHTTPError, HttpSettings, PoliteSession, RetriableHTTPError, redact_url
+from scrapers.http import HttpSettings, PoliteSession
+from scrapers.http_errors import FatalHTTPError, RetriableHTTPError, redact_url
 
 
 def session(**overrides):
@@ -111,7 +112,7 @@ def test_post_sends_the_form_and_follows_the_same_retry_rules(httpserver):
 def test_a_crawling_site_is_given_up_within_the_sources_time_limit(httpserver):
     import time
 
-    from scrapers.http import SourceTimeLimit
+    from scrapers.http_errors import SourceTimeLimit
 
     def crawl(request):
         time.sleep(0.6)
@@ -132,7 +133,7 @@ def test_a_crawling_site_is_given_up_within_the_sources_time_limit(httpserver):
 def test_a_dead_host_fails_at_once_once_the_limit_has_passed():
     import time
 
-    from scrapers.http import SourceTimeLimit
+    from scrapers.http_errors import SourceTimeLimit
 
     http = PoliteSession(HttpSettings(pace_seconds=0, deadline=time.time() - 1))
     with pytest.raises(SourceTimeLimit, match="gave up on http://127.0.0.1:9/x"):

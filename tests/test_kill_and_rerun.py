@@ -18,7 +18,8 @@ from aiosmtpd.controller import Controller
 
 from analysis import clock
 from flows.demo import data as demo_data, server as demo_server
-from flows.cli import write_demo_config
+from flows.demo import review_data
+from flows.demo.runner import write_demo_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,7 +52,7 @@ def world(prefect_harness):
     from prefect.settings import PREFECT_API_URL
 
     now, zone = clock.now(), ZoneInfo("Europe/London")
-    items, reviews = demo_data.generate(now, zone), demo_data.generate_reviews(now, zone)
+    items, reviews = demo_data.generate(now, zone), review_data.generate_reviews(now, zone)
     inbox, smtp_port = Inbox(), free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
     controller.start()

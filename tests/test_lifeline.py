@@ -49,13 +49,14 @@ def test_a_run_killed_on_a_local_dask_cluster_leaves_no_worker_or_server(tmp_pat
     from analysis import clock
     from zoneinfo import ZoneInfo
 
-    from flows.cli import write_demo_config
+    from flows.demo.runner import write_demo_config
     from flows.demo import data as demo_data, server as demo_server
+    from flows.demo import review_data
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
     env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     now, zone = clock.now(), ZoneInfo("Europe/London")
-    with demo_server.serve(demo_data.generate(now, zone), demo_data.generate_reviews(now, zone)) as base_url:
+    with demo_server.serve(demo_data.generate(now, zone), review_data.generate_reviews(now, zone)) as base_url:
         config = write_demo_config(tmp_path, base_url)
         config.write_text(config.read_text() + "engine: {kind: dask, workers: 2}\n")
         proc = subprocess.Popen([sys.executable, "-m", "flows.cli", "run", "--config", str(config), "--no-email"],

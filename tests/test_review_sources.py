@@ -10,7 +10,8 @@ from werkzeug import Response
 from scrapers.appstore import AppStoreScraper
 from scrapers.base import Mention, Page, ParseError, merge_mentions
 from scrapers.googleplay import GooglePlayScraper, rpc_form
-from scrapers.http import FatalHTTPError, HttpSettings, PoliteSession
+from scrapers.http import HttpSettings, PoliteSession
+from scrapers.http_errors import FatalHTTPError
 from scrapers.schemaorg import SchemaOrgScraper
 from scrapers.trustpilot import TrustpilotScraper
 

@@ -86,13 +86,14 @@ def test_two_concurrent_runs_both_end_cleanly_one_waiting(tmp_path):
     from zoneinfo import ZoneInfo
 
     from flows.demo import data as demo_data, server as demo_server
-    from flows.cli import write_demo_config
+    from flows.demo import review_data
+    from flows.demo.runner import write_demo_config
 
     now, zone = clock.now(), ZoneInfo("Europe/London")
     # What README's "in another terminal" command has: nothing exported (the demo's credentials sit beside its config).
     env = {k: v for k, v in os.environ.items() if not k.startswith("REPWATCH_DEMO_")}
     env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
-    with demo_server.serve(demo_data.generate(now, zone), demo_data.generate_reviews(now, zone)) as base_url:
+    with demo_server.serve(demo_data.generate(now, zone), review_data.generate_reviews(now, zone)) as base_url:
         config = write_demo_config(tmp_path, base_url)
         command = [sys.executable, "-m", "flows.cli", "run", "--config", str(config), "--no-email"]
         runs = [subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -175,7 +175,7 @@ def test_real_bluesky_search():
 
 import base64  # noqa: E402
 
-from scrapers.http import CredentialsRefused as Refused, RetriableHTTPError  # noqa: E402
+from scrapers.http_errors import CredentialsRefused as Refused, RetriableHTTPError  # noqa: E402
 from scrapers.reddit import RedditScraper, parse_target  # noqa: E402
 
 REDDIT = {"client_id": "cid", "client_secret": "csecret"}

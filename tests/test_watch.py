@@ -11,7 +11,8 @@ from werkzeug import Response
 from analysis import pushes, store
 from analysis import clock
 from flows.demo import data as demo_data, server as demo_server
-from flows.cli import write_demo_config
+from flows.demo import review_data
+from flows.demo.runner import write_demo_config
 
 TOKEN = "T0KEN-s3cr3t-d0-not-leak"
 ZONE = ZoneInfo("Europe/London")
@@ -38,7 +39,7 @@ class Receiver:
 @pytest.fixture(scope="module")
 def night():
     now = clock.now()
-    return demo_data.generate(now, ZONE), demo_data.generate_reviews(now, ZONE), now
+    return demo_data.generate(now, ZONE), review_data.generate_reviews(now, ZONE), now
 
 
 def watch_at(config, night, at: str, port: int):

@@ -18,6 +18,7 @@ from typing import Any, Sequence
 from analysis import pushes, spikes, store
 from flows.config import MonitorConfig
 from flows.demo import data as demo_data
+from flows.demo import review_data
 from flows.tasks.detection import detect_brand_alerts
 from flows.tasks.scoring import score_unscored
 
@@ -42,7 +43,7 @@ class Round:
     ongoing: list[dict[str, Any]]  # the alerts still going on after the round, as the store holds them
 
 
-def _rows(items: Sequence[demo_data.DemoItem], reviews: Sequence[demo_data.DemoReview]
+def _rows(items: Sequence[demo_data.DemoItem], reviews: Sequence[review_data.DemoReview]
           ) -> dict[tuple[str, str], list[dict[str, Any]]]:
     """The demo's items as the scrapers store them, per brand and source."""
     out: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -62,7 +63,7 @@ def _rows(items: Sequence[demo_data.DemoItem], reviews: Sequence[demo_data.DemoR
 def replay_night(config: MonitorConfig, now: datetime, tz: tzinfo, rounds: Sequence[str] = ROUNDS,
                  database: str | Path = ":memory:") -> list[Round]:
     """Each round of the demo night whose morning `now` falls on (see demo_data.demo_anchor), in order."""
-    items, reviews = demo_data.generate(now, tz), demo_data.generate_reviews(now, tz)
+    items, reviews = demo_data.generate(now, tz), review_data.generate_reviews(now, tz)
     names = [b.name for b in config.brands]
     groups = [pushes.PushGroup(g.name, frozenset(g.brands) if g.brands else None,
                                pushes.parse_quiet_hours(g.quiet_hours)) for g in config.digest.groups if g.notify]

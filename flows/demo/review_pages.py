@@ -16,7 +16,8 @@ import math
 from datetime import datetime, timezone
 from typing import Any, Sequence
 
-from flows.demo.data import BRAND, BRAND_DOMAINS, COMPETITOR, DemoReview
+from flows.demo.data import BRAND, COMPETITOR
+from flows.demo.review_data import BRAND_DOMAINS, DemoReview
 
 APP_IDS = {BRAND: "1500000001", COMPETITOR: "1500000002"}
 PLAY_IDS = {BRAND: "app.parcelly.android", COMPETITOR: "com.shipswift.app"}

@@ -32,7 +32,8 @@ from flows.tasks.fetch import (
     FATAL_FETCH_ERRORS, FetchJob, FetchResult, after_network_trouble, failed_fetch, fetch_mentions,
 )
 from scrapers.base import scraper_class
-from scrapers.http import HttpSettings, RetriableHTTPError
+from scrapers.http import HttpSettings
+from scrapers.http_errors import RetriableHTTPError
 
 
 @dataclass(frozen=True)

@@ -8,16 +8,18 @@ from prefect import get_run_logger, task
 
 from analysis import spikes, store
 from flows.cadence import DigestPlan, weekly_plan
-from flows.config import MonitorConfig, smtp_settings_from_env
+from flows.config import MonitorConfig
+from flows.smtp_env import smtp_settings_from_env
 from reports import digest as digest_report
 from reports import mailer
+from reports.templating import RenderedDigest
 from flows.tasks.scoring import with_driver_words
 from flows.tasks.weekly_digest import MAX_ATTACHMENT_BYTES, build_weekly_digest
 
 
 def build_digest(
     con: store.Connection, config: MonitorConfig, brand_names: list[str], period_start: datetime, until: datetime, run_id: str
-) -> digest_report.RenderedDigest:
+) -> RenderedDigest:
     length = until - period_start
     before = period_start - length
     brands = [{"name": b.name, "competitor": b.competitor} for b in config.brands if b.name in brand_names]

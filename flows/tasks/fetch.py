@@ -15,7 +15,8 @@ from flows import credentials
 from flows.config import MonitorConfig
 from flows.credentials import CredentialsConfig
 from scrapers.base import ParseError, merge_mentions, parse_page, scraper_class
-from scrapers.http import FatalHTTPError, HttpSettings, PoliteSession, RetriableHTTPError, SourceTimeLimit
+from scrapers.http import HttpSettings, PoliteSession
+from scrapers.http_errors import FatalHTTPError, RetriableHTTPError, SourceTimeLimit
 
 
 # Re-fetch a little before the watermark: APIs index late, and the store de-duplicates.

@@ -8,10 +8,12 @@ from typing import Any
 from analysis import store
 from analysis.alerts import THEME_BASELINE_SAMPLE, scored_text
 from analysis import clock
-from flows.config import MonitorConfig, RecipientGroup
+from flows.config import MonitorConfig
+from flows.config_digest import RecipientGroup
 from reports import digest as digest_report
 from reports import weekly as weekly_report
 from reports.mention_csv import mentions_csv
+from reports.templating import RenderedDigest
 
 # Larger than this, the CSV stays in the outbox and the email says where, rather than riding along.
 MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
@@ -24,7 +26,7 @@ def _texts(rows: list[dict[str, Any]], negative: bool) -> list[str]:
 def build_weekly_digest(
     con: store.Connection, config: MonitorConfig, group: RecipientGroup, brand_names: list[str], start: datetime,
     end: datetime, csv_name: str,
-) -> tuple[digest_report.RenderedDigest, bytes]:
+) -> tuple[RenderedDigest, bytes]:
     """The rendered weekly digest of [start, end) for these brands, and the CSV of its mentions."""
     tz = config.group_tz(group)
     brands = [{"name": b.name, "competitor": b.competitor} for b in config.brands if b.name in brand_names]
