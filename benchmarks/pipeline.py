@@ -28,7 +28,9 @@ from analysis import sentiment, store, vader_sentiment
 from flows.demo import data as demo_data
 from flows.demo import review_data
 from flows.config import parse_config
-from flows.tasks import build_digest, detect_brand_alerts, score_unscored
+from flows.tasks.detection import detect_brand_alerts
+from flows.tasks.digests import build_digest
+from flows.tasks.scoring import score_unscored
 
 UNTIL = datetime(2026, 11, 24, 6, tzinfo=timezone.utc)
 BRANDS = ("Parcelly", "ShipSwift")
@@ -80,10 +82,9 @@ def throughput(texts: list[str], repeat: int, workdir: Path) -> dict[str, float]
     for r in range(repeat):
         raw.append(timed(lambda: [vader_sentiment.polarity(t) for t in texts]))
         for workers, sink in ((1, one), (2, two)):
-            con = store.connect(workdir / f"tp-{r}-{workers}.duckdb")
-            load(con, rows_for(texts, UNTIL - timedelta(days=1), timedelta(days=1), "m"), lambda i: BRANDS[i % 2])
-            sink.append(timed(lambda: score_unscored(con, workers=workers)))
-            con.close()
+            with store.connection(workdir / f"tp-{r}-{workers}.duckdb") as con:
+                load(con, rows_for(texts, UNTIL - timedelta(days=1), timedelta(days=1), "m"), lambda i: BRANDS[i % 2])
+                sink.append(timed(lambda: score_unscored(con, workers=workers)))
     return {"raw": statistics.median(raw), "one": statistics.median(one), "two": statistics.median(two)}
 
 
@@ -146,9 +147,8 @@ def main(argv: list[str] | None = None) -> int:
         new_texts = make_texts(args.new, seed=5)
         on_big, on_empty = [], []
         for r in range(args.repeat):
-            empty = store.connect(workdir / f"empty-{r}.duckdb")
-            on_empty.append(nightly_work(empty, new_texts, f"e{r}"))
-            empty.close()
+            with store.connection(workdir / f"empty-{r}.duckdb") as empty:
+                on_empty.append(nightly_work(empty, new_texts, f"e{r}"))
             on_big.append(nightly_work(big, new_texts, f"b{r}"))
         big.close()
         b, e = statistics.median(on_big), statistics.median(on_empty)

@@ -165,26 +165,24 @@ def run_once(config_path: Path, until: datetime) -> tuple[float, int, int]:
     from prefect import flow, get_run_logger
 
     from analysis import store
-    from flows import tasks
+    from flows.tasks.fetch_run import fetch_all
+    from flows.tasks.scoring import score_new_mentions
     from flows.config import load_config
 
     @flow(name="scale benchmark")
-    def fetch_store_score(path: str) -> list[dict]:
+    def fetch_store_score(path: str) -> list:
         config = load_config(path)
-        health = tasks.fetch_all(config, f"bench-{time.time_ns()}", None, None, until, None, get_run_logger())
-        tasks.score_new_mentions(config.database, config.sentiment.model, until - timedelta(days=56))
+        health = fetch_all(config, f"bench-{time.time_ns()}", None, None, until, None, get_run_logger())
+        score_new_mentions(config.database, config.sentiment.model, until - timedelta(days=56))
         return health
 
     started = time.perf_counter()
     health = fetch_store_score(str(config_path))
     seconds = time.perf_counter() - started
     config = load_config(config_path)
-    con = store.connect(config.database, read_only=True)
-    try:
+    with store.connection(config.database, read_only=True) as con:
         rows = con.execute("SELECT count(*) FROM mentions WHERE compound IS NOT NULL").fetchone()[0]
-    finally:
-        con.close()
-    return seconds, sum(1 for h in health if h["ok"]), int(rows)
+    return seconds, sum(1 for h in health if h.ok), int(rows)
 
 
 def main(argv: list[str] | None = None) -> int:

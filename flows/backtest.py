@@ -44,12 +44,9 @@ def run_backtest(config_path: str, since: str, until: str | None, sensitivities:
     if start is None or start >= end:
         raise ValueError("--since must be a date before --until")
     bucket = config.detection.bucket_seconds
-    con = store.connect(config.database, read_only=True)
-    try:
+    with store.connection(config.database, read_only=True) as con:
         rows = backtest_rows(con, [b.name for b in config.brands], start, end, bucket,
                              config.detection.history_days, sensitivities or SENSITIVITIES)
-    finally:
-        con.close()
     days = (end - start).total_seconds() / 86400
     print(f"Backtest {start.astimezone(tz):%Y-%m-%d %H:%M} -> {end.astimezone(tz):%Y-%m-%d %H:%M} ({config.timezone}), "
           f"{days:.0f} days, {config.detection.bucket}ly buckets; current setting: {config.detection.sensitivity}")

@@ -15,7 +15,7 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 from flows.config import ConfigError, load_config  # noqa: E402
 
 from flows.command_runs import (  # noqa: E402
-    EXIT_BUSY, EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, print_outcome, run_nightly,
+    EXIT_BUSY, EXIT_OK, EXIT_USAGE, print_outcome, run_nightly, run_watch,
 )
 
 
@@ -77,10 +77,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     _check_credentials(config, args.config)
     if not config.groups(args.cadence):
         raise ConfigError(f"{args.config}: no digest group has cadence: {args.cadence} (digest.groups[].cadence)")
-    code, data = run_nightly(args.config, since=args.since, until=args.until, brands=args.brands,
+    code, outcome = run_nightly(args.config, since=args.since, until=args.until, brands=args.brands,
                            sources=args.sources, send_email=not args.no_email, resend=args.resend,
                            cadence=args.cadence)
-    print_outcome(data)
+    print_outcome(outcome)
     return code
 
 
@@ -88,28 +88,12 @@ def cmd_watch(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     _check_credentials(config, args.config)
     from flows.config_check import missing_notify
-    from flows.lifeline import start_temporary_server
-    from flows.nightly import RunFailed
-    from flows.watch import watch
 
-    start_temporary_server()
     for line in missing_notify(config):
         print(f"warning: {args.config}: {line}", file=sys.stderr)
-    state = watch(config_path=args.config, until=args.until, return_state=True)
-    data = state.result(raise_on_failure=False)
-    if isinstance(data, RunFailed):
-        data = data.result
-    elif isinstance(data, BaseException):
-        raise data
-    print(data["summary"])
-    for line in data["pushed"]["sent"]:
-        print(f"  pushed: {line}")
-    for line in data["pushed"]["failed"]:
-        print(f"  NOT SENT (kept for the next run): {line}")
-    for h in data["health"]:
-        if not h["ok"]:
-            print(f"  FAILED {h['brand']}/{h['source']}/{h['target']}: {h['error']}")
-    return EXIT_OK if state.is_completed() else EXIT_RUN_FAILED
+    code, outcome = run_watch(args.config, args.until)
+    print_outcome(outcome)
+    return code
 
 
 def _check_credentials(config: Any, config_path: str) -> None:
@@ -164,26 +148,29 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_rescore(args: argparse.Namespace) -> int:
-    """Every stored score made by another model (or version) is made again by this one, under the run lock."""
-    from analysis import runlock, sentiment, store
-    from flows.tasks import score_unscored
+    """Every stored score made by another model (or version) is made again by this one: a recorded run, in bulk."""
+    from analysis import clock, sentiment, store
+    from flows.run import RunOutcome, recorded_run
+    from flows.tasks.scoring import score_unscored
 
     config = load_config(args.config)
     model = args.model or config.sentiment.model
     since = _parse_day(args.since, "--since") if args.since else None
     started = time.perf_counter()
-    with runlock.exclusive_run(config.database, config.lock_wait_seconds, owner="rescore", on_wait=print):
-        con = store.connect(config.database)
-        try:
+    params = {"config_path": args.config, "since": args.since, "model": model, "all": args.everything}
+    now = clock.now()
+    run_id = f"rescore-{now:%Y%m%dT%H%M%S.%f}"
+    with recorded_run(config, "rescore", params, since or now, now, run_id, on_wait=print) as run:
+        with store.connection(config.database) as con:
             if args.everything:
                 store.clear_scores(con, since=since)
             before = store.sentiment_models(con)
             scored = score_unscored(con, model=model, rescore_since=since, rescore=True)
             after = store.sentiment_models(con)
-        finally:
-            con.close()
-    print(f"rescored {scored:,} mentions with {sentiment.model_id(model)} in {time.perf_counter() - started:.1f}s"
-          f"{' (published since ' + args.since + ')' if since else ''}")
+        summary = (f"rescored {scored:,} mentions with {sentiment.model_id(model)} in "
+                   f"{time.perf_counter() - started:.1f}s{' (published since ' + args.since + ')' if since else ''}")
+        run.outcome = RunOutcome("rescore", args.since or "all", config.database, summary)
+    print(summary)
     print("  before: " + (", ".join(f"{m or 'not scored'} {n:,}" for m, n in before.items()) or "no mentions"))
     print("  now:    " + (", ".join(f"{m or 'not scored'} {n:,}" for m, n in after.items()) or "no mentions"))
     return EXIT_OK

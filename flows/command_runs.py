@@ -1,39 +1,44 @@
-"""A flow run from the command line: its exit code, and what it prints of the outcome (`repwatch run`, the demo)."""
+"""A flow run from the command line: its exit code, and what it prints of the outcome (`repwatch run`, watch, the demo)."""
 from __future__ import annotations
 
 from typing import Any
 
+from flows.run import RunOutcome, outcome_of
+
 EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3
 
 
-def run_nightly(config_path: str, **params: Any) -> tuple[int, dict[str, Any]]:
-    """The nightly flow once, on a temporary Prefect server if none is configured: its exit code and result."""
+def run_nightly(config_path: str, **params: Any) -> tuple[int, RunOutcome]:
+    """The nightly flow once, on a temporary Prefect server if none is configured: its exit code and outcome."""
     from flows.lifeline import start_temporary_server
-    from flows.nightly import RunFailed, nightly
+    from flows.nightly import nightly
 
     start_temporary_server()  # a temporary server, if any, dies with this command, even a killed one
-
     state = nightly(config_path=config_path, return_state=True, **params)
-    data = state.result(raise_on_failure=False)
-    if isinstance(data, RunFailed):
-        data = data.result
-    elif isinstance(data, BaseException):
-        raise data
-    return (EXIT_OK if state.is_completed() else EXIT_RUN_FAILED), data
+    return (EXIT_OK if state.is_completed() else EXIT_RUN_FAILED), outcome_of(state)
 
 
-def print_outcome(data: dict[str, Any], message: str | None = None) -> None:
-    print(data["summary"])
-    for h in data["health"]:
-        if not h["ok"]:
-            print(f"  FAILED {h['brand']}/{h['source']}/{h['target']}: {h['error']}")
-    for d in data["digests"]:
-        print(f"digest [{d['group']}] for {d['period']}: {describe_outcome(d)}: {d['paths'].get('html')}")
-    print(f"database: {data['database']}")
+def run_watch(config_path: str, until: str | None) -> tuple[int, RunOutcome]:
+    """One watch round, on a temporary Prefect server if none is configured: its exit code and outcome."""
+    from flows.lifeline import start_temporary_server
+    from flows.watch import watch
+
+    start_temporary_server()
+    state = watch(config_path=config_path, until=until, return_state=True)
+    return (EXIT_OK if state.is_completed() else EXIT_RUN_FAILED), outcome_of(state)
 
 
-def describe_outcome(outcome: dict[str, Any]) -> str:
-    from flows.tasks import describe_delivery
-
-    hint = " (use --resend to send it again)" if outcome["skipped"] and not (outcome["sent"] or outcome["error"]) else ""
-    return describe_delivery(outcome) + hint
+def print_outcome(outcome: RunOutcome) -> None:
+    """The run's summary line, then each failed source, push and digest, then where the database is."""
+    print(outcome.summary)
+    for line in outcome.pushed.sent:
+        print(f"  pushed: {line}")
+    for line in outcome.pushed.failed:
+        print(f"  NOT SENT (kept for the next run): {line}")
+    for h in outcome.failed_sources:
+        print(f"  FAILED {h.name}: {h.error}")
+    for d in outcome.digests:
+        hint = " (use --resend to send it again)" if d.skipped and not (d.sent or d.error) else ""
+        print(f"digest [{d.group}] for {d.period}: {d.describe()}{hint}: {d.html_path}")
+    if outcome.flow != "watch":
+        print(f"database: {outcome.database}")

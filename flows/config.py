@@ -51,9 +51,8 @@ class SourceConfig(Strict):
         unknown = sorted(set(self.options) - accepted)
         if unknown:
             raise ValueError(f"options for {self.source} do not include {unknown}; known: {sorted(accepted)}")
-        check_target = getattr(cls, "check_target", None)
-        for target in self.targets if check_target else []:
-            check_target(target)  # its ValueError names the target and the form the source expects
+        for target in self.targets:
+            cls.check_target(target)  # its ValueError names the target and the form the source expects
         return self
 
     @field_validator("base_url")

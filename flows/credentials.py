@@ -16,6 +16,8 @@ from typing import Any, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from scrapers.base import Source
+
 
 class CredentialsConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -31,12 +33,9 @@ class MissingCredentials(ValueError):
     """What a source needs and did not get, said so that a user can set it."""
 
 
-def required_fields(scraper_cls: Any, targets: tuple[str, ...] = ()) -> tuple[str, ...]:
-    """What the source needs for these targets: `credentials_for(targets)` where a source's needs vary by target."""
-    per_target = getattr(scraper_cls, "credentials_for", None)
-    if per_target is not None:
-        return tuple(per_target(targets))
-    return tuple(getattr(scraper_cls, "required_credentials", ()) or ())
+def required_fields(scraper_cls: type[Source], targets: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """What the source needs for these targets (its `required_credentials`, or per target where they vary)."""
+    return tuple(scraper_cls.credentials_for(targets))
 
 
 def env_names(source: str, fields: tuple[str, ...], config: CredentialsConfig | None) -> list[str]:
@@ -44,7 +43,7 @@ def env_names(source: str, fields: tuple[str, ...], config: CredentialsConfig | 
     return [f"{prefix}_{field.upper()}" for field in fields]
 
 
-def resolve(source: str, scraper_cls: Any, config: CredentialsConfig | None,
+def resolve(source: str, scraper_cls: type[Source], config: CredentialsConfig | None,
             env: Mapping[str, str] | None = None, targets: tuple[str, ...] = ()) -> dict[str, str] | None:
     """The source's credentials for these targets, or None if it needs none; MissingCredentials naming what is missing."""
     fields = required_fields(scraper_cls, targets)

@@ -8,20 +8,15 @@ from typing import Any, Literal
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 from prefect.context import get_run_context
-from prefect.states import Completed, Failed
 
 from analysis import clock, runlock, store
-from flows import tasks
 from flows.cadence import DigestPlan
 from flows.config import MonitorConfig, load_config
-
-
-class RunFailed(RuntimeError):
-    """The run's outcome when a source failed (the digest went out, naming it) or a digest could not be sent."""
-
-    def __init__(self, message: str, result: dict[str, Any]) -> None:
-        super().__init__(message)
-        self.result = result
+from flows.run import DigestOutcome, RunOutcome, busy_state, prefect_state, recorded_run
+from flows.tasks.detection import detect_alerts
+from flows.tasks.digests import daily_plans, render_and_send, weekly_plans
+from flows.tasks.fetch_run import fetch_all
+from flows.tasks.scoring import score_new_mentions
 
 
 @dataclass(frozen=True)
@@ -98,111 +93,78 @@ def nightly(
     if cadence == "weekly":
         if not config.groups("weekly"):
             raise ValueError(f"{config_path}: no digest group has cadence: weekly")
-        plans = tasks.weekly_plans(config, clock.now(), parse_when(until, config.tz),
-                                   parse_when(since, config.tz))
+        plans = weekly_plans(config, clock.now(), parse_when(until, config.tz), parse_when(since, config.tz))
     elif cadence == "daily":
-        plans = tasks.daily_plans(config, period.key, period.start, period.end)
+        plans = daily_plans(config, period.key, period.start, period.end)
     else:
         raise ValueError(f"cadence must be daily or weekly, not {cadence!r}")
-    run_id = _run_id()
-    db = config.database
     params = {"config_path": config_path, "since": since, "until": until, "brands": brands, "sources": sources,
               "send_email": send_email, "resend": resend, "cadence": cadence}
+    flow_name = "weekly" if cadence == "weekly" else "nightly"
     try:
         # One run per database at a time; a second one waits (bounded), then says so.
-        with runlock.exclusive_run(db, config.lock_wait_seconds, owner=run_id, on_wait=logger.info):
-            written = _written_already(db, plans) if cadence == "weekly" and not resend else None
+        with recorded_run(config, flow_name, params, period.start, period.end, _run_id(), logger.info) as run:
+            written = _written_already(config.database, plans) if cadence == "weekly" and not resend else None
             if written:
-                return _nothing_due(plans, written, db, logger)
-            return _run(config, period, plans, run_id, params, logger)
+                run.outcome = _nothing_due(plans, written, config.database, logger)
+            else:
+                run.outcome = _run(config, period, plans, run.run_id, params, logger)
     except runlock.DatabaseBusy as exc:
         logger.error("%s", exc)
-        return Failed(message=str(exc), data=exc)  # a state, not a raise: no traceback for an expected wait
+        return busy_state(exc)
+    return prefect_state(run.outcome)
 
 
 def _written_already(db: str, plans: list[DigestPlan]) -> list[dict[str, Any]] | None:
     """Each planned digest as the store has it, if every one is written and none waits to be sent;
     None when there is something to do."""
-    con = store.connect(db)
-    try:
+    with store.connection(db) as con:
         found = [store.get_digest(con, p.key, p.group) for p in plans]
         pending = store.pending_digests(con)
-    finally:
-        con.close()
     return None if pending or not all(found) else found  # type: ignore[return-value]
 
 
-def _nothing_due(plans: list[DigestPlan], written: list[dict[str, Any]], db: str, logger: Any) -> Any:
+def _nothing_due(plans: list[DigestPlan], written: list[dict[str, Any]], db: str, logger: Any) -> RunOutcome:
     summary = "no weekly digest due: " + ", ".join(f"{p.group} for {p.key} is written already" for p in plans)
     logger.info("%s", summary)
-    digests = [tasks.digest_outcome(p.key, p.group, w["html_path"], written=False) for p, w in zip(plans, written)]
-    return Completed(message=summary, data={"period": ", ".join(p.key for p in plans), "health": [], "alerts": [],
-                                            "digests": digests, "database": db, "summary": summary})
+    digests = tuple(DigestOutcome(p.group, p.key, w["html_path"], written=False) for p, w in zip(plans, written))
+    return RunOutcome("weekly", ", ".join(p.key for p in plans), db, summary, digests=digests)
 
 
 def _run(config: MonitorConfig, period: Period, plans: list[DigestPlan], run_id: str, params: dict[str, Any],
-         logger: Any) -> Any:
-    """The run itself, under the database's run lock."""
+         logger: Any) -> RunOutcome:
+    """The run's steps, under the database's run lock."""
     db = config.database
-    brands, sources = params["brands"], params["sources"]
-    send_email, resend = params["send_email"], params["resend"]
+    brands, sources, weekly = params["brands"], params["sources"], params["cadence"] == "weekly"
     # Alerts are detected over every planned period (a weekly group's whole week), up to the run's end.
     detect_from = min([period.start, *(p.start for p in plans)])
-    con = store.connect(db)
-    try:
-        store.begin_run(con, run_id, params, period.start, period.end)
-    finally:
-        con.close()
-    health = tasks.fetch_all(config, run_id, brands, sources, period.end,
-                             period.start if period.explicit_since else None, logger)
-
-    scored = tasks.score_new_mentions(db, config.sentiment.model,
-                                      period.end - timedelta(days=config.detection.history_days))
+    health = fetch_all(config, run_id, brands, sources, period.end,
+                       period.start if period.explicit_since else None, logger)
+    scored = score_new_mentions(db, config.sentiment.model, period.end - timedelta(days=config.detection.history_days))
     brand_names = [b.name for b in config.brands if not brands or b.name in brands]
-    new_alerts = tasks.detect_alerts(db, brand_names, detect_from, period.end, config, run_id)
-    digests = tasks.render_and_send(db, config, plans, run_id, send_email, resend)
-    if params["cadence"] == "weekly":
-        period = Period(period.start, period.end, ", ".join(p.key for p in plans), period.explicit_since)
-
-    failed = [h for h in health if not h["ok"]]
-    unsent = [d for d in digests if d["error"]]
-    summary = (f"period {period.key}: {sum(h['fetched'] for h in health)} fetched, "
-               f"{sum(h['new'] for h in health)} new, {scored} scored, {len(new_alerts)} new alerts; "
+    new_alerts = detect_alerts(db, brand_names, detect_from, period.end, config, run_id)
+    digests = render_and_send(db, config, plans, run_id, params["send_email"], params["resend"])
+    key = ", ".join(p.key for p in plans) if weekly else period.key
+    failed = [h for h in health if not h.ok]
+    summary = (f"period {key}: {sum(h.fetched for h in health)} fetched, "
+               f"{sum(h.new for h in health)} new, {scored} scored, {len(new_alerts)} new alerts; "
                f"{len(health) - len(failed)}/{len(health)} sources OK")
-    _publish_artifact(period, health, new_alerts, digests, summary)
-    con = store.connect(db)
-    try:
-        store.finish_run(con, run_id, "partial" if failed or unsent else "completed", summary)
-    finally:
-        con.close()
-    result = {"period": period.key, "health": health, "alerts": new_alerts, "digests": digests,
-              "database": db, "summary": summary}
-    problems = []
-    if failed:
-        names = ", ".join(f"{h['brand']}/{h['source']}/{h['target']}" for h in failed)
-        problems.append(f"{len(failed)} of {len(health)} sources failed: {names}.")
-    for d in unsent:
-        problems.append(f"Digest {d['group']} for {d['period']} is written to {d['paths'].get('html')} but NOT SENT: "
-                        f"{d['error']}.")
-    if problems:
-        message = " ".join(problems + [summary])
-        # A Failed state carries an exception (Prefect's runners raise it); the outcome rides on it.
-        return Failed(message=message, data=RunFailed(message, result))
-    return Completed(message=summary, data=result)
+    outcome = RunOutcome("weekly" if weekly else "nightly", key, db, summary, tuple(health), tuple(new_alerts), tuple(digests))
+    _publish_artifact(outcome)
+    return outcome
 
 
-def _publish_artifact(period: Period, health: list[dict[str, Any]], alerts: list[str], digests: list[dict[str, Any]],
-                      summary: str) -> None:
+def _publish_artifact(outcome: RunOutcome) -> None:
     """What the run did, as a table in the Prefect UI."""
-    lines = [f"## repwatch {period.key}", "", summary, "", "| brand | source | target | health | fetched | new |",
-             "|---|---|---|---|---|---|"]
-    for h in health:
-        status = "OK" if h["ok"] else f"FAILED: {(h['error'] or '')[:120]}".replace("|", "/")
-        lines.append(f"| {h['brand']} | {h['source']} | {h['target'][:60].replace('|', '/')} | {status} | "
-                     f"{h['fetched']} | {h['new']} |")
-    lines += ["", f"New alerts: {len(alerts)}", ""]
-    for d in digests:
-        lines.append(f"- digest `{d['group']}` ({d['period']}): {d['paths'].get('html')} ({tasks.describe_delivery(d)})")
+    lines = [f"## repwatch {outcome.period}", "", outcome.summary, "",
+             "| brand | source | target | health | fetched | new |", "|---|---|---|---|---|---|"]
+    for h in outcome.health:
+        status = "OK" if h.ok else f"FAILED: {(h.error or '')[:120]}".replace("|", "/")
+        lines.append(f"| {h.brand} | {h.source} | {h.target[:60].replace('|', '/')} | {status} | "
+                     f"{h.fetched} | {h.new} |")
+    lines += ["", f"New alerts: {len(outcome.alerts)}", ""]
+    for d in outcome.digests:
+        lines.append(f"- digest `{d.group}` ({d.period}): {d.html_path} ({d.describe()})")
     create_markdown_artifact("\n".join(lines), key="repwatch-run", description="repwatch nightly summary")
 
 

@@ -13,7 +13,7 @@ import re
 from datetime import datetime, timezone
 from typing import Any, ClassVar, Iterable, Iterator
 
-from scrapers.base import Mention, Page, ParseError, parse_iso_datetime, passed_cursor
+from scrapers.base import Mention, Source, Page, ParseError, parse_iso_datetime, passed_cursor
 from scrapers.http import PoliteSession
 
 DEFAULT_BASE_URL = "https://itunes.apple.com"
@@ -72,10 +72,11 @@ def _review_rows(page: Page) -> list[dict[str, Any]]:
     return rows
 
 
-class AppStoreScraper:
+class AppStoreScraper(Source):
     """Newest first; stops at the cursor or where Apple stops serving."""
 
     name: ClassVar[str] = "appstore"
+    default_base_url = DEFAULT_BASE_URL
 
     def __init__(
         self,

@@ -14,13 +14,13 @@ import sys
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
 from importlib.metadata import EntryPoint, entry_points
-from typing import Any, Callable, ClassVar, Iterable, Iterator, Protocol
+from typing import Any, ClassVar, Iterable, Iterator
 
 __all__ = [
     "Mention",
     "Page",
     "ParseError",
-    "Scraper",
+    "Source",
     "get_scraper",
     "scraper_class",
     "scraper_names",
@@ -48,7 +48,7 @@ class ParseError(ValueError):
 SHAPE_ERRORS = (TypeError, AttributeError, KeyError, IndexError, ValueError)
 
 
-def parse_page(scraper: "Scraper", page: "Page") -> list["Mention"]:
+def parse_page(scraper: "Source", page: "Page") -> list["Mention"]:
     """The scraper's mentions of one page; any error of shape is a ParseError naming the page, never a traceback.
 
     Parsers check the shapes they know; this is the seam's guarantee for the
@@ -122,24 +122,68 @@ class Mention:
         return self.text
 
 
-class Scraper(Protocol):
+class Source:
+    """The contract a source keeps. A plugin subclasses it (or defines the same names) and registers the class
+    under the `repwatch.sources` entry point group; README's "Write a source" says how.
+
+    Required: `name` (the entry point's name), `pages` (IO) and `parse` (pure).
+    Optional, with the defaults below: `default_base_url`, `required_credentials`
+    or `credentials_for`, `check_target`, `aggregate`. The constructor takes
+    the config's `options` as keywords, plus `http` (a PoliteSession),
+    `base_url` when the config sets one, and `credentials` when it needs any.
+    """
+
     name: ClassVar[str]
+    # Where it fetches unless the config says `base_url`; None for sources whose targets are URLs.
+    default_base_url: ClassVar[str | None] = None
+    # The secrets it needs, read by flows/credentials.py and handed in as `credentials=`.
+    required_credentials: ClassVar[tuple[str, ...]] = ()
 
     def pages(self, target: str, since: datetime | None, state: dict[str, Any]) -> Iterator[Page]:
-        """IO: fetch the target's pages, newest first, stopping at `since`."""
-        ...
+        """IO: fetch the target's pages, newest first, stopping at `since`; `state` is the cursor's, to update."""
+        raise NotImplementedError
 
     def parse(self, page: Page) -> Iterable[Mention]:
         """Pure: the mentions on one page; ParseError on a page it does not know."""
-        ...
+        raise NotImplementedError
 
-    # Optional, looked up with getattr:
-    #   check_target(target) -> Any      (staticmethod) ValueError on a target the source cannot use;
-    #                                    `repwatch check` calls it, so a typo fails before any run.
-    #   aggregate(page) -> dict | None   the overall rating the page states ({"rating", "count", ...}).
-    #   required_credentials: tuple      the secrets it needs (read by flows/credentials.py, handed in
-    #                                    as `credentials=`), or credentials_for(targets) where they
-    #                                    depend on the target.
+    @staticmethod
+    def check_target(target: str) -> Any:
+        """ValueError on a target the source cannot use: `repwatch check` calls it, so a typo fails before a run."""
+        return target
+
+    @classmethod
+    def credentials_for(cls, targets: Iterable[str]) -> tuple[str, ...]:
+        """The secrets these targets need (for sources whose needs vary by target)."""
+        return cls.required_credentials
+
+    def aggregate(self, page: Page) -> dict[str, Any] | None:
+        """The overall rating the page states ({"rating", "count", ...}), for sources whose pages say it."""
+        return None
+
+
+REQUIRED_HOOKS = ("pages", "parse")
+
+
+def as_source(cls: Any, name: str, where: str) -> type[Source]:
+    """The loaded class as a Source, refused with a message naming what it lacks.
+
+    A class that does not subclass Source but defines the required hooks gets
+    the optional hooks' defaults through a subclass made here.
+    """
+    if not isinstance(cls, type):
+        raise TypeError(f"source {name!r} ({where}) is not a class but {type(cls).__name__}")
+    if getattr(cls, "name", None) != name:
+        raise TypeError(f"source {name!r} ({where}) has name {getattr(cls, 'name', None)!r}; "
+                        "the entry point's name and the class's `name` must agree")
+    missing = [hook for hook in REQUIRED_HOOKS
+               if not callable(getattr(cls, hook, None)) or getattr(cls, hook) is getattr(Source, hook)]
+    if missing:
+        raise TypeError(f"source {name!r} ({where}) lacks the required hook(s) {', '.join(missing)}: a source "
+                        "defines pages(target, since, state) and parse(page) (README: Write a source)")
+    if issubclass(cls, Source):
+        return cls
+    return type(cls.__name__, (cls, Source), {"__module__": cls.__module__, "__doc__": cls.__doc__})
 
 
 ENTRY_POINT_GROUP = "repwatch.sources"
@@ -163,7 +207,7 @@ def _entry_points(fresh: bool = False) -> dict[str, EntryPoint]:
     return _read[1]
 
 
-def scraper_class(name: str) -> Callable[..., Scraper]:
+def scraper_class(name: str) -> type[Source]:
     """The scraper registered under `name` in the `repwatch.sources` entry points (built-in sources included)."""
     found = _entry_points()
     if name not in found:
@@ -174,13 +218,10 @@ def scraper_class(name: str) -> Callable[..., Scraper]:
         cls = found[name].load()
     except Exception as exc:  # a broken plugin names itself, and the others still work
         raise ImportError(f"source {name!r} ({found[name].value}) could not be loaded: {type(exc).__name__}: {exc}") from None
-    if getattr(cls, "name", None) != name:
-        raise TypeError(f"source {name!r} ({found[name].value}) has name {getattr(cls, 'name', None)!r}; "
-                        "the entry point's name and the class's `name` must agree")
-    return cls
+    return as_source(cls, name, found[name].value)
 
 
-def get_scraper(name: str, **options: Any) -> Scraper:
+def get_scraper(name: str, **options: Any) -> Source:
     return scraper_class(name)(**options)
 
 

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, ClassVar, Iterable, Iterator
 from urllib.parse import quote
 
-from scrapers.base import Mention, Page, ParseError, parse_iso_datetime, passed_cursor
+from scrapers.base import Mention, Source, Page, ParseError, parse_iso_datetime, passed_cursor
 from scrapers.http import PoliteSession
 from scrapers.http_errors import CredentialsRefused, FatalHTTPError
 
@@ -33,8 +33,9 @@ def _json(page: Page, what: str) -> dict[str, Any]:
     return data
 
 
-class BlueskyScraper:
+class BlueskyScraper(Source):
     name: ClassVar[str] = "bluesky"
+    default_base_url = DEFAULT_BASE_URL
     required_credentials: ClassVar[tuple[str, ...]] = ("identifier", "app_password")
 
     def __init__(self, base_url: str = DEFAULT_BASE_URL, http: PoliteSession | None = None,

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import feedparser
 
-from scrapers.base import Mention, Page, ParseError, html_to_text
+from scrapers.base import Mention, Source, Page, ParseError, html_to_text
 from scrapers.http import PoliteSession
 
 
@@ -32,7 +32,7 @@ def _published(entry: Any) -> datetime | None:
     return datetime.fromtimestamp(calendar.timegm(stamp), tz=timezone.utc) if stamp else None
 
 
-class FeedScraper:
+class FeedScraper(Source):
     """One request per feed, conditional on the ETag / Last-Modified seen last time."""
 
     name: ClassVar[str] = "feed"

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, ClassVar, Iterable, Iterator
 from urllib.parse import quote
 
-from scrapers.base import Mention, Page, ParseError, passed_cursor, utc_from_epoch
+from scrapers.base import Mention, Source, Page, ParseError, passed_cursor, utc_from_epoch
 from scrapers.http import PoliteSession
 
 DEFAULT_BASE_URL = "https://play.google.com"
@@ -93,10 +93,11 @@ def _at(node: Any, *path: int) -> Any:
     return node
 
 
-class GooglePlayScraper:
+class GooglePlayScraper(Source):
     """Pages by continuation token until a page reaches past the cursor or the token runs out."""
 
     name: ClassVar[str] = "googleplay"
+    default_base_url = DEFAULT_BASE_URL
 
     def __init__(
         self,

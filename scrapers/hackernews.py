@@ -5,7 +5,7 @@ import json
 from datetime import datetime
 from typing import Any, ClassVar, Iterable, Iterator
 
-from scrapers.base import Mention, Page, ParseError, html_to_text, utc_from_epoch
+from scrapers.base import Mention, Source, Page, ParseError, html_to_text, utc_from_epoch
 from scrapers.http import PoliteSession
 
 DEFAULT_BASE_URL = "https://hn.algolia.com/api/v1"
@@ -22,7 +22,7 @@ def _decode(page: Page) -> dict[str, Any]:
     return data
 
 
-class HackerNewsScraper:
+class HackerNewsScraper(Source):
     """Incremental on `created_at_i`; pages with `page`/`nbPages`.
 
     Algolia stops paging after 1000 hits; when more matched, the next window
@@ -30,6 +30,7 @@ class HackerNewsScraper:
     """
 
     name: ClassVar[str] = "hackernews"
+    default_base_url = DEFAULT_BASE_URL
 
     def __init__(
         self,

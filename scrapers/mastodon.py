@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any, ClassVar, Iterable, Iterator
 from urllib.parse import quote
 
-from scrapers.base import Mention, Page, ParseError, html_to_text, parse_iso_datetime, passed_cursor
+from scrapers.base import Mention, Source, Page, ParseError, html_to_text, parse_iso_datetime, passed_cursor
 from scrapers.http import PoliteSession
 
 DEFAULT_BASE_URL = "https://mastodon.social"
@@ -46,10 +46,11 @@ def _statuses(page: Page) -> list[dict[str, Any]]:
     return data
 
 
-class MastodonScraper:
+class MastodonScraper(Source):
     """Tag timelines, newest first; stops at the cursor or after `max_pages`."""
 
     name: ClassVar[str] = "mastodon"
+    default_base_url = DEFAULT_BASE_URL
 
     def __init__(self, base_url: str = DEFAULT_BASE_URL, http: PoliteSession | None = None, limit: int = 40,
                  max_pages: int = 25, credentials: dict[str, str] | None = None) -> None:

@@ -19,7 +19,7 @@ import re
 from datetime import datetime
 from typing import Any, ClassVar, Iterable, Iterator
 
-from scrapers.base import Mention, Page, ParseError, passed_cursor, utc_from_epoch
+from scrapers.base import Mention, Source, Page, ParseError, passed_cursor, utc_from_epoch
 from scrapers.http import PoliteSession
 from scrapers.http_errors import CredentialsRefused, FatalHTTPError
 
@@ -50,8 +50,9 @@ def _listing(page: Page) -> dict[str, Any]:
     return data["data"]
 
 
-class RedditScraper:
+class RedditScraper(Source):
     name: ClassVar[str] = "reddit"
+    default_base_url = DEFAULT_BASE_URL
     required_credentials: ClassVar[tuple[str, ...]] = ("client_id", "client_secret")
 
     def __init__(self, base_url: str = DEFAULT_BASE_URL, http: PoliteSession | None = None,

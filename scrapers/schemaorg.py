@@ -17,7 +17,7 @@ from urllib.parse import urljoin
 
 import extruct
 
-from scrapers.base import Mention, Page, ParseError, html_to_text, parse_iso_datetime, stable_id
+from scrapers.base import Mention, Source, Page, ParseError, html_to_text, parse_iso_datetime, stable_id
 from scrapers.http import PoliteSession
 
 SYNTAXES = ("json-ld", "microdata", "rdfa")
@@ -131,7 +131,7 @@ def _stars(rating: Any) -> float | None:
     return round(1 + 4 * (value - worst) / (best - worst), 2)
 
 
-class SchemaOrgScraper:
+class SchemaOrgScraper(Source):
     """One request per page, conditional on its ETag; every review the markup holds."""
 
     name: ClassVar[str] = "schemaorg"

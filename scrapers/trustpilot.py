@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from bs4 import BeautifulSoup
 
-from scrapers.base import Mention, Page, ParseError, parse_iso_datetime, passed_cursor
+from scrapers.base import Mention, Source, Page, ParseError, parse_iso_datetime, passed_cursor
 from scrapers.http import PoliteSession
 
 DEFAULT_BASE_URL = "https://www.trustpilot.com"
@@ -51,10 +51,11 @@ def _drop_cut_title(title: str | None, text: str) -> str | None:
     return None if title.endswith("…") and text.startswith(stem) else title
 
 
-class TrustpilotScraper:
+class TrustpilotScraper(Source):
     """Newest first (`sort=recency`), page by page until older than the cursor."""
 
     name: ClassVar[str] = "trustpilot"
+    default_base_url = DEFAULT_BASE_URL
 
     def __init__(
         self,

@@ -5,7 +5,7 @@ import numpy as np
 
 from analysis import store
 from flows.config import parse_config
-from flows.tasks import detect_brand_alerts
+from flows.tasks.detection import detect_brand_alerts
 
 UNTIL = datetime(2026, 11, 24, 6, tzinfo=timezone.utc)
 CONFIG = parse_config({

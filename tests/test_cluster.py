@@ -175,15 +175,15 @@ def test_a_dask_cluster_stores_what_the_threads_engine_stores(prefect_harness, d
         assert state.is_completed(), state.message
         runs["killed"] = state.result()
     assert killed, "no worker was busy long enough to be killed"
-    staged = Path(runs["dask"]["database"]).parent / "staging"
+    staged = Path(runs["dask"].database).parent / "staging"
     assert not [p for p in staged.rglob("*") if p.is_file()]  # every staged file loaded and removed
-    threads, dask = _stored(runs["threads"]["database"]), _stored(runs["dask"]["database"])
-    assert _stored(runs["killed"]["database"]) == threads  # nothing lost or doubled
+    threads, dask = _stored(runs["threads"].database), _stored(runs["dask"].database)
+    assert _stored(runs["killed"].database) == threads  # nothing lost or doubled
     assert len(threads[0]) > 1500 and threads[0] == dask[0]  # every row, its text, stars, replies and score
     assert threads[1] == dask[1] and len(dask[1]) == 20  # every cursor
     assert threads[2] == dask[2] and dask[2]  # the same alerts
-    assert sum(h["new"] for h in again["health"]) == 0 and all(h["ok"] for h in again["health"])
-    assert _stored(again["database"])[0] == dask[0]  # a rerun adds nothing
+    assert sum(h.new for h in again.health) == 0 and all(h.ok for h in again.health)
+    assert _stored(again.database)[0] == dask[0]  # a rerun adds nothing
 
 
 def test_a_cluster_task_scores_and_stages_what_it_fetched(httpserver, tmp_path):

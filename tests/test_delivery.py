@@ -9,7 +9,7 @@ from aiosmtpd.controller import Controller
 
 from analysis import store
 from flows.config import parse_config
-from flows.tasks import daily_plans, write_and_send_digests
+from flows.tasks.digests import daily_plans, write_and_send_digests
 from reports.mailer import SmtpSettings
 
 END = datetime(2026, 11, 24, 6, tzinfo=timezone.utc)
@@ -64,7 +64,7 @@ def deliver(setting, run_id, smtp, resend=False, period_key="2026-11-24", end=EN
 def test_smtp_down_then_up_delivers_exactly_one_late_message(setting):
     config, con, port, smtp = setting
     (first,) = deliver(setting, "r1", smtp)  # nothing listens on the port yet
-    assert first["sent"] is False and "failed" in first["error"] and first["paths"]["html"].endswith(".html")
+    assert first.sent is False and "failed" in first.error and first.html_path.endswith(".html")
     (row,) = store.pending_digests(con)
     assert row["delivery"] == "pending" and "127.0.0.1" in row["last_error"] and row["sent_at"] is None
 
@@ -73,16 +73,16 @@ def test_smtp_down_then_up_delivers_exactly_one_late_message(setting):
     controller.start()
     try:
         (second,) = deliver(setting, "r2", smtp)  # the next run, same day, without --resend
-        assert (second["skipped"], second["sent"], second["late"], second["error"]) == (True, True, True, None)
+        assert (second.skipped, second.sent, second.late, second.error) == (True, True, True, None)
         assert len(inbox.messages) == 1
         assert inbox.messages[0]["Subject"] == "[LATE] Acme digest: Tue 24 Nov 06:00"
         assert store.pending_digests(con) == []
 
         (third,) = deliver(setting, "r3", smtp)
-        assert (third["skipped"], third["sent"]) == (True, False) and len(inbox.messages) == 1
+        assert (third.skipped, third.sent) == (True, False) and len(inbox.messages) == 1
 
         (again,) = deliver(setting, "r4", smtp, resend=True)  # --resend: send again, on time
-        assert again["sent"] is True and not again["late"] and len(inbox.messages) == 2
+        assert again.sent is True and not again.late and len(inbox.messages) == 2
         assert inbox.messages[1]["Subject"] == "Acme digest: Tue 24 Nov 06:00"
         assert store.get_digest(con, "2026-11-24", "support")["send_count"] == 2
     finally:
@@ -101,7 +101,7 @@ def test_a_later_period_sends_the_pending_one_first(setting):
         outcomes = deliver(setting, "r3", smtp, period_key="2026-11-26", end=END + timedelta(days=2))
     finally:
         controller.stop()
-    assert sorted((o["period"], o["sent"], bool(o.get("late"))) for o in outcomes) == [
+    assert sorted((o.period, o.sent, o.late) for o in outcomes) == [
         ("2026-11-24", True, True), ("2026-11-26", True, False)]
     # The --no-email digest was written for the outbox only: it is not pending, and nothing sends it later.
     assert [m["Subject"] for m in inbox.messages] == ["[LATE] Acme digest: Tue 24 Nov 06:00", "Acme digest: Thu 26 Nov 06:00"]
@@ -119,9 +119,9 @@ def test_a_send_cut_short_by_a_kill_is_reported_once_and_not_sent_twice(setting)
     controller.start()
     try:
         (outcome,) = deliver(setting, "r2", smtp)
-        assert outcome["sent"] is False and "may or may not have arrived" in outcome["error"]
+        assert outcome.sent is False and "may or may not have arrived" in outcome.error
         (again,) = deliver(setting, "r3", smtp)
-        assert again["error"] is None and again["sent"] is False  # reported once, never resent blindly
+        assert again.error is None and again.sent is False  # reported once, never resent blindly
     finally:
         controller.stop()
     assert inbox.messages == []
@@ -140,6 +140,6 @@ def test_smtp_auth_refused_keeps_the_digest_pending_with_the_reason(setting):
         (outcome,) = deliver(setting, "r1", smtp)
     finally:
         controller.stop()
-    assert outcome["sent"] is False and "127.0.0.1" in outcome["error"] and "wrong" not in outcome["error"]
+    assert outcome.sent is False and "127.0.0.1" in outcome.error and "wrong" not in outcome.error
     (row,) = store.pending_digests(con)
     assert row["last_error"] and "wrong" not in row["last_error"]  # the password is never recorded

@@ -24,11 +24,10 @@ def demo_site():
 def run(config_path, **params):
     from flows.nightly import nightly
 
-    from flows.nightly import RunFailed
+    from flows.run import outcome_of
 
     state = nightly(config_path=str(config_path), send_email=False, return_state=True, **params)
-    data = state.result(raise_on_failure=False)
-    return state, (data.result if isinstance(data, RunFailed) else data)
+    return state, outcome_of(state)
 
 
 def test_nightly_end_to_end_then_rerun_is_idempotent(prefect_harness, demo_site, tmp_path):
@@ -36,8 +35,8 @@ def test_nightly_end_to_end_then_rerun_is_idempotent(prefect_harness, demo_site,
     config = write_demo_config(tmp_path, base_url)
     state, data = run(config)
     assert state.is_completed(), state.message
-    assert all(h["ok"] for h in data["health"]) and len(data["health"]) == 20
-    con = store.connect(data["database"])
+    assert all(h.ok for h in data.health) and len(data.health) == 20
+    con = store.connect(data.database)
     stored = store.count_mentions(con)
     reviews = con.execute(
         """SELECT source, count(*), count(rating), count(*) FILTER (WHERE replied),
@@ -53,10 +52,10 @@ def test_nightly_end_to_end_then_rerun_is_idempotent(prefect_harness, demo_site,
         assert n > 20 and rated == n, source
         assert replied > 0 and dated_replies == replied, source  # every demo reply carries its date
         assert waiting > 0 or source == "schemaorg", source  # ShipSwift's microdata shop does not say
-    assert data["alerts"], "the demo incident should raise an alert"
-    (digest,) = data["digests"]
-    html = open(digest["paths"]["html"], encoding="utf-8").read()
-    assert "[ALERT]" in digest["subject"] and "Parcelly" in html and "FAILED" not in html
+    assert data.alerts, "the demo incident should raise an alert"
+    (digest,) = data.digests
+    html = open(digest.html_path, encoding="utf-8").read()
+    assert "[ALERT]" in digest.subject and "Parcelly" in html and "FAILED" not in html
     assert "hackernews" in html and "feed" in html
     assert "What people say" in html and "login" in html and "outage" in html  # themes of the incident
     assert "Why negative" in html  # driver words
@@ -67,11 +66,11 @@ def test_nightly_end_to_end_then_rerun_is_idempotent(prefect_harness, demo_site,
 
     state2, data2 = run(config)
     assert state2.is_completed()
-    con = store.connect(data2["database"])
+    con = store.connect(data2.database)
     assert store.count_mentions(con) == stored
     con.close()
-    assert sum(h["new"] for h in data2["health"]) == 0
-    assert data2["alerts"] == [] and data2["digests"][0]["skipped"] is True
+    assert sum(h.new for h in data2.health) == 0
+    assert data2.alerts == () and data2.digests[0].skipped is True
 
 
 def test_the_weekly_digest_says_what_the_store_holds(prefect_harness, demo_site, tmp_path):
@@ -85,13 +84,13 @@ def test_the_weekly_digest_says_what_the_store_holds(prefect_harness, demo_site,
     config = write_demo_config(tmp_path, base_url)
     state, data = run(config, cadence="weekly")
     assert state.is_completed(), state.message
-    (digest,) = data["digests"]
-    assert digest["group"] == "marketing" and digest["period"].startswith("week-")
-    html_path = digest["paths"]["html"]
+    (digest,) = data.digests
+    assert digest.group == "marketing" and digest.period.startswith("week-")
+    html_path = digest.html_path
     html = open(html_path, encoding="utf-8").read()
     text = open(html_path[:-4] + "txt", encoding="utf-8").read()
     assert len(html.encode("utf-8")) < 102 * 1024  # Gmail clips larger messages
-    con = store.connect(data["database"])
+    con = store.connect(data.database)
     start, end = con.execute("SELECT period_start, period_end FROM digests WHERE recipient_group = 'marketing'").fetchone()
     assert end - start == timedelta(days=7)
     week = {b: r for b, *r in con.execute(
@@ -141,8 +140,8 @@ def test_the_weekly_digest_says_what_the_store_holds(prefect_harness, demo_site,
 
     # Due once: the next weekly run (an hourly deployment's) finds it written and fetches nothing.
     state2, data2 = run(config, cadence="weekly")
-    assert state2.is_completed() and data2["health"] == [] and data2["digests"][0]["skipped"] is True
-    assert "no weekly digest due" in data2["summary"]
+    assert state2.is_completed() and data2.health == () and data2.digests[0].skipped is True
+    assert "no weekly digest due" in data2.summary
 
 
 def test_a_broken_source_is_reported_and_the_run_goes_on(prefect_harness, demo_site, tmp_path):
@@ -152,9 +151,9 @@ def test_a_broken_source_is_reported_and_the_run_goes_on(prefect_harness, demo_s
     state, data = run(config, brands=["Parcelly"])
     assert state.is_failed()
     assert "1 of 10 sources failed: Parcelly/feed/alerts/feeds/gone.xml" in state.message
-    broken = [h for h in data["health"] if not h["ok"]]
-    assert [(h["source"], h["error"].split(":")[0]) for h in broken] == [("feed", "FatalHTTPError")]
-    html = open(data["digests"][0]["paths"]["html"], encoding="utf-8").read()
+    broken = [h for h in data.health if not h.ok]
+    assert [(h.source, h.error.split(":")[0]) for h in broken] == [("feed", "FatalHTTPError")]
+    html = open(data.digests[0].html_path, encoding="utf-8").read()
     assert "FAILED" in html and "HTTP 404" in html
 
 
@@ -232,7 +231,7 @@ def test_refused_credentials_fail_that_source_only(prefect_harness, demo_site, t
     monkeypatch.setenv("REPWATCH_DEMO_REDDIT_CLIENT_SECRET", "not-the-secret")
     state, data = run(config, brands=["ShipSwift"])
     assert state.is_failed()
-    (broken,) = [h for h in data["health"] if not h["ok"]]
-    assert broken["source"] == "reddit" and "credentials refused" in broken["error"]
-    assert "not-the-secret" not in state.message + broken["error"]
-    assert sum(h["ok"] for h in data["health"]) == 9
+    (broken,) = [h for h in data.health if not h.ok]
+    assert broken.source == "reddit" and "credentials refused" in broken.error
+    assert "not-the-secret" not in state.message + broken.error
+    assert sum(h.ok for h in data.health) == 9

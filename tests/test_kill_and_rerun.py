@@ -102,7 +102,10 @@ def test_killed_runs_then_a_rerun_lose_and_repeat_nothing(world, tmp_path):
            WHERE c.watermark > (SELECT max(published_at) FROM mentions m
                                 WHERE m.brand = c.brand AND m.source = c.source AND m.target = c.target)""").fetchall()
     digests = con.execute("SELECT period_key, delivery, send_count FROM digests").fetchall()
+    statuses = dict(con.execute("SELECT status, count(*) FROM runs GROUP BY status").fetchall())
     con.close()
+    # The runs table never lies: a run killed after its row was written is marked so by the next run.
+    assert set(statuses) <= {"completed", "partial", "killed"} and statuses.get("killed", 0) <= killed, statuses
     assert ahead == []
     assert all(count <= 1 for _, _, count in digests), digests  # never sent twice
     # Exactly one message, unless a kill cut a send short: then none, and the digest says so.

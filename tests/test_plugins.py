@@ -26,6 +26,20 @@ class AcmeBlogScraper:
 
 class Misnamed(AcmeBlogScraper):
     name = "something-else"
+
+class NoParser:
+    name = "noparser"
+
+    def pages(self, target, since, state):
+        return iter(())
+
+from scrapers.base import Source
+
+class HalfDone(Source):
+    name = "halfdone"
+
+    def parse(self, page):
+        return []
 '''
 
 
@@ -46,8 +60,12 @@ def test_an_installed_package_adds_a_source(tmp_path, monkeypatch):
         """)
     monkeypatch.syspath_prepend(str(tmp_path))
     assert "acmeblog" in scraper_names() and "hackernews" in scraper_names()
-    (m,) = get_scraper("acmeblog").parse(Page("https://blog.example/1", 200, b"post:Acme is great"))
+    scraper = get_scraper("acmeblog")
+    (m,) = scraper.parse(Page("https://blog.example/1", 200, b"post:Acme is great"))
     assert (m.source, m.text) == ("acmeblog", "Acme is great")
+    # It does not subclass Source: the optional hooks are the contract's defaults.
+    assert scraper.aggregate(Page("https://blog.example/1", 200, b"")) is None
+    assert scraper_class("acmeblog").credentials_for(["x"]) == () and scraper_class("acmeblog").default_base_url is None
     config = parse_config({
         "brands": [{"name": "Acme", "sources": [{"source": "acmeblog", "targets": ["x"], "options": {"per_page": 5}}]}],
         "digest": {"sender": "a@b.example", "groups": [{"name": "s", "recipients": ["c@d.example"]}]},
@@ -71,4 +89,22 @@ def test_a_broken_or_misnamed_plugin_is_a_clear_error(tmp_path, monkeypatch):
 
     with pytest.raises(ConfigError, match=r"sources\[0\]: source 'broken' .* could not be loaded"):
         parse_config({"brands": [{"name": "Acme", "sources": [{"source": "broken", "targets": ["x"]}]}],
+                      "digest": {"sender": "a@b.example", "groups": [{"name": "s", "recipients": ["c@d.example"]}]}})
+
+
+def test_a_plugin_missing_a_required_hook_is_refused_naming_it(tmp_path, monkeypatch):
+    install_plugin(tmp_path, """\
+        [repwatch.sources]
+        noparser = acme_source:NoParser
+        halfdone = acme_source:HalfDone
+        """)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(TypeError, match=r"source 'noparser' \(acme_source:NoParser\) lacks the required hook\(s\) parse"):
+        scraper_class("noparser")
+    with pytest.raises(TypeError, match=r"source 'halfdone' .* lacks the required hook\(s\) pages"):
+        scraper_class("halfdone")
+    from flows.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"sources\[0\]: source 'noparser' .* lacks the required hook\(s\) parse"):
+        parse_config({"brands": [{"name": "Acme", "sources": [{"source": "noparser", "targets": ["x"]}]}],
                       "digest": {"sender": "a@b.example", "groups": [{"name": "s", "recipients": ["c@d.example"]}]}})

@@ -7,7 +7,7 @@ import pytest
 from werkzeug import Response
 
 from analysis import store
-from flows.tasks import FetchJob, fetch_mentions, fetch_window_start
+from flows.tasks.fetch import FetchJob, fetch_mentions, fetch_window_start
 from scrapers.http import HttpSettings
 
 from conftest import fixture_bytes

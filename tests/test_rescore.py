@@ -8,7 +8,8 @@ from analysis import learned_sentiment, sentiment, store
 from benchmarks import learn_sentiment
 from flows.cli import main
 from flows.config import parse_config
-from flows.tasks import detect_brand_alerts, score_unscored
+from flows.tasks.detection import detect_brand_alerts
+from flows.tasks.scoring import score_unscored
 
 UTC = timezone.utc
 UNTIL = datetime(2026, 11, 30, 6, tzinfo=UTC)

@@ -44,7 +44,7 @@ def night():
 
 def watch_at(config, night, at: str, port: int):
     """One watch round with the demo sites showing only what was published by `at` on the demo night."""
-    from flows.nightly import RunFailed
+    from flows.run import outcome_of
     from flows.watch import watch
 
     items, reviews, now = night
@@ -52,8 +52,7 @@ def watch_at(config, night, at: str, port: int):
     shown_items, shown_reviews = demo_data.as_of(items, reviews, until)
     with demo_server.serve(shown_items, shown_reviews, port=port):
         state = watch(config_path=str(config), until=until.isoformat(), return_state=True)
-    data = state.result(raise_on_failure=False)
-    return state, (data.result if isinstance(data, RunFailed) else data)
+    return state, outcome_of(state)
 
 
 def test_the_incident_is_pushed_once_when_it_starts_and_once_when_it_ends(prefect_harness, night, tmp_path,
@@ -83,8 +82,8 @@ def test_the_incident_is_pushed_once_when_it_starts_and_once_when_it_ends(prefec
 
     receiver.down = True  # long after the outage: its "back to normal" is due, and the chat is down
     state, data = watch_at(config, night, "07:30", port)
-    assert state.is_failed() and len(data["pushed"]["failed"]) == 1
-    assert "JSON" in data["pushed"]["failed"][0] and TOKEN not in data["pushed"]["failed"][0]
+    assert state.is_failed() and len(data.pushed.failed) == 1
+    assert "JSON" in data.pushed.failed[0] and TOKEN not in data.pushed.failed[0]
     receiver.down = False
     state, data = watch_at(config, night, "07:30", port)  # the next round sends it, once
     assert state.is_completed(), state.message
@@ -119,7 +118,7 @@ def test_the_incident_is_pushed_once_when_it_starts_and_once_when_it_ends(prefec
 
 
 def test_a_push_interrupted_while_sending_is_sent_again_and_says_so(tmp_path):
-    from flows.tasks import INTERRUPTED_NOTE
+    from flows.tasks.pushing import INTERRUPTED_NOTE
 
     con = store.connect(tmp_path / "p.duckdb")
     store.record_pushes(con, [{"push_id": "a|support|opened", "alert_id": "a", "brand": "Acme", "group": "support",

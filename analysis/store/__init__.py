@@ -10,20 +10,20 @@ One module a concern: `shape` (connecting, migrations, times, bulk-write
 helpers), `mentions` (runs, health, mentions, cursors), `scores` (sentiment
 and the series detection reads), `alerts` (alerts and their pushes),
 `digests` (what the digest reads, and its delivery), `weekly` (what only the
-weekly digest reads). Callers use `store.<name>`.
+weekly digest reads). Callers use `store.<name>`; this exports only the names callers outside use.
 """
 from __future__ import annotations
 
 from analysis.store.shape import (  # noqa: F401
-    Connection, StoreError, to_db_time, from_db_time, ensure_db_shape, connect, connection,
+    Connection, ensure_db_shape, connect, connection,
 )
 from analysis.store.mentions import (  # noqa: F401
-    MENTION_FIELDS, Cursor, SaveResult, begin_run, finish_run, save_source_health, source_health, get_cursor,
+    Cursor, SaveResult, begin_run, finish_run, mark_killed_runs, runs, save_source_health, source_health, get_cursor,
     get_cursors,
     save_mentions, SourceRows, save_mention_batch, count_mentions, history_starts, count_by_source,
 )
 from analysis.store.scores import (  # noqa: F401
-    LABEL, AWAITING_REPLY, fetch_unscored, save_scores, clear_scores, unscored_languages, sentiment_models,
+    fetch_unscored, save_scores, clear_scores, unscored_languages, sentiment_models,
     bucket_series, brand_sources,
 )
 from analysis.store.alerts import (  # noqa: F401

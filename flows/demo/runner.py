@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from analysis import clock, store
-from flows.command_runs import EXIT_OK, describe_outcome, print_outcome, run_nightly
+from flows.command_runs import EXIT_OK, print_outcome, run_nightly
 from flows.demo import data as demo_data, server as demo_server
 from flows.demo import review_data
 
@@ -54,14 +54,14 @@ def run_demo(data_dir: str | Path, serve: bool = False, port: int = 8765, at: st
         return _serve_demo(items, reviews, data_dir, port, until)
     with demo_server.serve(items, reviews) as base_url:
         config_path = write_demo_config(data_dir, base_url)
-        code, data = run_nightly(str(config_path), send_email=False)
-        print_outcome(data)
+        code, daily = run_nightly(str(config_path), send_email=False)
+        print_outcome(daily)
         # The marketing group's week, up to its send time this morning (the same data: nothing new is fetched).
         weekly_code, weekly = run_nightly(str(config_path), send_email=False, cadence="weekly")
         code = max(code, weekly_code)
-    for d in weekly["digests"]:
-        print(f"weekly digest [{d['group']}] for {d['period']}: {describe_outcome(d)}: {d['paths'].get('html')}")
-    with store.connection(data["database"], read_only=True) as con:
+    for d in weekly.digests:
+        print(f"weekly digest [{d.group}] for {d.period}: {d.describe()}: {d.html_path}")
+    with store.connection(daily.database, read_only=True) as con:
         per_source = ", ".join(f"{source} {n}" for source, n in store.count_by_source(con))
         print(f"mentions stored: {store.count_mentions(con)} ({per_source})")
     print(f"demo finished in {time.perf_counter() - started:.1f}s")

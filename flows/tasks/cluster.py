@@ -14,7 +14,6 @@ staged Parquet file (`flows/tasks/staging.py`), not through the scheduler.
 from __future__ import annotations
 
 import dataclasses
-import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -54,8 +53,7 @@ def job_host(job: FetchJob) -> str:
     if job.target.startswith(("http://", "https://")):
         url = job.target
     else:
-        module = sys.modules.get(scraper_class(job.source).__module__)
-        url = job.base_url or getattr(module, "DEFAULT_BASE_URL", None) or ""
+        url = job.base_url or scraper_class(job.source).default_base_url or ""
     return urlsplit(url).netloc.lower() or job.source
 
 

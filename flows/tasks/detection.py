@@ -61,10 +61,7 @@ def _alert(con: store.Connection, brand: BrandConfig, source: str, metric: str, 
 
 @task
 def detect_alerts(db_path: str, brands: list[str], period_start: datetime, until: datetime, config: MonitorConfig, run_id: str) -> list[str]:
-    con = store.connect(db_path)
-    try:
+    with store.connection(db_path) as con:
         found = [a for b in config.brands if b.name in brands
                  for a in detect_brand_alerts(con, b, period_start, until, config)]
         return store.save_alerts(con, found, run_id)
-    finally:
-        con.close()

@@ -1,6 +1,7 @@
 """The digest: what it shows, written to the outbox and sent once, late ones marked."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Sequence
 
@@ -9,6 +10,7 @@ from prefect import get_run_logger, task
 from analysis import spikes, store
 from flows.cadence import DigestPlan, weekly_plan
 from flows.config import MonitorConfig
+from flows.run import DigestOutcome
 from flows.smtp_env import smtp_settings_from_env
 from reports import digest as digest_report
 from reports import mailer
@@ -65,21 +67,6 @@ def build_digest(
     return digest_report.render_digest(context)
 
 
-def digest_outcome(period_key: str, group: str, html_path: str | None, *, written: bool, **extra: Any) -> dict[str, Any]:
-    """What became of one digest in this run; `written`: rendered by this run (not an earlier one's)."""
-    return {"group": group, "period": period_key, "skipped": not written, "paths": {"html": html_path},
-            "sent": False, "late": False, "error": None, **extra}
-
-
-def describe_delivery(outcome: dict[str, Any]) -> str:
-    """How a digest went, in a few words: for the CLI and the run's artifact."""
-    if outcome["error"]:
-        return f"NOT SENT: {outcome['error']}"
-    if outcome["sent"]:
-        return "sent late" if outcome["late"] else "sent"
-    return "already written for this period" if outcome["skipped"] else "written to the outbox"
-
-
 def daily_plans(config: MonitorConfig, period_key: str, start: datetime, end: datetime) -> list[DigestPlan]:
     """Every daily group's digest of the run's period."""
     return [DigestPlan(g.name, "daily", period_key, start, end) for g in config.groups("daily")]
@@ -112,7 +99,7 @@ def _write(con: store.Connection, config: MonitorConfig, plan: DigestPlan, run_i
 def write_and_send_digests(
     con: store.Connection, config: MonitorConfig, plans: Sequence[DigestPlan], run_id: str,
     smtp: mailer.SmtpSettings | None, resend: bool, log: Any,
-) -> list[dict[str, Any]]:
+) -> list[DigestOutcome]:
     """Per planned digest: write it once (again with `resend`), then send every pending digest.
 
     Writing and sending are separate facts. A digest written to be sent stays
@@ -121,28 +108,28 @@ def write_and_send_digests(
     go out first, once, their subject marked [LATE]. Without SMTP settings
     (or with sending off) digests are written to the outbox only.
     """
-    outcomes: dict[tuple[str, str], dict[str, Any]] = {}
+    outcomes: dict[tuple[str, str], DigestOutcome] = {}
     for plan in plans:
         existing = store.get_digest(con, plan.key, plan.group)
         if existing and not resend:
             log.info("digest %s/%s already written at %s; not writing it again", plan.key, plan.group,
                      existing["rendered_at"])
-            outcomes[(plan.key, plan.group)] = digest_outcome(plan.key, plan.group, existing["html_path"], written=False)
+            outcomes[(plan.key, plan.group)] = DigestOutcome(plan.group, plan.key, existing["html_path"], written=False)
             continue
         rendered, paths = _write(con, config, plan, run_id)
         store.record_digest(con, plan.key, plan.group, plan.start, plan.end, paths, run_id, to_send=smtp is not None)
-        outcomes[(plan.key, plan.group)] = digest_outcome(plan.key, plan.group, paths["html"], written=True,
-                                                    subject=rendered.subject, cadence=plan.cadence)
+        outcomes[(plan.key, plan.group)] = DigestOutcome(plan.group, plan.key, paths["html"], written=True,
+                                                         subject=rendered.subject, cadence=plan.cadence)
     for stuck in store.take_interrupted_digests(con):
         key = (stuck["period_key"], stuck["recipient_group"])
         error = ("a run was stopped while sending it, so it may or may not have arrived; not sent again "
                  "(repwatch run --resend for that period sends it again)")
-        outcomes[key] = digest_outcome(*key, stuck["html_path"], written=False, error=error)
+        outcomes[key] = DigestOutcome(key[1], key[0], stuck["html_path"], written=False, error=error)
         log.error("digest %s/%s: %s", *key, error)
     if smtp is not None:
         for pending in store.pending_digests(con):
             key = (pending["period_key"], pending["recipient_group"])
-            outcome = outcomes.setdefault(key, digest_outcome(*key, pending["html_path"], written=False))
+            outcome = outcomes.setdefault(key, DigestOutcome(key[1], key[0], pending["html_path"], written=False))
             late = pending["run_id"] != run_id  # written by an earlier run that could not send it
             try:
                 message = mailer.load_message(pending["eml_path"])
@@ -150,22 +137,19 @@ def write_and_send_digests(
                 mailer.send_message(mailer.mark_late(message) if late else message, smtp)
             except mailer.MailError as exc:
                 store.mark_digest_unsent(con, *key, str(exc))
-                outcome["error"] = f"{exc}; the next run sends it"
+                outcomes[key] = replace(outcome, error=f"{exc}; the next run sends it")
                 log.error("digest %s/%s written to %s but not sent: %s", *key, pending["html_path"], exc)
                 continue
             store.mark_digest_sent(con, *key)
-            outcome.update(sent=True, late=late)
+            outcomes[key] = replace(outcome, sent=True, late=late)
     return list(outcomes.values())
 
 
 @task(task_run_name="write and send digests")
 def render_and_send(
     db_path: str, config: MonitorConfig, plans: Sequence[DigestPlan], run_id: str, send_email: bool, resend: bool,
-) -> list[dict[str, Any]]:
+) -> list[DigestOutcome]:
     """No task retry: a failed send is kept pending and reported, and the next run sends it."""
     smtp = smtp_settings_from_env() if send_email else None
-    con = store.connect(db_path)
-    try:
+    with store.connection(db_path) as con:
         return write_and_send_digests(con, config, plans, run_id, smtp, resend, get_run_logger())
-    finally:
-        con.close()

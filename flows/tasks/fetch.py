@@ -108,13 +108,12 @@ def fetch_mentions(job: FetchJob, since: datetime, state: dict[str, Any], settin
         scraper = cls(http=http, **options)
         state = dict(state)
         found, pages, overall = [], 0, None
-        aggregate = getattr(scraper, "aggregate", None)  # optional: sources whose pages state an overall rating
         try:
             for page in scraper.pages(job.target, since, state):
                 pages += 1
                 found.extend(parse_page(scraper, page))
-                if aggregate is not None and overall is None:
-                    overall = aggregate(page)
+                if overall is None:
+                    overall = scraper.aggregate(page)  # sources whose pages state an overall rating
         except (TypeError, AttributeError, KeyError, IndexError) as exc:  # paging read a value of another shape
             raise ParseError(f"{job.label}: a page is not the shape this source reads "
                              f"({type(exc).__name__}: {exc})") from None

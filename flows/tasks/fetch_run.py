@@ -15,13 +15,14 @@ from prefect.futures import as_completed
 
 from analysis import store
 from flows.config import MonitorConfig
+from flows.run import SourceHealth
 from flows.tasks import staging
 from flows.tasks.fetch import failed_fetch, fetch_source, fetch_window_start, http_settings, plan_jobs
 from flows.tasks.storing import BatchWriter, record_health
 
 
 def fetch_all(config: MonitorConfig, run_id: str, brands: list[str] | None, sources: list[str] | None,
-              until: datetime, since: datetime | None, logger: Any) -> list[dict[str, Any]]:
+              until: datetime, since: datetime | None, logger: Any) -> list[SourceHealth]:
     """Fetch every planned target from its cursor (each a task, in parallel), store what came, record health.
 
     Shared by the nightly and the watch flows: the same cursors, the same pacing,
@@ -29,14 +30,11 @@ def fetch_all(config: MonitorConfig, run_id: str, brands: list[str] | None, sour
     has come is stored while the rest is fetched.
     """
     db = config.database
-    con = store.connect(db)
-    try:
-        jobs = plan_jobs(config, brands, sources)
-        keys = [(job.brand, job.source, job.target) for job in jobs]
+    jobs = plan_jobs(config, brands, sources)
+    keys = [(job.brand, job.source, job.target) for job in jobs]
+    with store.connection(db) as con:
         cursors = store.get_cursors(con, keys)  # one query each for the whole plan, not two per target
         waiting = store.oldest_awaiting_replies(con, keys, until - timedelta(days=config.digest.reply_queue_days))
-    finally:
-        con.close()
 
     settings = http_settings(config)
     windows = [(job, fetch_window_start(cursors[key], until, since, config.backfill_days, waiting[key]),
@@ -67,8 +65,8 @@ def fetch_all(config: MonitorConfig, run_id: str, brands: list[str] | None, sour
     writer.flush()
     health = writer.rows()
     for row in health:
-        if row["error"]:
-            logger.warning("source %s/%s/%s failed: %s", row["brand"], row["source"], row["target"], row["error"])
+        if row.error:
+            logger.warning("source %s failed: %s", row.name, row.error)
     record_health(db, run_id, health)
     if folder is not None:
         staging.discard_stale(config.staging_url)  # this run's folder, empty now (or holding what failed to load)

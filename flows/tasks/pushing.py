@@ -9,6 +9,7 @@ from prefect import get_run_logger, task
 from analysis import pushes, spikes, store
 from flows import credentials
 from flows.config import MonitorConfig
+from flows.run import PushOutcome
 from reports import notify, push_message
 
 
@@ -44,7 +45,7 @@ def _run_url(run_id: str) -> str | None:
 
 @task(name="push alerts")
 def push_alerts(db_path: str, config: MonitorConfig, brand_names: list[str], until: datetime,
-                run_id: str) -> dict[str, Any]:
+                run_id: str) -> PushOutcome:
     """Record the pushes the alerts call for, then send every pending one (this run's and earlier runs' failures).
 
     A push is recorded before it is sent and marked `sending` just before the
@@ -54,8 +55,7 @@ def push_alerts(db_path: str, config: MonitorConfig, brand_names: list[str], unt
     """
     logger = get_run_logger()
     groups = push_groups(config, logger)
-    con = store.connect(db_path)
-    try:
+    with store.connection(db_path) as con:
         interrupted = store.take_interrupted_pushes(con)
         if interrupted:
             logger.warning("%d push(es) were being sent when a run stopped; sending them again, marked", len(interrupted))
@@ -87,6 +87,4 @@ def push_alerts(db_path: str, config: MonitorConfig, brand_names: list[str], unt
                 continue
             store.mark_push(con, row["push_id"], "sent")
             sent.append(f"{row['title']} ({row['recipient_group']}: {row['services']})")
-    finally:
-        con.close()
-    return {"recorded": recorded, "sent": sent, "failed": failed}
+    return PushOutcome(recorded, tuple(sent), tuple(failed))

@@ -52,8 +52,5 @@ def with_driver_words(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 @task(retries=1, retry_delay_seconds=5)
 def score_new_mentions(db_path: str, model: str, rescore_since: datetime) -> int:
     """New mentions, and those in the detection history that another model scored (after a change of model)."""
-    con = store.connect(db_path)
-    try:
+    with store.connection(db_path) as con:
         return score_unscored(con, model=model, rescore_since=rescore_since, rescore=True)
-    finally:
-        con.close()

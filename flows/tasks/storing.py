@@ -1,12 +1,14 @@
 """Storing what was fetched: the run's one writer, a batch of sources a transaction, while the rest is fetched."""
 from __future__ import annotations
 
+from dataclasses import asdict, replace
 from typing import Any
 
 from prefect import task
 
 from analysis import store
 from flows.tasks import staging
+from flows.run import SourceHealth
 from flows.tasks.fetch import FetchJob, FetchResult
 
 
@@ -35,8 +37,7 @@ def store_batch(db_path: str, results: list[FetchResult], run_id: str,
         for (i, _, _, _), one in zip(part, saved):
             out[i] = (one, None)
 
-    con = store.connect(db_path)
-    try:
+    with store.connection(db_path) as con:
         try:
             save(con, loaded)
         except Exception:  # something in the batch is bad: find which, source by source
@@ -45,8 +46,6 @@ def store_batch(db_path: str, results: list[FetchResult], run_id: str,
                     save(con, [item])
                 except Exception as exc:
                     out[item[0]] = (None, f"{type(exc).__name__}: {exc}")
-    finally:
-        con.close()
     for i, result, _, _ in loaded:
         if result.staged and out[i][1] is None:
             staging.remove(result.staged)  # committed: the file has done its work
@@ -70,14 +69,14 @@ class BatchWriter:
 
     def __init__(self, db: str, run_id: str, jobs: list[FetchJob]) -> None:
         self.db, self.run_id = db, run_id
-        self.health = {job.label: {"brand": job.brand, "source": job.source, "target": job.target, "ok": False,
-                                   "pages": 0, "fetched": 0, "new": 0, "error": None} for job in jobs}
+        # Not fetched yet reads as failed with no error: every planned target has its row.
+        self.health = {job.label: SourceHealth(job.brand, job.source, job.target, ok=False) for job in jobs}
         self.pending: list[FetchResult] = []
 
     def take(self, result: FetchResult) -> None:
         """One source's outcome: a failure is its health row now; fetched rows wait for a full batch."""
         if result.error:  # failed for good, as the fetch task reports it
-            self.health[result.job.label]["error"] = result.error
+            self.health[result.job.label] = replace(self.health[result.job.label], error=result.error)
             return
         self.pending.append(result)
         if len(self.pending) >= STORE_BATCH:
@@ -94,20 +93,18 @@ class BatchWriter:
             saved_or_errors = [(None, f"{type(exc).__name__}: {exc}")] * len(chunk)
         for result, (saved, error) in zip(chunk, saved_or_errors):
             row = self.health[result.job.label]
-            if error:
-                row["error"] = error
+            if error or saved is None:
+                self.health[result.job.label] = replace(row, error=error)
             else:
-                row.update(ok=True, pages=result.pages, fetched=saved.received, new=saved.new)
+                self.health[result.job.label] = replace(row, ok=True, pages=result.pages, fetched=saved.received,
+                                                        new=saved.new)
 
-    def rows(self) -> list[dict[str, Any]]:
-        """Every source's health row, in plan order."""
+    def rows(self) -> list[SourceHealth]:
+        """Every source's health, in plan order."""
         return list(self.health.values())
 
 
 @task
-def record_health(db_path: str, run_id: str, rows: list[dict[str, Any]]) -> None:
-    con = store.connect(db_path)
-    try:
-        store.save_source_health(con, run_id, rows)
-    finally:
-        con.close()
+def record_health(db_path: str, run_id: str, rows: list[SourceHealth]) -> None:
+    with store.connection(db_path) as con:
+        store.save_source_health(con, run_id, [asdict(r) for r in rows])
