@@ -16,7 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
-from analysis.spikes import DAY, HOUR, window_sums
+from analysis.detection.spikes import DAY, HOUR, window_sums
 from benchmarks.nab import probation_rows
 
 BIG_RATIO = 5.0  # "at five times the usual or more": what the summaries count apart (news nobody labelled)

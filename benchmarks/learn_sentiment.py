@@ -1,6 +1,6 @@
 """Learn the sentiment model again from ../shared/data/sentiment, and print its figures on what it did not learn from.
 
-    python -m benchmarks.learn_sentiment [DIR] [--out analysis/models/sentiment-linear.npz] [--C 1.0]
+    python -m benchmarks.learn_sentiment [DIR] [--out analysis/sentiment/models/sentiment-linear.npz] [--C 1.0]
 
 DIR holds tweeteval-sentiment.csv (labelled tweets) and trustpilot-reviews.csv
 (reviews with their writer's stars). One text in five of each file (chosen
@@ -16,7 +16,7 @@ What it learns from, and why:
 - each file weighs the same, and within a file each class weighs the same:
   five-star reviews are three quarters of the reviews and would otherwise
   teach that everything is praise. The mix the model then expects is set at
-  scoring time by its prior (learned_sentiment.BRAND_PRIOR).
+  scoring time by its prior (learned.BRAND_PRIOR).
 """
 from __future__ import annotations
 
@@ -33,13 +33,13 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from analysis import learned_sentiment, vader_sentiment
-from analysis.text_features import feature_values, tokens, vector
+from analysis.sentiment import learned, vader
+from analysis.sentiment.text_features import feature_values, tokens, vector
 from benchmarks.sentiment import figures
 
-CLASSES = learned_sentiment.CLASSES
+CLASSES = learned.CLASSES
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "sentiment"
-DEFAULT_OUT = Path(__file__).resolve().parents[1] / "analysis" / "models" / learned_sentiment.MODEL_FILE
+DEFAULT_OUT = Path(__file__).resolve().parents[1] / "analysis" / "sentiment" / "models" / learned.MODEL_FILE
 # A feature seen in fewer training texts than this is noise the model would memorise.
 MIN_TEXTS = 2
 # Weights this small change no probability by more than a rounding error; dropping them keeps the file small.
@@ -135,19 +135,19 @@ def main(argv: list[str] | None = None) -> int:
     names, weights, bias = learn(train, args.c)
     digest = hashlib.sha256(weights.astype(np.float16).tobytes() + "\n".join(names).encode()).hexdigest()[:8]
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    learned_sentiment.save(args.out, names, weights, bias, version=f"linear-{digest}")
-    model = learned_sentiment.load(args.out)
+    learned.save(args.out, names, weights, bias, version=f"linear-{digest}")
+    model = learned.load(args.out)
     print(f"learned from {len(train):,} texts in {time.perf_counter() - started:.0f} s: {len(names):,} features, "
           f"version {model.version}, {args.out.stat().st_size / 1e6:.1f} MB at {args.out}")
-    print(f"prior (negative, neutral, positive): {learned_sentiment.BRAND_PRIOR}")
+    print(f"prior (negative, neutral, positive): {learned.BRAND_PRIOR}")
     for corpus in ("tweets", "reviews"):
         test = [e for e in examples if e.held_out and e.corpus == corpus]
         truth = [e.label for e in test]
-        learned = [CLASSES[i] for i in model.probabilities([e.text for e in test]).argmax(axis=1)]
-        vader = [vader_sentiment.label_for(vader_sentiment.polarity(e.text)[3]) for e in test]
+        learned_labels = [CLASSES[i] for i in model.probabilities([e.text for e in test]).argmax(axis=1)]
+        vader_labels = [vader.label_for(vader.polarity(e.text)[3]) for e in test]
         print(f"held-out {corpus} ({len(test):,}, not learned from):")
-        print(f"  learned {figures(truth, learned).line()}")
-        print(f"  vader   {figures(truth, vader).line()}")
+        print(f"  learned {figures(truth, learned_labels).line()}")
+        print(f"  vader   {figures(truth, vader_labels).line()}")
     return 0
 
 

@@ -24,7 +24,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from analysis import sentiment, store, vader_sentiment
+from analysis import sentiment, store
+from analysis.sentiment import vader
 from flows.demo import data as demo_data
 from flows.demo import review_data
 from flows.config import parse_config
@@ -80,7 +81,7 @@ def timed(fn: Callable[[], Any]) -> float:
 def throughput(texts: list[str], repeat: int, workdir: Path) -> dict[str, float]:
     raw, one, two = [], [], []
     for r in range(repeat):
-        raw.append(timed(lambda: [vader_sentiment.polarity(t) for t in texts]))
+        raw.append(timed(lambda: [vader.polarity(t) for t in texts]))
         for workers, sink in ((1, one), (2, two)):
             with store.connection(workdir / f"tp-{r}-{workers}.duckdb") as con:
                 load(con, rows_for(texts, UNTIL - timedelta(days=1), timedelta(days=1), "m"), lambda i: BRANDS[i % 2])

@@ -29,7 +29,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from analysis.spikes import HOUR, SpikeParams, detect_spikes, incidents
+from analysis.detection.spikes import HOUR, SpikeParams, detect_spikes, incidents
 from benchmarks.alarms import (BIG_MISS_RATIO, BIG_RATIO, Event, Hours, big_misses_line, false_alarms,
                                missed_windows, scored_outside)
 from benchmarks.nab import Profile, Series, load_profiles, normalised, score_series

@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from analysis.spikes import detect_spikes, detect_spikes_many
+from analysis.detection.spikes import detect_spikes, detect_spikes_many
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.spikes import SpikeParams, detect_spikes, with_sensitivity
+from analysis.detection.spikes import SpikeParams, detect_spikes, with_sensitivity
 from benchmarks.alarms import (Hours, big_misses_line, describe, false_alarms, missed_windows, noise_line,
                                series_months, summary)
 from benchmarks.nab import Profile, Series, load_profiles, load_series, normalised, score_series

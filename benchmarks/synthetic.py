@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from analysis.spikes import SpikeParams, detect_share_shift, detect_spikes
+from analysis.detection.spikes import SpikeParams, detect_share_shift, detect_spikes
 from benchmarks.spikes import add_detector_options, detector_params
 
 KINDS = ("burst", "repeated", "near_zero", "first_week", "ramp", "share", "bump", "level_shift", "holiday_dip", "quiet",

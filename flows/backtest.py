@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Sequence
 
-from analysis import spikes, store
+from analysis.detection import spikes
+from analysis import store
 from analysis import clock
 from flows.config import load_config
 from flows.nightly import parse_when

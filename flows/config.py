@@ -31,7 +31,7 @@ class SourceConfig(Strict):
     @field_validator("source")
     @classmethod
     def _known_source(cls, value: str) -> str:
-        from scrapers.base import is_source, scraper_names
+        from scrapers.registry import is_source, scraper_names
 
         if not is_source(value):
             raise ValueError(f"unknown source {value!r}; known: {', '.join(scraper_names())}")
@@ -41,7 +41,7 @@ class SourceConfig(Strict):
     def _known_options(self) -> "SourceConfig":
         import inspect
 
-        from scrapers.base import scraper_class
+        from scrapers.registry import scraper_class
 
         try:
             cls = scraper_class(self.source)

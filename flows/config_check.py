@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flows.config import MonitorConfig
 from flows.credentials import MissingCredentials, notify_urls, resolve
-from scrapers.base import scraper_class
+from scrapers.registry import scraper_class
 
 
 def missing_credentials(config: MonitorConfig, env: dict[str, str] | None = None) -> list[str]:

@@ -115,7 +115,7 @@ def nightly(
     return prefect_state(run.outcome)
 
 
-def _written_already(db: str, plans: list[DigestPlan]) -> list[dict[str, Any]] | None:
+def _written_already(db: str, plans: list[DigestPlan]) -> list[store.Row] | None:
     """Each planned digest as the store has it, if every one is written and none waits to be sent;
     None when there is something to do."""
     with store.connection(db) as con:
@@ -124,7 +124,7 @@ def _written_already(db: str, plans: list[DigestPlan]) -> list[dict[str, Any]] |
     return None if pending or not all(found) else found  # type: ignore[return-value]
 
 
-def _nothing_due(plans: list[DigestPlan], written: list[dict[str, Any]], db: str, logger: Any) -> RunOutcome:
+def _nothing_due(plans: list[DigestPlan], written: list[store.Row], db: str, logger: Any) -> RunOutcome:
     summary = "no weekly digest due: " + ", ".join(f"{p.group} for {p.key} is written already" for p in plans)
     logger.info("%s", summary)
     digests = tuple(DigestOutcome(p.group, p.key, w["html_path"], written=False) for p, w in zip(plans, written))

@@ -6,14 +6,15 @@ are said in words is in reports.wording.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Mapping, Sequence
 
-from analysis.language import language_name
-from reports.templating import HTML, TEXT, RenderedDigest
+from analysis.sentiment.language import language_name
+from reports.templating import HTML, TEXT, DigestContext, RenderedDigest, TemplateRow
 from reports.wording import METRIC_LABELS, describe_alert, humanize_duration, local_time
 
-def change(now: float | None, before: float | None, *, unit: str, higher_is_good: bool | None) -> dict[str, Any]:
+def change(now: float | None, before: float | None, *, unit: str, higher_is_good: bool | None) -> TemplateRow:
     """Change against the previous period: unit is 'relative' (%), 'points' (of a share), 'duration' (seconds) or 'plain'."""
     if now is None or before is None:
         return {"display": "no previous data" if now is not None else "", "direction": "flat", "good": None}
@@ -42,7 +43,7 @@ REPLY_WINDOW_DAYS = 30
 
 def kpi_tiles(now: Mapping[str, Any], before: Mapping[str, Any], replies_now: Mapping[str, Any] | None = None,
               replies_before: Mapping[str, Any] | None = None,
-              replies_period: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+              replies_period: Mapping[str, Any] | None = None) -> list[TemplateRow]:
     """Mentions, mean sentiment, negative share, mean rating, reply rate and time to reply, each with its change.
 
     `replies_now` and `replies_before` are the trailing reply windows; `replies_period` the period's own
@@ -110,10 +111,10 @@ def status_line(alerts: Sequence[Mapping[str, Any]], broken: int, total_sources:
     return {"level": "ok", "line": line}
 
 
-def collapse_repeats(rows: Sequence[Mapping[str, Any]], limit: int) -> list[dict[str, Any]]:
+def collapse_repeats(rows: Sequence[Mapping[str, Any]], limit: int) -> list[TemplateRow]:
     """Keep the first of rows whose text is the same (a copied complaint, a syndicated article), counting the rest."""
-    out: list[dict[str, Any]] = []
-    seen: dict[str, dict[str, Any]] = {}
+    out: list[TemplateRow] = []
+    seen: dict[str, TemplateRow] = {}
     for r in rows:
         key = " ".join(f"{r.get('title') or ''} {r.get('text') or ''}".lower().split())[:160]
         if key in seen:
@@ -141,34 +142,44 @@ def incident_state(alert: Mapping[str, Any], period_end: datetime, tz: tzinfo) -
     return "still going on" if back >= period_end else f"back to normal since {local_time(back, tz)}"
 
 
-def build_context(
-    *,
-    title: str,
-    period_start: datetime,
-    period_end: datetime,
-    tz: tzinfo,
-    brands: Sequence[Mapping[str, Any]],
-    kpis_now: Mapping[str, Mapping[str, Any]],
-    kpis_before: Mapping[str, Mapping[str, Any]],
-    alerts: Sequence[Mapping[str, Any]],
-    negatives: Sequence[Mapping[str, Any]],
-    health: Sequence[Mapping[str, Any]],
-    trend: Sequence[Mapping[str, Any]] = (),
-    awaiting: Sequence[Mapping[str, Any]] = (),
-    awaiting_total: int = 0,
-    replies_now: Mapping[str, Mapping[str, Any]] | None = None,
-    replies_before: Mapping[str, Mapping[str, Any]] | None = None,
-    replies_period: Mapping[str, Mapping[str, Any]] | None = None,
-    overall_ratings: Sequence[Mapping[str, Any]] = (),
-    learning: Sequence[str] = (),
-    unscored: Mapping[str, int] | None = None,
-    pushed: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
-    now: datetime | None = None,
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class DigestInputs:
+    """What a daily digest is made of, as the store and the detector gave it: plain values."""
+
+    title: str
+    period_start: datetime
+    period_end: datetime
+    tz: tzinfo
+    brands: Sequence[Mapping[str, Any]]
+    kpis_now: Mapping[str, Mapping[str, Any]]
+    kpis_before: Mapping[str, Mapping[str, Any]]
+    alerts: Sequence[Mapping[str, Any]]
+    negatives: Sequence[Mapping[str, Any]]
+    health: Sequence[Mapping[str, Any]]
+    trend: Sequence[Mapping[str, Any]] = ()
+    awaiting: Sequence[Mapping[str, Any]] = ()
+    awaiting_total: int = 0
+    replies_now: Mapping[str, Mapping[str, Any]] | None = None
+    replies_before: Mapping[str, Mapping[str, Any]] | None = None
+    replies_period: Mapping[str, Mapping[str, Any]] | None = None
+    overall_ratings: Sequence[Mapping[str, Any]] = ()
+    learning: Sequence[str] = ()
+    unscored: Mapping[str, int] | None = None
+    pushed: Mapping[str, Sequence[Mapping[str, Any]]] | None = None
+    now: datetime | None = None
+
+
+def build_context(inputs: DigestInputs) -> DigestContext:
     """Everything the templates show, as plain values, from plain inputs."""
+    title, period_start, period_end, tz, brands = (inputs.title, inputs.period_start, inputs.period_end, inputs.tz,
+                                                   inputs.brands)
+    kpis_now, kpis_before, alerts, negatives, health = (inputs.kpis_now, inputs.kpis_before, inputs.alerts,
+                                                        inputs.negatives, inputs.health)
+    trend, awaiting, awaiting_total, replies_period = inputs.trend, inputs.awaiting, inputs.awaiting_total, inputs.replies_period
+    overall_ratings, learning, unscored, pushed = inputs.overall_ratings, inputs.learning, inputs.unscored, inputs.pushed
     own = [b for b in brands if not b.get("competitor")]
-    replies_now, replies_before = replies_now or {}, replies_before or {}
-    now = now or period_end
+    replies_now, replies_before = inputs.replies_now or {}, inputs.replies_before or {}
+    now = inputs.now or period_end
     alert_rows = []
     for a in alerts:
         details = a.get("details") or {}

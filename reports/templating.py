@@ -6,10 +6,11 @@ Everything scraped is untrusted: the HTML environment autoescapes, and the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from analysis.language import language_name
+from analysis.sentiment.language import language_name
 from reports.wording import safe_url, snippet
 
 
@@ -26,6 +27,12 @@ def _environment(autoescape: bool) -> Environment:
     env.filters["language_name"] = lambda code: language_name(code or "und")
     return env
 
+
+# What a template reads: names -> plain display values (strings, numbers, lists of rows). StrictUndefined
+# makes a misspelt name fail the render, in the tests, not in an inbox.
+DigestContext = dict[str, Any]
+# One row a template iterates over (a tile, an alert, a table line): names -> display values.
+TemplateRow = dict[str, Any]
 
 HTML = _environment(autoescape=True)
 TEXT = _environment(autoescape=False)

@@ -11,7 +11,7 @@ from typing import Any, Mapping, Sequence
 
 from analysis import themes
 from reports.digest import REPLY_WINDOW_DAYS, change, pushed_line, reply_rate
-from reports.templating import HTML, TEXT, RenderedDigest
+from reports.templating import HTML, TEXT, DigestContext, RenderedDigest, TemplateRow
 from reports.wording import METRIC_LABELS, describe_alert, humanize_duration, local_time
 
 TREND_WEEKS = 8
@@ -24,7 +24,7 @@ def _share(k: Mapping[str, Any]) -> float | None:
 
 
 def scoreboard(brands: Sequence[Mapping[str, Any]], figures: Mapping[str, Sequence[Mapping[str, Any]]],
-               replies: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[dict[str, Any]]:
+               replies: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[TemplateRow]:
     """One row per brand (own first): this week's figures, each with its change on the week before.
 
     `figures[brand]` are weeks oldest first (the last is this week); `replies[brand]` the trailing
@@ -70,7 +70,7 @@ def _fmt(value: float | None, spec: str) -> str:
     return "–" if value is None else spec.format(value)
 
 
-def trend_rows(weeks: Sequence[Mapping[str, Any]], replies: Sequence[Mapping[str, Any]], tz: tzinfo) -> list[dict[str, Any]]:
+def trend_rows(weeks: Sequence[Mapping[str, Any]], replies: Sequence[Mapping[str, Any]], tz: tzinfo) -> list[TemplateRow]:
     """A brand's weeks, oldest first, each metric with a bar width (% of the eight weeks' largest)."""
     shares = [_share(w) for w in weeks]
     rates = [reply_rate(r) for r in replies]
@@ -94,7 +94,7 @@ def trend_rows(weeks: Sequence[Mapping[str, Any]], replies: Sequence[Mapping[str
 
 
 def incident_rows(alerts: Sequence[Mapping[str, Any]], pushed: Mapping[str, Sequence[Mapping[str, Any]]],
-                  tz: tzinfo) -> list[dict[str, Any]]:
+                  tz: tzinfo) -> list[TemplateRow]:
     """The week's incidents, oldest first: when, how long, how high, and whether anyone was pushed."""
     rows = []
     for a in sorted(alerts, key=lambda a: a["incident_start"]):
@@ -126,7 +126,7 @@ def theme_lists(complaints_now: Sequence[str], complaints_before: Sequence[str],
             "topics_rising": terms(mentions_now, mentions_before)}
 
 
-def health_rows(checks: Sequence[Mapping[str, Any]], tz: tzinfo) -> list[dict[str, Any]]:
+def health_rows(checks: Sequence[Mapping[str, Any]], tz: tzinfo) -> list[TemplateRow]:
     """Per source and target: on how many days of the week it was checked and on how many it failed, the
     last error; failing ones first. A day counts as failed when any check that day failed."""
     days: dict[tuple[str, str, str], dict[Any, bool]] = defaultdict(dict)
@@ -146,7 +146,7 @@ def health_rows(checks: Sequence[Mapping[str, Any]], tz: tzinfo) -> list[dict[st
     return rows
 
 
-def review_rows(reviews: Sequence[Mapping[str, Any]], tz: tzinfo) -> list[dict[str, Any]]:
+def review_rows(reviews: Sequence[Mapping[str, Any]], tz: tzinfo) -> list[TemplateRow]:
     return [{**r, "when": local_time(r["published_at"], tz), "stars": int(round(r["rating"]))} for r in reviews]
 
 
@@ -184,7 +184,7 @@ def build_weekly_context(
     worst: Sequence[Mapping[str, Any]],
     checks: Sequence[Mapping[str, Any]],
     export: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
+) -> DigestContext:
     """Everything the weekly templates show, as plain values: `figures` and `replies` hold TREND_WEEKS weeks
     per brand, oldest first, the last being this week."""
     board = scoreboard(brands, figures, replies)

@@ -13,7 +13,9 @@ import re
 from datetime import datetime, timezone
 from typing import Any, ClassVar, Iterable, Iterator
 
-from scrapers.base import Mention, Source, Page, ParseError, parse_iso_datetime, passed_cursor
+from scrapers.base import (
+    CursorState, JsonObject, Mention, Page, ParseError, Source, parse_iso_datetime, passed_cursor,
+)
 from scrapers.http import PoliteSession
 
 DEFAULT_BASE_URL = "https://itunes.apple.com"
@@ -30,12 +32,12 @@ def parse_target(target: str) -> tuple[str, str]:
     return match["app"], match["country"].lower()
 
 
-def _label(entry: dict[str, Any], key: str) -> Any:
+def _label(entry: JsonObject, key: str) -> Any:
     value = entry.get(key)
     return value.get("label") if isinstance(value, dict) else None
 
 
-def _feed_entries(page: Page) -> list[dict[str, Any]]:
+def _feed_entries(page: Page) -> list[JsonObject]:
     """The feed's entries: none when the key is missing (an empty page), one when Apple sends an object."""
     try:
         data = json.loads(page.body)
@@ -60,7 +62,7 @@ def _has_next(page: Page) -> bool:
     return any(isinstance(l, dict) and (l.get("attributes") or {}).get("rel") == "next" for l in links)
 
 
-def _review_rows(page: Page) -> list[dict[str, Any]]:
+def _review_rows(page: Page) -> list[JsonObject]:
     try:
         data = json.loads(page.body)
     except ValueError:
@@ -96,7 +98,7 @@ class AppStoreScraper(Source):
     def check_target(target: str) -> None:
         parse_target(target)
 
-    def pages(self, target: str, since: datetime | None, state: dict[str, Any]) -> Iterator[Page]:
+    def pages(self, target: str, since: datetime | None, state: CursorState) -> Iterator[Page]:
         app, country = parse_target(target)
         if self.replies:
             yield from self._reply_pages(app, country, since)
@@ -134,7 +136,7 @@ class AppStoreScraper(Source):
         app, country = page.meta.get("app"), page.meta.get("country", "us")
         return f"https://apps.apple.com/{country}/app/id{app}?see-all=reviews#review-{review_id}"
 
-    def _from_feed_entry(self, entry: dict[str, Any], page: Page) -> Mention:
+    def _from_feed_entry(self, entry: JsonObject, page: Page) -> Mention:
         review_id = _label(entry, "id")
         rating = _label(entry, "im:rating")
         if not review_id or rating is None:
@@ -164,7 +166,7 @@ class AppStoreScraper(Source):
             app_version=_label(entry, "im:version") or None, raw=raw, date_estimated=estimated,
         )
 
-    def _from_review_row(self, row: dict[str, Any], page: Page) -> Mention:
+    def _from_review_row(self, row: JsonObject, page: Page) -> Mention:
         review_id = row.get("userReviewId")
         if not review_id or row.get("rating") is None or not row.get("date"):
             raise ParseError(f"appstore: a userReviewsRow review on {page.url} lacks userReviewId, rating or date")

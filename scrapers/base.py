@@ -1,19 +1,17 @@
-"""The scraper seam: what a source yields, and how sources are found by name.
+"""The scraper seam: the Source contract, what a source yields (Page, Mention), and the parsing helpers.
 
 A scraper fetches pages (IO) and parses them (pure). It knows nothing of the
 store or of Prefect: the pipeline decides which brand a mention belongs to,
-de-duplicates, and writes. Sources are found through the `repwatch.sources`
-entry points, the built-in ones too, so an installed package adds a source.
+de-duplicates, and writes. `Source` is the contract a source keeps; how
+sources are found by name is in scrapers.registry.
 """
 from __future__ import annotations
 
 import hashlib
 import html
 import re
-import sys
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
-from importlib.metadata import EntryPoint, entry_points
 from typing import Any, ClassVar, Iterable, Iterator
 
 __all__ = [
@@ -21,9 +19,9 @@ __all__ = [
     "Page",
     "ParseError",
     "Source",
-    "get_scraper",
-    "scraper_class",
-    "scraper_names",
+    "JsonObject",
+    "CursorState",
+    "PageMeta",
     "html_to_text",
     "utc_from_epoch",
     "parse_iso_datetime",
@@ -33,6 +31,14 @@ __all__ = [
     "parse_page",
     "SHAPE_ERRORS",
 ]
+
+
+# A JSON object as a site sent it: untrusted, each value's type checked where it is read.
+JsonObject = dict[str, Any]
+# What a source keeps in its cursor between runs (an ETag, a page token): its own keys, JSON-serialisable.
+CursorState = dict[str, Any]
+# What a fetcher knew when it asked for a page (page number, cursor...), kept with the page.
+PageMeta = dict[str, Any]
 
 
 class ParseError(ValueError):
@@ -72,7 +78,7 @@ class Page:
     headers: dict[str, str] = field(default_factory=dict)
     # What the fetcher knew when it asked (page number, cursor...): parsers may
     # need it to interpret the body, and it lands in the health record.
-    meta: dict[str, Any] = field(default_factory=dict)
+    meta: PageMeta = field(default_factory=dict)
 
     def text(self) -> str:
         return self.body.decode("utf-8", errors="replace")
@@ -97,7 +103,7 @@ class Mention:
     rating: float | None = None  # stars, 1..5, for reviews
     replied: bool | None = None  # for reviews: has the business answered? None: the source does not say
     language: str | None = None
-    raw: dict[str, Any] = field(default_factory=dict)
+    raw: JsonObject = field(default_factory=dict)
     reply_text: str | None = None  # the business's public answer, where the source shows it
     replied_at: datetime | None = None  # when it was posted, where the source says
     app_version: str | None = None  # the app version the review was written on (app stores)
@@ -139,7 +145,7 @@ class Source:
     # The secrets it needs, read by flows/credentials.py and handed in as `credentials=`.
     required_credentials: ClassVar[tuple[str, ...]] = ()
 
-    def pages(self, target: str, since: datetime | None, state: dict[str, Any]) -> Iterator[Page]:
+    def pages(self, target: str, since: datetime | None, state: CursorState) -> Iterator[Page]:
         """IO: fetch the target's pages, newest first, stopping at `since`; `state` is the cursor's, to update."""
         raise NotImplementedError
 
@@ -157,81 +163,9 @@ class Source:
         """The secrets these targets need (for sources whose needs vary by target)."""
         return cls.required_credentials
 
-    def aggregate(self, page: Page) -> dict[str, Any] | None:
+    def aggregate(self, page: Page) -> JsonObject | None:
         """The overall rating the page states ({"rating", "count", ...}), for sources whose pages say it."""
         return None
-
-
-REQUIRED_HOOKS = ("pages", "parse")
-
-
-def as_source(cls: Any, name: str, where: str) -> type[Source]:
-    """The loaded class as a Source, refused with a message naming what it lacks.
-
-    A class that does not subclass Source but defines the required hooks gets
-    the optional hooks' defaults through a subclass made here.
-    """
-    if not isinstance(cls, type):
-        raise TypeError(f"source {name!r} ({where}) is not a class but {type(cls).__name__}")
-    if getattr(cls, "name", None) != name:
-        raise TypeError(f"source {name!r} ({where}) has name {getattr(cls, 'name', None)!r}; "
-                        "the entry point's name and the class's `name` must agree")
-    missing = [hook for hook in REQUIRED_HOOKS
-               if not callable(getattr(cls, hook, None)) or getattr(cls, hook) is getattr(Source, hook)]
-    if missing:
-        raise TypeError(f"source {name!r} ({where}) lacks the required hook(s) {', '.join(missing)}: a source "
-                        "defines pages(target, since, state) and parse(page) (README: Write a source)")
-    if issubclass(cls, Source):
-        return cls
-    return type(cls.__name__, (cls, Source), {"__module__": cls.__module__, "__doc__": cls.__doc__})
-
-
-ENTRY_POINT_GROUP = "repwatch.sources"
-
-
-_read: tuple[tuple[str, ...], dict[str, EntryPoint]] | None = None
-
-
-def _entry_points(fresh: bool = False) -> dict[str, EntryPoint]:
-    """The `repwatch.sources` entry points, read again when asked or when the import path has changed.
-
-    Reading them scans every installed distribution (13 ms here): once per job
-    it took minutes of a 4,000-target plan. A name not found is read again
-    (`scraper_class`), so a package installed since start-up is still found
-    without a restart.
-    """
-    global _read
-    path = tuple(sys.path)
-    if fresh or _read is None or _read[0] != path:
-        _read = (path, {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)})
-    return _read[1]
-
-
-def scraper_class(name: str) -> type[Source]:
-    """The scraper registered under `name` in the `repwatch.sources` entry points (built-in sources included)."""
-    found = _entry_points()
-    if name not in found:
-        found = _entry_points(fresh=True)
-    if name not in found:
-        raise KeyError(f"unknown source {name!r}; known: {', '.join(sorted(found))}")
-    try:
-        cls = found[name].load()
-    except Exception as exc:  # a broken plugin names itself, and the others still work
-        raise ImportError(f"source {name!r} ({found[name].value}) could not be loaded: {type(exc).__name__}: {exc}") from None
-    return as_source(cls, name, found[name].value)
-
-
-def get_scraper(name: str, **options: Any) -> Source:
-    return scraper_class(name)(**options)
-
-
-def is_source(name: str) -> bool:
-    """True if a source is registered under `name` (read again before saying no)."""
-    return name in _entry_points() or name in _entry_points(fresh=True)
-
-
-def scraper_names() -> list[str]:
-    return sorted(_entry_points(fresh=True))
 
 
 _TAG = re.compile(r"<[^>]+>")

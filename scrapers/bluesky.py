@@ -15,15 +15,17 @@ from datetime import datetime
 from typing import Any, ClassVar, Iterable, Iterator
 from urllib.parse import quote
 
-from scrapers.base import Mention, Source, Page, ParseError, parse_iso_datetime, passed_cursor
-from scrapers.http import PoliteSession
+from scrapers.base import (
+    CursorState, JsonObject, Mention, Page, ParseError, Source, parse_iso_datetime, passed_cursor,
+)
+from scrapers.http import PoliteSession, RequestParams
 from scrapers.http_errors import CredentialsRefused, FatalHTTPError
 
 DEFAULT_BASE_URL = "https://bsky.social"
 WEB_URL = "https://bsky.app"
 
 
-def _json(page: Page, what: str) -> dict[str, Any]:
+def _json(page: Page, what: str) -> JsonObject:
     try:
         data = json.loads(page.body)
     except ValueError as exc:
@@ -88,7 +90,7 @@ class BlueskyScraper(Source):
             raise ParseError(f"bluesky: the session answer from {page.url} has no accessJwt/refreshJwt")
         return {"accessJwt": data["accessJwt"], "refreshJwt": data["refreshJwt"]}
 
-    def _search(self, params: dict[str, Any]) -> Page:
+    def _search(self, params: RequestParams) -> Page:
         if self._session is None:
             self._login()
         for attempt in range(3):
@@ -109,10 +111,10 @@ class BlueskyScraper(Source):
 
     # -- the seam -----------------------------------------------------------------
 
-    def pages(self, target: str, since: datetime | None, state: dict[str, Any]) -> Iterator[Page]:
+    def pages(self, target: str, since: datetime | None, state: CursorState) -> Iterator[Page]:
         cursor: str | None = None
         for number in range(self.max_pages):
-            params: dict[str, Any] = {"q": target, "sort": "latest", "limit": self.limit}
+            params: RequestParams = {"q": target, "sort": "latest", "limit": self.limit}
             if cursor:
                 params["cursor"] = cursor
             page = self._search(params)

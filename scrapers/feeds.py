@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import feedparser
 
-from scrapers.base import Mention, Source, Page, ParseError, html_to_text
+from scrapers.base import CursorState, Mention, Page, ParseError, Source, html_to_text
 from scrapers.http import PoliteSession
 
 
@@ -41,7 +41,7 @@ class FeedScraper(Source):
         self.base_url = base_url
         self.http = http or PoliteSession()
 
-    def pages(self, target: str, since: datetime | None, state: dict[str, Any]) -> Iterator[Page]:
+    def pages(self, target: str, since: datetime | None, state: CursorState) -> Iterator[Page]:
         url = urljoin(self.base_url, target) if self.base_url else target
         headers = {}
         if state.get("etag"):

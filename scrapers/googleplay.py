@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, ClassVar, Iterable, Iterator
 from urllib.parse import quote
 
-from scrapers.base import Mention, Source, Page, ParseError, passed_cursor, utc_from_epoch
+from scrapers.base import CursorState, Mention, Page, ParseError, Source, passed_cursor, utc_from_epoch
 from scrapers.http import PoliteSession
 
 DEFAULT_BASE_URL = "https://play.google.com"
@@ -122,7 +122,7 @@ class GooglePlayScraper(Source):
             raise ValueError(f"googleplay target {target!r} is not an app id such as com.example.app")
         return app_id
 
-    def pages(self, target: str, since: datetime | None, state: dict[str, Any]) -> Iterator[Page]:
+    def pages(self, target: str, since: datetime | None, state: CursorState) -> Iterator[Page]:
         app_id = self.check_target(target)
         token: str | None = None
         for number in range(self.max_pages):

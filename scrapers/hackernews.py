@@ -3,16 +3,18 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any, ClassVar, Iterable, Iterator
+from typing import ClassVar, Iterable, Iterator
 
-from scrapers.base import Mention, Source, Page, ParseError, html_to_text, utc_from_epoch
-from scrapers.http import PoliteSession
+from scrapers.base import (
+    CursorState, JsonObject, Mention, Page, ParseError, Source, html_to_text, utc_from_epoch,
+)
+from scrapers.http import PoliteSession, RequestParams
 
 DEFAULT_BASE_URL = "https://hn.algolia.com/api/v1"
 DEFAULT_ITEM_URL = "https://news.ycombinator.com/item?id="
 
 
-def _decode(page: Page) -> dict[str, Any]:
+def _decode(page: Page) -> JsonObject:
     try:
         data = json.loads(page.body)
     except ValueError as exc:
@@ -48,7 +50,7 @@ class HackerNewsScraper(Source):
         self.tags = tags
         self.max_pages = max_pages
 
-    def pages(self, target: str, since: datetime | None, state: dict[str, Any]) -> Iterator[Page]:
+    def pages(self, target: str, since: datetime | None, state: CursorState) -> Iterator[Page]:
         lower = int(since.timestamp()) if since else None
         upper: int | None = None
         fetched = 0
@@ -56,7 +58,7 @@ class HackerNewsScraper(Source):
             page_no, oldest, data = 0, None, None
             while fetched < self.max_pages:
                 filters = [f"created_at_i>{lower}"] * (lower is not None) + [f"created_at_i<={upper}"] * (upper is not None)
-                params: dict[str, Any] = {
+                params: RequestParams = {
                     "query": target,
                     "tags": self.tags,
                     "hitsPerPage": self.hits_per_page,

@@ -21,7 +21,10 @@ from urllib.robotparser import RobotFileParser
 
 import requests
 
-from scrapers.base import Page, parse_iso_datetime
+from scrapers.base import Page, PageMeta, parse_iso_datetime
+
+# Query parameters or a form body: names to values (a list for a repeated name).
+RequestParams = dict[str, Any]
 from scrapers.http_errors import (
     RETRIABLE_STATUS, FatalHTTPError, RetriableHTTPError, SourceTimeLimit, redact_url,
 )
@@ -110,7 +113,7 @@ class PoliteSession:
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         html_page: bool = False,
-        meta: dict[str, Any] | None = None,
+        meta: PageMeta | None = None,
     ) -> Page:
         """Fetch `url`; 200 and 304 give a Page, anything else raises HTTPError.
 
@@ -131,7 +134,7 @@ class PoliteSession:
         json_body: Any = None,
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
-        meta: dict[str, Any] | None = None,
+        meta: PageMeta | None = None,
     ) -> Page:
         """POST a form (`data`: an RPC such as Google Play's) or JSON (`json_body`: a login) under the rules of `get`."""
         if params:
@@ -143,8 +146,8 @@ class PoliteSession:
         return self._with_retries("POST", url, body, headers, meta)
 
     def _with_retries(
-        self, method: str, url: str, data: dict[str, Any] | bytes | None, headers: Mapping[str, str] | None,
-        meta: dict[str, Any] | None,
+        self, method: str, url: str, data: RequestParams | bytes | None, headers: Mapping[str, str] | None,
+        meta: PageMeta | None,
     ) -> Page:
         attempt = 0
         while True:
@@ -210,8 +213,8 @@ class PoliteSession:
         return min(self.settings.backoff_max, delay * (0.5 + random.random() / 2))
 
     def _send_once(
-        self, url: str, headers: Mapping[str, str] | None, meta: dict[str, Any], *, method: str = "GET",
-        data: dict[str, Any] | bytes | None = None,
+        self, url: str, headers: Mapping[str, str] | None, meta: PageMeta, *, method: str = "GET",
+        data: RequestParams | bytes | None = None,
     ) -> Page:
         host = urlsplit(url).netloc
         _PACER.wait(host, self.settings.pace_seconds, self._sleep)

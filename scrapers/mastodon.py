@@ -15,10 +15,13 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime
-from typing import Any, ClassVar, Iterable, Iterator
+from typing import ClassVar, Iterable, Iterator
 from urllib.parse import quote
 
-from scrapers.base import Mention, Source, Page, ParseError, html_to_text, parse_iso_datetime, passed_cursor
+from scrapers.base import (
+    CursorState, JsonObject, Mention, Page, ParseError, Source, html_to_text, parse_iso_datetime,
+    passed_cursor,
+)
 from scrapers.http import PoliteSession
 
 DEFAULT_BASE_URL = "https://mastodon.social"
@@ -34,7 +37,7 @@ def next_link(page: Page) -> str | None:
     return None
 
 
-def _statuses(page: Page) -> list[dict[str, Any]]:
+def _statuses(page: Page) -> list[JsonObject]:
     try:
         data = json.loads(page.body)
     except ValueError as exc:
@@ -80,7 +83,7 @@ class MastodonScraper(Source):
             raise ValueError(f"mastodon target {target!r} is not a hashtag such as #acme")
         return match.group(1)
 
-    def pages(self, target: str, since: datetime | None, state: dict[str, Any]) -> Iterator[Page]:
+    def pages(self, target: str, since: datetime | None, state: CursorState) -> Iterator[Page]:
         term = self.check_target(target)
         search = not target.strip().startswith("#")
         headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
@@ -108,7 +111,7 @@ class MastodonScraper(Source):
     def parse(self, page: Page) -> Iterable[Mention]:
         return [self._mention(status, page) for status in _statuses(page)]
 
-    def _mention(self, status: dict[str, Any], page: Page) -> Mention:
+    def _mention(self, status: JsonObject, page: Page) -> Mention:
         original = status.get("reblog") or status  # a boost is the boosted status
         uri, created = original.get("uri"), original.get("created_at")
         if not uri or not created or "content" not in original:

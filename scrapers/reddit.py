@@ -19,8 +19,10 @@ import re
 from datetime import datetime
 from typing import Any, ClassVar, Iterable, Iterator
 
-from scrapers.base import Mention, Source, Page, ParseError, passed_cursor, utc_from_epoch
-from scrapers.http import PoliteSession
+from scrapers.base import (
+    CursorState, JsonObject, Mention, Page, ParseError, Source, passed_cursor, utc_from_epoch,
+)
+from scrapers.http import PoliteSession, RequestParams
 from scrapers.http_errors import CredentialsRefused, FatalHTTPError
 
 DEFAULT_BASE_URL = "https://oauth.reddit.com"
@@ -40,7 +42,7 @@ def parse_target(target: str) -> tuple[str | None, str | None]:
     return None, target
 
 
-def _listing(page: Page) -> dict[str, Any]:
+def _listing(page: Page) -> JsonObject:
     try:
         data = json.loads(page.body)
     except ValueError as exc:
@@ -97,7 +99,7 @@ class RedditScraper(Source):
             raise CredentialsRefused("credentials refused: Reddit's token answer has no access_token", page.url)
         self._token = token
 
-    def _get(self, path: str, params: dict[str, Any]) -> Page:
+    def _get(self, path: str, params: RequestParams) -> Page:
         if self._token is None:
             self._new_token()
         for attempt in range(2):
@@ -116,7 +118,7 @@ class RedditScraper(Source):
 
     # -- the seam ---------------------------------------------------------------------
 
-    def _paths(self, target: str) -> list[tuple[str, dict[str, Any]]]:
+    def _paths(self, target: str) -> list[tuple[str, RequestParams]]:
         sub, query = parse_target(target)
         common = {"limit": self.limit, "raw_json": 1}
         if sub and query:
@@ -126,7 +128,7 @@ class RedditScraper(Source):
             return paths + ([(f"/r/{sub}/comments", common)] if self.comments else [])
         return [("/search", {**common, "q": query, "sort": "new", "type": "link"})]
 
-    def pages(self, target: str, since: datetime | None, state: dict[str, Any]) -> Iterator[Page]:
+    def pages(self, target: str, since: datetime | None, state: CursorState) -> Iterator[Page]:
         for path, params in self._paths(target):
             after: str | None = None
             for _ in range(self.max_pages):

@@ -17,13 +17,15 @@ from urllib.parse import urljoin
 
 import extruct
 
-from scrapers.base import Mention, Source, Page, ParseError, html_to_text, parse_iso_datetime, stable_id
+from scrapers.base import (
+    CursorState, JsonObject, Mention, Page, ParseError, Source, html_to_text, parse_iso_datetime, stable_id,
+)
 from scrapers.http import PoliteSession
 
 SYNTAXES = ("json-ld", "microdata", "rdfa")
 
 
-def _type_names(node: dict[str, Any]) -> set[str]:
+def _type_names(node: JsonObject) -> set[str]:
     types = node.get("@type") or []
     types = [types] if isinstance(types, str) else types
     # Some pages write full IRIs (http://schema.org/Review) where most write names.
@@ -71,7 +73,7 @@ def _local_name(iri: str) -> str:
     return iri.rstrip("/").rsplit("/", 1)[-1].rsplit("#", 1)[-1]
 
 
-def nest_rdfa(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def nest_rdfa(nodes: list[JsonObject]) -> list[JsonObject]:
     """extruct's RDFa is flat (expanded JSON-LD, objects linked by blank-node ids): nest it like the other syntaxes.
 
     Keys become schema.org names, literals plain values, and each linked node is
@@ -81,8 +83,8 @@ def nest_rdfa(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     linked = {v["@id"] for n in by_id.values() for values in n.values() if isinstance(values, list)
               for v in values if isinstance(v, dict) and set(v) == {"@id"}}
 
-    def nest(node: dict[str, Any], seen: frozenset[str]) -> dict[str, Any]:
-        out: dict[str, Any] = {"@type": [_local_name(t) for t in node.get("@type", [])]}
+    def nest(node: JsonObject, seen: frozenset[str]) -> JsonObject:
+        out: JsonObject = {"@type": [_local_name(t) for t in node.get("@type", [])]}
         if not str(node.get("@id", "")).startswith("_:"):
             out["@id"] = node.get("@id")
         for key, values in node.items():
@@ -102,7 +104,7 @@ def nest_rdfa(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [nest(n, frozenset({i})) for i, n in by_id.items() if i not in linked and n.get("@type")]
 
 
-def _walk(node: Any, parent: dict[str, Any] | None = None) -> Iterator[tuple[dict[str, Any], dict[str, Any] | None]]:
+def _walk(node: Any, parent: JsonObject | None = None) -> Iterator[tuple[JsonObject, JsonObject | None]]:
     """Every (object, the object it hangs from), depth first."""
     if isinstance(node, list):
         for item in node:
@@ -142,7 +144,7 @@ class SchemaOrgScraper(Source):
         self.http = http or PoliteSession()
         self.reply_authors = {a.strip().lower() for a in reply_authors or []}
 
-    def pages(self, target: str, since: datetime | None, state: dict[str, Any]) -> Iterator[Page]:
+    def pages(self, target: str, since: datetime | None, state: CursorState) -> Iterator[Page]:
         url = urljoin(self.base_url, target) if self.base_url else target
         headers = {"If-None-Match": state["etag"]} if state.get("etag") else {}
         page = self.http.get(url, headers=headers, html_page=True,
@@ -151,7 +153,7 @@ class SchemaOrgScraper(Source):
             state["etag"] = page.headers["etag"]
         yield page
 
-    def _items(self, page: Page) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
+    def _items(self, page: Page) -> list[tuple[JsonObject, JsonObject | None]]:
         data = _extract(page.body, page.url)
         trees = {**data, "rdfa": nest_rdfa(data.get("rdfa") or [])}
         return [pair for syntax in SYNTAXES for pair in _walk(trees.get(syntax) or [])]
@@ -169,7 +171,7 @@ class SchemaOrgScraper(Source):
         return [self._mention(node, parent, reply, uses_replies, page)
                 for (node, parent), reply in zip(reviews, replies)]
 
-    def aggregate(self, page: Page) -> dict[str, Any] | None:
+    def aggregate(self, page: Page) -> JsonObject | None:
         """The page's own AggregateRating: value on 1..5, count, and what it rates."""
         if page.status == 304:
             return None
@@ -184,7 +186,7 @@ class SchemaOrgScraper(Source):
                         "name": _name(owner.get("name"))}
         return None
 
-    def _reply(self, review: dict[str, Any]) -> dict[str, Any] | None:
+    def _reply(self, review: JsonObject) -> JsonObject | None:
         comments = review.get("comment") or []
         for comment in comments if isinstance(comments, list) else [comments]:
             if not isinstance(comment, dict):
@@ -195,7 +197,7 @@ class SchemaOrgScraper(Source):
                 return comment
         return None
 
-    def _mention(self, review: dict[str, Any], parent: dict[str, Any] | None, reply: dict[str, Any] | None,
+    def _mention(self, review: JsonObject, parent: JsonObject | None, reply: JsonObject | None,
                  uses_replies: bool, page: Page) -> Mention:
         text = _text(review.get("reviewBody")) or _text(review.get("description")) or ""
         author = _name(review.get("author"))

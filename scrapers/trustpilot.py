@@ -16,15 +16,17 @@ from urllib.parse import quote
 
 from bs4 import BeautifulSoup
 
-from scrapers.base import Mention, Source, Page, ParseError, parse_iso_datetime, passed_cursor
-from scrapers.http import PoliteSession
+from scrapers.base import (
+    CursorState, JsonObject, Mention, Page, ParseError, Source, parse_iso_datetime, passed_cursor,
+)
+from scrapers.http import PoliteSession, RequestParams
 
 DEFAULT_BASE_URL = "https://www.trustpilot.com"
 _DOMAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]*\.[A-Za-z]{2,}$")
 
 
 @lru_cache(maxsize=4)
-def _page_props(body: bytes, url: str) -> dict[str, Any]:
+def _page_props(body: bytes, url: str) -> JsonObject:
     # Cached: the pager and the parser read the same page.
     script = BeautifulSoup(body, "html.parser").find("script", id="__NEXT_DATA__")
     if script is None or not script.string:
@@ -38,7 +40,7 @@ def _page_props(body: bytes, url: str) -> dict[str, Any]:
     return props
 
 
-def _pagination(props: dict[str, Any]) -> tuple[int, int]:
+def _pagination(props: JsonObject) -> tuple[int, int]:
     pagination = ((props.get("filters") or {}).get("pagination") or {})
     return int(pagination.get("currentPage") or 1), int(pagination.get("totalPages") or 1)
 
@@ -76,10 +78,10 @@ class TrustpilotScraper(Source):
             raise ValueError(f"trustpilot target {target!r} is not a domain such as example.com")
         return domain
 
-    def pages(self, target: str, since: datetime | None, state: dict[str, Any]) -> Iterator[Page]:
+    def pages(self, target: str, since: datetime | None, state: CursorState) -> Iterator[Page]:
         domain = self.check_target(target)
         for number in range(1, self.max_pages + 1):
-            params: dict[str, Any] = {"sort": "recency", "languages": self.languages}
+            params: RequestParams = {"sort": "recency", "languages": self.languages}
             if number > 1:
                 params["page"] = number
             page = self.http.get(f"{self.base_url}/review/{quote(domain)}", params=params, html_page=True,
@@ -95,7 +97,7 @@ class TrustpilotScraper(Source):
         props = _page_props(page.body, page.url)
         return [self._mention(r, page) for r in props["reviews"]]
 
-    def aggregate(self, page: Page) -> dict[str, Any] | None:
+    def aggregate(self, page: Page) -> JsonObject | None:
         """The company's TrustScore and review count, as the page states them."""
         unit = _page_props(page.body, page.url).get("businessUnit") or {}
         if unit.get("trustScore") is None:

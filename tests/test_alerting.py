@@ -53,7 +53,7 @@ def test_quiet_month_raises_nothing():
 
 
 def test_a_rating_alert_is_explained_by_its_lowest_rated_reviews():
-    from analysis.alerts import examples as _examples
+    from analysis.detection.alerts import examples as _examples
 
     def m(text, compound, rating):
         return {"text": text, "title": None, "compound": compound, "rating": rating, "url": None, "source": "appstore",
@@ -67,8 +67,8 @@ def test_a_rating_alert_is_explained_by_its_lowest_rated_reviews():
 
 
 def test_a_rating_alert_shows_only_reviews_below_the_usual_rating():
-    from analysis.alerts import assemble_alert
-    from analysis.spikes import Incident
+    from analysis.detection.alerts import assemble_alert
+    from analysis.detection.spikes import Incident
 
     def review(text, rating, minute):
         return {"text": text, "title": None, "compound": -0.5 if rating <= 2 else 0.8, "rating": rating,

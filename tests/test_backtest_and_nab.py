@@ -64,7 +64,7 @@ def test_backtest_finds_the_incident_at_every_sensitivity_but_fewer_when_low():
 def test_leave_one_out_scores_each_series_with_a_setting_chosen_on_the_others():
     from benchmarks.nab import Series
     from benchmarks.spikes import LOO_GRID, detections_for, leave_one_out, nab_score
-    from analysis.spikes import SpikeParams
+    from analysis.detection.spikes import SpikeParams
     from dataclasses import replace
     rng = np.random.default_rng(3)
     start = datetime(2026, 1, 1)
@@ -187,7 +187,7 @@ def test_benchmark_settings_take_each_parameter_type_and_refuse_the_rest():
 def test_start_offsets_cut_each_series_and_drop_the_windows_the_cut_reaches():
     from benchmarks.nab import Series
     from benchmarks.spikes import detections_for, nab_score, start_offsets
-    from analysis.spikes import SpikeParams
+    from analysis.detection.spikes import SpikeParams
     rng = np.random.default_rng(4)
     start = datetime(2026, 1, 1)
     values = rng.poisson(4.0, 24 * 30).astype(float)
@@ -229,7 +229,7 @@ def test_synthetic_evaluation_counts_first_week_false_alarms_apart():
 def test_a_series_with_missing_rows_is_laid_on_its_grid_and_loses_no_detection():
     from benchmarks.nab import Series
     from benchmarks.spikes import detections_for
-    from analysis.spikes import SpikeParams
+    from analysis.detection.spikes import SpikeParams
     rng = np.random.default_rng(6)
     h = np.arange(40 * 24)
     values = rng.poisson(20 * (1 + 0.9 * np.sin(2 * np.pi * (h % 24) / 24))).astype(float)
@@ -315,7 +315,7 @@ def test_benchmark_command_explains_its_false_alarms_and_misses(tmp_path, capsys
 def test_real_stress_tells_first_week_alarms_the_full_history_also_raises_from_those_a_short_one_adds():
     from benchmarks.nab import Series
     from benchmarks.real_stress import added_by_short_history, evaluate, first_week_cases
-    from analysis.spikes import SpikeParams
+    from analysis.detection.spikes import SpikeParams
     rng = np.random.default_rng(3)
     values = rng.poisson(4.0, 24 * 40).astype(float)
     burst, labelled = 28 * 24 + 12, 30 * 24 + 12

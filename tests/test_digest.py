@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from reports.digest import build_context, kpi_tiles, render_digest
+from reports.digest import DigestInputs, build_context, kpi_tiles, render_digest
 from reports.wording import safe_url
 
 UTC = timezone.utc
@@ -36,7 +36,7 @@ def context(**over):
         trend=[{"label": "Mon 23 Nov", "count": 40, "alert": True}],
     )
     args.update(over)
-    return build_context(**args)
+    return build_context(DigestInputs(**args))
 
 
 def test_status_line_leads_with_the_alert_and_failing_sources():

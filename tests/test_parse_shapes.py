@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from scrapers.base import Page, ParseError, parse_page, scraper_class
+from scrapers.base import Page, ParseError, parse_page
+from scrapers.registry import scraper_class
 
 FIXTURES = Path(__file__).parent / "fixtures"
 WRONG = (None, [], {}, "x", 7)

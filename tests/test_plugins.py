@@ -4,7 +4,8 @@ import textwrap
 import pytest
 
 from flows.config import parse_config
-from scrapers.base import Page, get_scraper, scraper_class, scraper_names
+from scrapers.base import Page
+from scrapers.registry import get_scraper, scraper_class, scraper_names
 
 PLUGIN = '''
 from datetime import datetime, timezone

@@ -4,7 +4,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from analysis import learned_sentiment, sentiment, store
+from analysis.sentiment import learned
+from analysis import sentiment, store
 from benchmarks import learn_sentiment
 from flows.cli import main
 from flows.config import parse_config
@@ -133,7 +134,7 @@ def test_the_model_is_learned_again_from_a_folder(tmp_path, capsys):
     assert learn_sentiment.main([str(folder), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "held-out tweets" in printed and "held-out reviews" in printed and "vader" in printed
-    model = learned_sentiment.load(out)
+    model = learned.load(out)
     assert model.version.startswith("linear-")
     p = model.probabilities(["still waiting, awful", "thank you, brilliant"])
     assert p[0].argmax() == 0 and p[1].argmax() == 2

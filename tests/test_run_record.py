@@ -1,10 +1,8 @@
 """The run record (flows.run): one lock, one row per run, its status from its outcome, killed runs said so."""
-import json
 import os
 import signal
 import subprocess
 import sys
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 

@@ -4,7 +4,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from scrapers.base import Mention, Page, ParseError, get_scraper, html_to_text
+from scrapers.base import Mention, Page, ParseError, html_to_text
+from scrapers.registry import get_scraper
 from scrapers.feeds import FeedScraper, unwrap_redirect
 from scrapers.hackernews import HackerNewsScraper
 from scrapers.http import HttpSettings, PoliteSession

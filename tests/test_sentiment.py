@@ -4,10 +4,11 @@ from pathlib import Path
 import pytest
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from analysis import learned_sentiment, sentiment, vader_sentiment
-from analysis.language import language_name, readable_language, text_language
-from analysis.sentiment import Score, ScoringPool, driver_words, label_for, score_text, score_texts
-from analysis.text_features import feature_owners, feature_values, tokens
+from analysis.sentiment import learned, vader
+from analysis import sentiment
+from analysis.sentiment.language import language_name, readable_language, text_language
+from analysis.sentiment.scoring import Score, ScoringPool, driver_words, label_for, score_text, score_texts
+from analysis.sentiment.text_features import feature_owners, feature_values, tokens
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sentiment"
 
@@ -18,15 +19,15 @@ def test_labels_follow_vader_cutoffs():
 
 def test_vader_scores_are_vaders_own():
     text = "The app is down and the service is terrible."
-    vader = SentimentIntensityAnalyzer().polarity_scores(text)
-    model = f"vader:{vader_sentiment.version()}"
+    expected = SentimentIntensityAnalyzer().polarity_scores(text)
+    model = f"vader:{vader.version()}"
     assert score_text(text, model="vader") == Score(
-        vader["compound"], vader["pos"], vader["neu"], vader["neg"], "negative", model, "en")
+        expected["compound"], expected["pos"], expected["neu"], expected["neg"], "negative", model, "en")
     assert score_text("", model="vader") == Score(0.0, 0.0, 0.0, 0.0, "neutral", model, "en")
 
 
 def test_the_learned_model_loads_from_the_installed_package():
-    model = learned_sentiment.load()  # the file shipped as package data, not a path in the checkout
+    model = learned.load()  # the file shipped as package data, not a path in the checkout
     assert model.version.startswith("linear-") and len(model.vocabulary) > 10_000
     assert model.weights.shape == (len(model.vocabulary), 3)
     score = score_text("Love it, great service!")
@@ -38,8 +39,8 @@ def test_the_learned_model_loads_from_the_installed_package():
 def test_a_broken_model_file_is_a_clear_error(tmp_path):
     bad = tmp_path / "model.npz"
     bad.write_bytes(b"not a model")
-    with pytest.raises(learned_sentiment.ModelFileError, match="cannot read the sentiment model"):
-        learned_sentiment.load(bad)
+    with pytest.raises(learned.ModelFileError, match="cannot read the sentiment model"):
+        learned.load(bad)
 
 
 @pytest.mark.parametrize("text", [
@@ -70,7 +71,7 @@ def test_the_why_words_are_the_models_own_contributions():
     drivers = driver_words(text, top=2)
     assert {w for w, _ in drivers} == {"thanks for nothing", "on hold"} and all(v < 0 for _, v in drivers)
     # Exact: the contributions of every word add up to the model's log-odds of positive against negative.
-    model = learned_sentiment.shipped_model()
+    model = learned.shipped_model()
     everything = model.contributions(text)
     p = model.probabilities([text])[0]
     prior_and_bias = float(model.bias[2] - model.bias[0] + model.log_prior[2] - model.log_prior[0])
@@ -139,7 +140,7 @@ def test_the_learned_model_beats_vader_on_our_own_customer_service_posts():
     from benchmarks.sentiment import figures, read_labelled
 
     truth, texts = read_labelled(FIXTURES / "customer_service.csv")
-    learned = figures(truth, [s.label for s in score_texts(texts, workers=1)])
-    vader = figures(truth, [s.label for s in score_texts(texts, workers=1, model="vader")])
-    assert learned.accuracy > vader.accuracy and learned.macro_f1 > vader.macro_f1
-    assert learned.negative_recall >= 0.8 > vader.negative_recall
+    by_learned = figures(truth, [s.label for s in score_texts(texts, workers=1)])
+    by_vader = figures(truth, [s.label for s in score_texts(texts, workers=1, model="vader")])
+    assert by_learned.accuracy > by_vader.accuracy and by_learned.macro_f1 > by_vader.macro_f1
+    assert by_learned.negative_recall >= 0.8 > by_vader.negative_recall

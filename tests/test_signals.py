@@ -1,7 +1,7 @@
 """Themes, driver words and the rating-aware label."""
 import pytest
 
-from analysis.sentiment import driver_words, rating_label, score_text
+from analysis.sentiment.scoring import driver_words, rating_label, score_text
 from analysis.themes import mention_terms, rising_terms
 
 from conftest import FIXTURES

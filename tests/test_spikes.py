@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from analysis.spikes import (
+from analysis.detection.spikes import (
     Detection, SpikeParams, detect_rating_drop, detect_share_shift, detect_spikes, detect_spikes_many, incidents,
     severity_for, tail_probability, with_sensitivity,
 )
@@ -128,7 +128,7 @@ def test_the_first_days_crude_baselines_do_not_widen_the_spread():
     # Each day has its own level (CV 0.3: c^2 = 0.09). A residual from a baseline of k days also
     # holds that baseline's error, (1 + 1/k) the spread: left in, the first week's one-, two- and
     # three-day baselines read the series 30% more dispersed than it is, and hide the next incident.
-    from analysis.spikes import baseline_days, pooled_dispersion, seasonal_baseline
+    from analysis.detection.spikes import baseline_days, pooled_dispersion, seasonal_baseline
     estimates = []
     for seed in range(100):
         rng = np.random.default_rng(seed)

@@ -7,7 +7,7 @@ source's mentions and its cursor, for example, so that a run killed at any
 point leaves a cursor that never points past what was committed.
 
 One module a concern: `shape` (connecting, migrations, times, bulk-write
-helpers), `mentions` (runs, health, mentions, cursors), `scores` (sentiment
+helpers), `runs`, `mentions` (health, mentions, cursors), `scores` (sentiment
 and the series detection reads), `alerts` (alerts and their pushes),
 `digests` (what the digest reads, and its delivery), `weekly` (what only the
 weekly digest reads). Callers use `store.<name>`; this exports only the names callers outside use.
@@ -15,12 +15,15 @@ weekly digest reads). Callers use `store.<name>`; this exports only the names ca
 from __future__ import annotations
 
 from analysis.store.shape import (  # noqa: F401
-    Connection, ensure_db_shape, connect, connection,
+    Connection, Row, ensure_db_shape, connect, connection,
 )
 from analysis.store.mentions import (  # noqa: F401
-    Cursor, SaveResult, begin_run, finish_run, mark_killed_runs, runs, save_source_health, source_health, get_cursor,
+    Cursor, CursorState, MentionRow, SaveResult, save_source_health, source_health, get_cursor,
     get_cursors,
     save_mentions, SourceRows, save_mention_batch, count_mentions, history_starts, count_by_source,
+)
+from analysis.store.runs import (  # noqa: F401
+    begin_run, finish_run, mark_killed_runs, runs,
 )
 from analysis.store.scores import (  # noqa: F401
     fetch_unscored, save_scores, clear_scores, unscored_languages, sentiment_models,

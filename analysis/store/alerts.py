@@ -3,16 +3,16 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-from typing import Any, Sequence
+from typing import Sequence
 
 import pyarrow as pa
 
-from analysis.store.shape import Connection, _dicts, _now, _registered, _transaction, from_db_time, to_db_time
+from analysis.store.shape import Connection, Row, dict_rows, db_now, registered, transaction, from_db_time, to_db_time
 
 
 # -- alerts ------------------------------------------------------------------
 
-def save_alerts(con: Connection, alerts: Sequence[dict[str, Any]], run_id: str) -> list[str]:
+def save_alerts(con: Connection, alerts: Sequence[Row], run_id: str) -> list[str]:
     """Insert alerts not seen before, refresh the ongoing ones; returns the ids of new alerts.
 
     An alert's id is its incident (brand, source, metric, first bucket), so a
@@ -22,7 +22,7 @@ def save_alerts(con: Connection, alerts: Sequence[dict[str, Any]], run_id: str) 
     if not alerts:
         return []
     alerts = _same_incidents(con, alerts)
-    now = _now()
+    now = db_now()
     table = pa.Table.from_pylist([
         {
             "alert_id": a["alert_id"], "brand": a["brand"], "source": a["source"], "metric": a["metric"],
@@ -34,7 +34,7 @@ def save_alerts(con: Connection, alerts: Sequence[dict[str, Any]], run_id: str) 
         }
         for a in alerts
     ])
-    with _registered(con, "incoming_alerts", table), _transaction(con):
+    with registered(con, "incoming_alerts", table), transaction(con):
         new = [r[0] for r in con.execute(
             "SELECT alert_id FROM incoming_alerts ANTI JOIN alerts USING (alert_id)"
         ).fetchall()]
@@ -51,7 +51,7 @@ def save_alerts(con: Connection, alerts: Sequence[dict[str, Any]], run_id: str) 
     return new
 
 
-def _same_incidents(con: Connection, alerts: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+def _same_incidents(con: Connection, alerts: Sequence[Row]) -> list[Row]:
     """Alerts that continue a stored incident take its id: runs that end at other minutes (a watch round at
     22:15, another at 22:45, the nightly at 06:00) cut their hourly buckets elsewhere, so the same incident
     starts a bucket apart; it is the same incident when the two overlap or touch, of one brand, source and metric."""
@@ -71,9 +71,9 @@ def _same_incidents(con: Connection, alerts: Sequence[dict[str, Any]]) -> list[d
     return list({a["alert_id"]: a for a in out}.values())
 
 
-def alerts_between(con: Connection, brands: Sequence[str], start: datetime, end: datetime) -> list[dict[str, Any]]:
+def alerts_between(con: Connection, brands: Sequence[str], start: datetime, end: datetime) -> list[Row]:
     """Alerts whose incident touched [start, end), most severe first."""
-    rows = _dicts(con.execute(
+    rows = dict_rows(con.execute(
         """SELECT * FROM alerts
            WHERE list_contains(?, brand) AND last_bucket >= ? AND incident_start < ?
            ORDER BY CASE severity WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END, significance DESC""",
@@ -90,28 +90,28 @@ def alerts_between(con: Connection, brands: Sequence[str], start: datetime, end:
 
 # -- pushes ------------------------------------------------------------------
 
-def recorded_pushes(con: Connection, alert_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+def recorded_pushes(con: Connection, alert_ids: Sequence[str]) -> dict[str, Row]:
     """The pushes recorded for these alerts, by push_id."""
     if not alert_ids:
         return {}
-    rows = _dicts(con.execute("SELECT * FROM pushes WHERE list_contains(?, alert_id)", [list(alert_ids)]))
+    rows = dict_rows(con.execute("SELECT * FROM pushes WHERE list_contains(?, alert_id)", [list(alert_ids)]))
     return {r["push_id"]: r for r in rows}
 
 
-def sent_pushes(con: Connection, alert_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+def sent_pushes(con: Connection, alert_ids: Sequence[str]) -> dict[str, list[Row]]:
     """Per alert, the pushes that went out (the watch flow's), oldest first."""
-    out: dict[str, list[dict[str, Any]]] = {}
+    out: dict[str, list[Row]] = {}
     for row in sorted(recorded_pushes(con, alert_ids).values(), key=lambda r: (r["sent_at"] or datetime.min)):
         if row["state"] == "sent":
             out.setdefault(row["alert_id"], []).append({**row, "sent_at": from_db_time(row["sent_at"])})
     return out
 
 
-def record_pushes(con: Connection, pushes: Sequence[dict[str, Any]], run_id: str) -> int:
+def record_pushes(con: Connection, pushes: Sequence[Row], run_id: str) -> int:
     """Record new pushes as pending, in bulk; one already recorded (a rerun) is left as it is. Returns how many are new."""
     if not pushes:
         return 0
-    now = _now()
+    now = db_now()
     table = pa.Table.from_pylist([
         {"push_id": p["push_id"], "alert_id": p["alert_id"], "brand": p["brand"], "recipient_group": p["group"],
          "kind": p["kind"], "severity": p["severity"], "peak": float(p["peak"]), "title": p["title"],
@@ -125,7 +125,7 @@ def record_pushes(con: Connection, pushes: Sequence[dict[str, Any]], run_id: str
         ("last_error", pa.string()), ("created_at", pa.timestamp("us")), ("sent_at", pa.timestamp("us")),
         ("run_id", pa.string()),
     ]))
-    with _registered(con, "incoming_pushes", table), _transaction(con):
+    with registered(con, "incoming_pushes", table), transaction(con):
         new = con.execute("SELECT count(*) FROM incoming_pushes ANTI JOIN pushes USING (push_id)").fetchone()[0]
         con.execute("INSERT INTO pushes SELECT * FROM incoming_pushes ON CONFLICT (push_id) DO NOTHING")
     return int(new)
@@ -133,15 +133,15 @@ def record_pushes(con: Connection, pushes: Sequence[dict[str, Any]], run_id: str
 
 def take_interrupted_pushes(con: Connection) -> list[str]:
     """Pushes a killed run was sending: whether they arrived is unknown. Marked `interrupted` (to be sent again, said so)."""
-    with _transaction(con):
+    with transaction(con):
         ids = [r[0] for r in con.execute("SELECT push_id FROM pushes WHERE state = 'sending'").fetchall()]
         con.execute("UPDATE pushes SET state = 'interrupted' WHERE state = 'sending'")
     return ids
 
 
-def pushes_to_send(con: Connection) -> list[dict[str, Any]]:
+def pushes_to_send(con: Connection) -> list[Row]:
     """Pending pushes (new, or failed before) and interrupted ones, oldest first."""
-    return _dicts(con.execute(
+    return dict_rows(con.execute(
         "SELECT * FROM pushes WHERE state IN ('pending', 'interrupted') ORDER BY created_at, push_id"))
 
 
@@ -151,6 +151,6 @@ def mark_push(con: Connection, push_id: str, state: str, error: str | None = Non
         con.execute("UPDATE pushes SET state = 'sending', attempts = attempts + 1 WHERE push_id = ?", [push_id])
     elif state == "sent":
         con.execute("UPDATE pushes SET state = 'sent', sent_at = ?, last_error = NULL WHERE push_id = ?",
-                    [_now(), push_id])
+                    [db_now(), push_id])
     else:
         con.execute("UPDATE pushes SET state = 'pending', last_error = ? WHERE push_id = ?", [error, push_id])

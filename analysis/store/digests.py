@@ -7,15 +7,15 @@ from typing import Any, Sequence
 
 from analysis.store.scores import AWAITING_REPLY, LABEL
 from analysis.store.shape import (
-    Connection, TargetKey, _dicts, _mention_dicts, _now, _registered_targets, _transaction, from_db_time, to_db_time,
+    Connection, Row, TargetKey, dict_rows, mention_rows, db_now, registered_targets, transaction, from_db_time, to_db_time,
 )
 
 
 # -- what the digest reads ---------------------------------------------------
 
-def period_kpis(con: Connection, brands: Sequence[str], start: datetime, end: datetime) -> dict[str, dict[str, Any]]:
+def period_kpis(con: Connection, brands: Sequence[str], start: datetime, end: datetime) -> dict[str, Row]:
     """Per brand: mentions, mean sentiment, negative share, mean rating over [start, end)."""
-    rows = _dicts(con.execute(
+    rows = dict_rows(con.execute(
         f"""SELECT brand, count(*) AS mentions, avg(compound) AS mean_sentiment,
                   count(*) FILTER (WHERE {LABEL} = 'negative') AS negative,
                   count(compound) AS scored, avg(rating) AS mean_rating, count(rating) AS rated
@@ -32,9 +32,9 @@ def period_kpis(con: Connection, brands: Sequence[str], start: datetime, end: da
 
 def negative_mentions(
     con: Connection, brands: Sequence[str], start: datetime, end: datetime, limit: int = 20
-) -> list[dict[str, Any]]:
+) -> list[Row]:
     """The period's negative mentions, newest first."""
-    return _mention_dicts(con.execute(
+    return mention_rows(con.execute(
         f"""SELECT brand, source, external_id, kind, published_at, url, title, author, text, rating, replied,
                   compound, label, rated_label, sentiment_model, text_language
            FROM mentions
@@ -46,7 +46,7 @@ def negative_mentions(
 
 def awaiting_reply(
     con: Connection, brands: Sequence[str], start: datetime, end: datetime, limit: int = 10
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[Row], int]:
     """Negative reviews published in [start, end) that the source shows unanswered, oldest first; and how many in all.
 
     Negative by the stars where there are stars. A review whose source does
@@ -54,7 +54,7 @@ def awaiting_reply(
     """
     where = f"list_contains(?, brand) AND {AWAITING_REPLY} AND published_at >= ? AND published_at < ?"
     params = [list(brands), to_db_time(start), to_db_time(end)]
-    rows = _mention_dicts(con.execute(
+    rows = mention_rows(con.execute(
         f"""SELECT brand, source, external_id, published_at, url, title, text, rating, author, app_version,
                    compound, label, rated_label
             FROM mentions WHERE {where} ORDER BY published_at, source, external_id LIMIT ?""",
@@ -68,7 +68,7 @@ def oldest_awaiting_replies(con: Connection, keys: Sequence[TargetKey], horizon:
                             ) -> dict[TargetKey, datetime | None]:
     """Per target, its oldest negative review published since `horizon` that was unanswered when last fetched
     (None where there is none), in one query: a run plans thousands of targets."""
-    with _registered_targets(con, keys):
+    with registered_targets(con, keys):
         rows = con.execute(
             f"""SELECT brand, source, target, min(published_at) FROM mentions
                 WHERE (brand, source, target) IN (SELECT (brand, source, target) FROM wanted_targets)
@@ -83,13 +83,13 @@ def oldest_awaiting_reply(con: Connection, brand: str, source: str, target: str,
     return oldest_awaiting_replies(con, [(brand, source, target)], horizon)[(brand, source, target)]
 
 
-def reply_kpis(con: Connection, brands: Sequence[str], start: datetime, end: datetime) -> dict[str, dict[str, Any]]:
+def reply_kpis(con: Connection, brands: Sequence[str], start: datetime, end: datetime) -> dict[str, Row]:
     """Per brand, over the reviews published in [start, end): how many can be answered, how many were, the median wait.
 
     Only reviews whose source shows replies count; the wait is from the review
     to the reply, over the answered ones with a known reply time.
     """
-    rows = _dicts(con.execute(
+    rows = dict_rows(con.execute(
         """SELECT brand, count(*) FILTER (WHERE replied IS NOT NULL) AS answerable,
                   count(*) FILTER (WHERE replied) AS answered,
                   median(epoch(replied_at) - epoch(published_at))
@@ -104,9 +104,9 @@ def reply_kpis(con: Connection, brands: Sequence[str], start: datetime, end: dat
     return out
 
 
-def aggregate_ratings(con: Connection, brands: Sequence[str]) -> list[dict[str, Any]]:
+def aggregate_ratings(con: Connection, brands: Sequence[str]) -> list[Row]:
     """The overall rating each page last stated (TrustScore, a shop's AggregateRating), per brand, source and target."""
-    rows = _dicts(con.execute(
+    rows = dict_rows(con.execute(
         """SELECT brand, source, target, json_extract_string(state, '$.aggregate.rating') AS rating,
                   json_extract_string(state, '$.aggregate.count') AS count, updated_at
            FROM cursors
@@ -123,7 +123,7 @@ def aggregate_ratings(con: Connection, brands: Sequence[str]) -> list[dict[str, 
 
 def mentions_between(
     con: Connection, brand: str, start: datetime, end: datetime, source: str | None = None, sample: int | None = None,
-) -> list[dict[str, Any]]:
+) -> list[Row]:
     """The brand's mentions in [start, end), oldest first; at most `sample` of them, drawn at random (seeded)."""
     params: list[Any] = [brand, to_db_time(start), to_db_time(end)]
     extra = ""
@@ -134,13 +134,13 @@ def mentions_between(
                 FROM mentions WHERE brand = ? AND published_at >= ? AND published_at < ?{extra}"""
     if sample is not None:
         query = f"SELECT * FROM ({query}) USING SAMPLE reservoir({int(sample)} ROWS) REPEATABLE (7)"
-    return _mention_dicts(con.execute(f"SELECT * FROM ({query}) ORDER BY published_at, source, external_id", params))
+    return mention_rows(con.execute(f"SELECT * FROM ({query}) ORDER BY published_at, source, external_id", params))
 
 
 # -- digests -----------------------------------------------------------------
 
-def get_digest(con: Connection, period_key: str, group: str) -> dict[str, Any] | None:
-    rows = _dicts(con.execute(
+def get_digest(con: Connection, period_key: str, group: str) -> Row | None:
+    rows = dict_rows(con.execute(
         "SELECT * FROM digests WHERE period_key = ? AND recipient_group = ?", [period_key, group]
     ))
     return rows[0] if rows else None
@@ -160,14 +160,14 @@ def record_digest(
                rendered_at = excluded.rendered_at, run_id = excluded.run_id,
                delivery = CASE WHEN excluded.delivery = 'pending' THEN 'pending' ELSE digests.delivery END,
                last_error = NULL""",
-        [period_key, group, to_db_time(start), to_db_time(end), paths["html"], paths["text"], paths["eml"], _now(),
+        [period_key, group, to_db_time(start), to_db_time(end), paths["html"], paths["text"], paths["eml"], db_now(),
          run_id, "pending" if to_send else "outbox"],
     )
 
 
-def pending_digests(con: Connection) -> list[dict[str, Any]]:
+def pending_digests(con: Connection) -> list[Row]:
     """Digests written to be sent and not sent yet, oldest period first."""
-    return _dicts(con.execute(
+    return dict_rows(con.execute(
         "SELECT * FROM digests WHERE delivery = 'pending' ORDER BY period_start, period_key, recipient_group"))
 
 
@@ -177,10 +177,10 @@ def mark_digest_sending(con: Connection, period_key: str, group: str) -> None:
                 [period_key, group])
 
 
-def take_interrupted_digests(con: Connection) -> list[dict[str, Any]]:
+def take_interrupted_digests(con: Connection) -> list[Row]:
     """Digests a killed run was sending: whether they arrived is unknown. Returned once, then marked `interrupted`."""
-    with _transaction(con):
-        rows = _dicts(con.execute("SELECT * FROM digests WHERE delivery = 'sending' ORDER BY period_key, recipient_group"))
+    with transaction(con):
+        rows = dict_rows(con.execute("SELECT * FROM digests WHERE delivery = 'sending' ORDER BY period_key, recipient_group"))
         con.execute("UPDATE digests SET delivery = 'interrupted' WHERE delivery = 'sending'")
     return rows
 
@@ -189,7 +189,7 @@ def mark_digest_sent(con: Connection, period_key: str, group: str) -> None:
     con.execute(
         """UPDATE digests SET sent_at = ?, send_count = send_count + 1, delivery = 'sent', last_error = NULL
            WHERE period_key = ? AND recipient_group = ?""",
-        [_now(), period_key, group],
+        [db_now(), period_key, group],
     )
 
 

@@ -1,16 +1,16 @@
-"""Runs, source health, mentions and their cursors: what a fetch writes, in one transaction per source."""
+"""Source health, mentions and their cursors: what a fetch writes, in one transaction per source."""
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Sequence, TypedDict
 
 import pyarrow as pa
 
 from analysis.store.scores import save_scores
 from analysis.store.shape import (
-    Connection, TargetKey, _dicts, _now, _registered, _registered_targets, _transaction, from_db_time, to_db_time,
+    Connection, Row, TargetKey, dict_rows, db_now, registered, registered_targets, transaction, from_db_time, to_db_time,
 )
 
 
@@ -27,10 +27,36 @@ _MENTION_SCHEMA = pa.schema([
 ])
 
 
+class MentionRow(TypedDict, total=False):
+    """A fetched mention as the store takes it (a scrapers.base.Mention as a dict); source, external_id and
+    published_at (aware) are required, the rest may be missing or None."""
+
+    source: str
+    external_id: str
+    published_at: datetime
+    text: str
+    url: str | None
+    title: str | None
+    author: str | None
+    kind: str
+    rating: float | None
+    replied: bool | None
+    language: str | None
+    raw: dict[str, object]
+    reply_text: str | None
+    replied_at: datetime | None
+    app_version: str | None
+    date_estimated: bool
+
+
+# What a source keeps in its cursor between runs: stored as JSON, handed back as it was.
+CursorState = dict[str, Any]
+
+
 @dataclass(frozen=True)
 class Cursor:
     watermark: datetime | None
-    state: dict[str, Any]
+    state: CursorState
 
 
 @dataclass(frozen=True)
@@ -40,75 +66,28 @@ class SaveResult:
     updated: int
 
 
-# -- runs and health ---------------------------------------------------------
+# -- health ---------------------------------------------------------
 
-def begin_run(con: Connection, run_id: str, flow: str, params: dict[str, Any], period_start: datetime,
-              period_end: datetime) -> None:
-    con.execute(
-        """INSERT INTO runs (run_id, flow, started_at, status, period_start, period_end, params)
-           VALUES (?, ?, ?, 'running', ?, ?, ?)
-           ON CONFLICT (run_id) DO UPDATE SET status = 'running', finished_at = NULL, outcome = NULL""",
-        [run_id, flow, _now(), to_db_time(period_start), to_db_time(period_end), json.dumps(params, default=str)],
-    )
-
-
-def finish_run(con: Connection, run_id: str, status: str, message: str = "", outcome: str | None = None) -> None:
-    """`outcome`: what the run produced, as JSON (flows.run writes it)."""
-    con.execute(
-        "UPDATE runs SET status = ?, finished_at = ?, message = ?, outcome = ? WHERE run_id = ?",
-        [status, _now(), message, outcome, run_id],
-    )
-
-
-def mark_killed_runs(con: Connection, found_by: str) -> list[str]:
-    """Runs still `running` when a new run holds the lock died without finishing (SIGKILL, power cut): say so.
-
-    Only the lock's holder may call this: no other run can be running then."""
-    rows = con.execute(
-        """UPDATE runs SET status = 'killed', finished_at = ?,
-               message = 'stopped before it finished (its process ended while it held the run lock); found by run '
-                         || ?
-           WHERE status = 'running' AND run_id <> ? RETURNING run_id""",
-        [_now(), found_by, found_by],
-    ).fetchall()
-    return [r[0] for r in rows]
-
-
-def runs(con: Connection, limit: int = 20) -> list[dict[str, Any]]:
-    """The latest runs, newest first, with what each produced."""
-    cur = con.execute(
-        """SELECT run_id, flow, started_at, finished_at, status, message, outcome FROM runs
-           ORDER BY started_at DESC LIMIT ?""", [limit])
-    names = [d[0] for d in cur.description]
-    out = []
-    for row in cur.fetchall():
-        r = dict(zip(names, row))
-        r["started_at"], r["finished_at"] = from_db_time(r["started_at"]), from_db_time(r["finished_at"])
-        r["outcome"] = json.loads(r["outcome"]) if r["outcome"] else None
-        out.append(r)
-    return out
-
-
-def save_source_health(con: Connection, run_id: str, rows: Sequence[dict[str, Any]]) -> None:
+def save_source_health(con: Connection, run_id: str, rows: Sequence[MentionRow]) -> None:
     if not rows:
         return
     table = pa.Table.from_pylist([
         {
             "run_id": run_id, "brand": r["brand"], "source": r["source"], "target": r["target"],
             "ok": bool(r["ok"]), "pages": int(r.get("pages", 0)), "fetched": int(r.get("fetched", 0)),
-            "new": int(r.get("new", 0)), "error": r.get("error"), "checked_at": _now(),
+            "new": int(r.get("new", 0)), "error": r.get("error"), "checked_at": db_now(),
         }
         for r in rows
     ])
-    with _registered(con, "incoming_health", table):
+    with registered(con, "incoming_health", table):
         con.execute(
             """INSERT OR REPLACE INTO source_health
                SELECT run_id, brand, source, target, ok, pages, fetched, new, error, checked_at FROM incoming_health"""
         )
 
 
-def source_health(con: Connection, run_id: str) -> list[dict[str, Any]]:
-    return _dicts(con.execute(
+def source_health(con: Connection, run_id: str) -> list[Row]:
+    return dict_rows(con.execute(
         "SELECT brand, source, target, ok, pages, fetched, new, error FROM source_health WHERE run_id = ? "
         "ORDER BY ok, brand, source, target",
         [run_id],
@@ -119,7 +98,7 @@ def source_health(con: Connection, run_id: str) -> list[dict[str, Any]]:
 
 def get_cursors(con: Connection, keys: Sequence[TargetKey]) -> dict[TargetKey, Cursor]:
     """Each target's cursor (an empty one where it has none yet), in one query: a run plans thousands."""
-    with _registered_targets(con, keys):
+    with registered_targets(con, keys):
         rows = con.execute(
             """SELECT brand, source, target, watermark, state FROM cursors
                WHERE (brand, source, target) IN (SELECT (brand, source, target) FROM wanted_targets)""").fetchall()
@@ -131,9 +110,9 @@ def get_cursor(con: Connection, brand: str, source: str, target: str) -> Cursor:
     return get_cursors(con, [(brand, source, target)])[(brand, source, target)]
 
 
-def _mention_records(brand: str, target: str, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+def _mention_records(brand: str, target: str, rows: Iterable[MentionRow]) -> list[Row]:
     """Rows as the mentions table holds them, each key once (one key twice would make the merge ambiguous)."""
-    records: dict[tuple[str, str], dict[str, Any]] = {}
+    records: dict[tuple[str, str], Row] = {}
     for r in rows:
         records.setdefault((r["source"], r["external_id"]), {
             **{f: r.get(f) for f in MENTION_FIELDS},
@@ -188,10 +167,10 @@ def save_mentions(
     brand: str,
     source: str,
     target: str,
-    rows: Sequence[dict[str, Any]],
+    rows: Sequence[MentionRow],
     *,
     run_id: str,
-    state: dict[str, Any] | None = None,
+    state: CursorState | None = None,
 ) -> SaveResult:
     """Upsert one source's mentions and advance its cursor, in one transaction.
 
@@ -210,8 +189,8 @@ class SourceRows:
     brand: str
     source: str
     target: str
-    rows: Sequence[dict[str, Any]]
-    state: dict[str, Any] | None = None
+    rows: Sequence[MentionRow]
+    state: CursorState | None = None
 
 
 _CURSOR_SCHEMA = pa.schema([("brand", pa.string()), ("source", pa.string()), ("target", pa.string()),
@@ -219,12 +198,12 @@ _CURSOR_SCHEMA = pa.schema([("brand", pa.string()), ("source", pa.string()), ("t
 
 
 def save_mention_batch(con: Connection, batch: Sequence[SourceRows], *, run_id: str,
-                       scores: Sequence[dict[str, Any]] = ()) -> list[SaveResult]:
+                       scores: Sequence[Row] = ()) -> list[SaveResult]:
     """Many sources' mentions and cursors (and `scores`, rows for save_scores) in one transaction, a statement
     each: what save_mentions does source by source, for a writer storing thousands of sources. A mention
     that two targets of one brand both carry is stored once, as the first one's; nothing is stored if
     anything fails."""
-    records: dict[tuple[str, str, str], dict[str, Any]] = {}  # the first target's copy of a shared mention
+    records: dict[tuple[str, str, str], Row] = {}  # the first target's copy of a shared mention
     cursors, received = [], []
     for item in batch:
         own = _mention_records(item.brand, item.target, item.rows)
@@ -236,10 +215,10 @@ def save_mention_batch(con: Connection, batch: Sequence[SourceRows], *, run_id: 
                                          default=None),
                         "state": json.dumps(item.state or {})})
     mentions = pa.Table.from_pylist(list(records.values()), schema=_MENTION_SCHEMA)
-    now = _now()
-    with _registered(con, "incoming_mentions", mentions), \
-            _registered(con, "incoming_cursors", pa.Table.from_pylist(cursors, schema=_CURSOR_SCHEMA)), \
-            _transaction(con):
+    now = db_now()
+    with registered(con, "incoming_mentions", mentions), \
+            registered(con, "incoming_cursors", pa.Table.from_pylist(cursors, schema=_CURSOR_SCHEMA)), \
+            transaction(con):
         con.execute(_MERGE_MENTIONS, [now, now, run_id, now])
         new = {(b, s, t): int(n) for b, s, t, n in con.execute(
             "SELECT brand, source, target, count(*) FROM mentions WHERE first_seen_at = ? GROUP BY ALL",

@@ -7,7 +7,7 @@ from typing import Any, Sequence
 import numpy as np
 import pyarrow as pa
 
-from analysis.store.shape import Connection, _now, _registered, to_db_time
+from analysis.store.shape import Connection, Row, db_now, registered, to_db_time
 
 
 # -- sentiment ---------------------------------------------------------------
@@ -49,12 +49,12 @@ _SCORE_SCHEMA = pa.schema([
 ])
 
 
-def save_scores(con: Connection, rows: Sequence[dict[str, Any]]) -> int:
+def save_scores(con: Connection, rows: Sequence[Row]) -> int:
     """Write scores in bulk. A row without a label (text in a language the model does not read) keeps the
     stars' verdict as its rated label, and its language says why it has no score."""
     if not rows:
         return 0
-    now = _now()
+    now = db_now()
     table = pa.Table.from_pylist([
         {"source": r["source"], "external_id": r["external_id"], "brand": r["brand"], "compound": r["compound"],
          "pos": r["pos"], "neu": r["neu"], "neg": r["neg"], "label": r["label"],
@@ -62,7 +62,7 @@ def save_scores(con: Connection, rows: Sequence[dict[str, Any]]) -> int:
          "text_language": r.get("language", "en"), "scored_at": now}
         for r in rows
     ], schema=_SCORE_SCHEMA)
-    with _registered(con, "incoming_scores", table):
+    with registered(con, "incoming_scores", table):
         con.execute(
             """UPDATE mentions SET compound = s.compound, pos = s.pos, neu = s.neu, neg = s.neg,
                       label = s.label, rated_label = s.rated_label, scored_at = s.scored_at,

@@ -13,6 +13,8 @@ import pyarrow as pa
 from analysis import clock
 
 Connection = duckdb.DuckDBPyConnection
+# A row as the store reads or writes it: column name -> value (times aware UTC on the way out).
+Row = dict[str, Any]
 
 
 class StoreError(RuntimeError):
@@ -32,13 +34,13 @@ def from_db_time(value: datetime | None) -> datetime | None:
     return None if value is None else value.replace(tzinfo=timezone.utc)
 
 
-def _now() -> datetime:
+def db_now() -> datetime:
     # The run's clock (REPWATCH_NOW shifts it), so a run replayed as if on another day records its times then.
     return clock.now().replace(tzinfo=None)
 
 
 @contextmanager
-def _registered(con: Connection, name: str, table: pa.Table) -> Iterator[None]:
+def registered(con: Connection, name: str, table: pa.Table) -> Iterator[None]:
     """`table` visible to SQL as `name` for the block: how every bulk write gets its rows in."""
     con.register(name, table)
     try:
@@ -50,15 +52,15 @@ def _registered(con: Connection, name: str, table: pa.Table) -> Iterator[None]:
 TargetKey = tuple[str, str, str]  # (brand, source, target): one configured fetch
 
 
-def _registered_targets(con: Connection, keys: Sequence[TargetKey]) -> AbstractContextManager[None]:
+def registered_targets(con: Connection, keys: Sequence[TargetKey]) -> AbstractContextManager[None]:
     """`keys` visible to SQL as `wanted_targets` (brand, source, target) for the block: one query for many targets."""
-    return _registered(con, "wanted_targets", pa.Table.from_pylist(
+    return registered(con, "wanted_targets", pa.Table.from_pylist(
         [{"brand": b, "source": s, "target": t} for b, s, t in keys],
         schema=pa.schema([("brand", pa.string()), ("source", pa.string()), ("target", pa.string())])))
 
 
 @contextmanager
-def _transaction(con: Connection) -> Iterator[None]:
+def transaction(con: Connection) -> Iterator[None]:
     con.execute("BEGIN TRANSACTION")
     try:
         yield
@@ -90,9 +92,9 @@ def ensure_db_shape(con: Connection) -> list[str]:
     for version, name, sql in _migrations():
         if version in done:
             continue
-        with _transaction(con):
+        with transaction(con):
             con.execute(sql)
-            con.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", [version, name, _now()])
+            con.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", [version, name, db_now()])
         applied.append(name)
     return applied
 
@@ -117,14 +119,14 @@ def connection(path: str | Path, read_only: bool = False) -> Iterator[Connection
         con.close()
 
 
-def _mention_dicts(result: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+def mention_rows(result: duckdb.DuckDBPyConnection) -> list[Row]:
     """Mention rows with aware timestamps."""
-    rows = _dicts(result)
+    rows = dict_rows(result)
     for r in rows:
         r["published_at"] = from_db_time(r["published_at"])
     return rows
 
 
-def _dicts(result: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+def dict_rows(result: duckdb.DuckDBPyConnection) -> list[Row]:
     names = [d[0] for d in result.description]
     return [dict(zip(names, row)) for row in result.fetchall()]

@@ -3,19 +3,19 @@ its sources' health run by run, and its mentions for the spreadsheet."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, Sequence
+from typing import Sequence
 
 from analysis.store.scores import LABEL
-from analysis.store.shape import Connection, _dicts, _mention_dicts, from_db_time, to_db_time
+from analysis.store.shape import Connection, Row, dict_rows, mention_rows, from_db_time, to_db_time
 
 WEEK_SECONDS = 7 * 86400
 
 
-def weekly_figures(con: Connection, brands: Sequence[str], end: datetime, weeks: int) -> dict[str, list[dict[str, Any]]]:
+def weekly_figures(con: Connection, brands: Sequence[str], end: datetime, weeks: int) -> dict[str, list[Row]]:
     """Per brand, per week of the `weeks` before `end` (oldest first): mentions, negative, scored, mean
     sentiment, mean rating and rated count. A week is the 7 days ending at `end` minus a whole number of weeks."""
     start = end - timedelta(weeks=weeks)
-    rows = _dicts(con.execute(
+    rows = dict_rows(con.execute(
         f"""SELECT brand, CAST(floor((epoch(?::TIMESTAMP) - epoch(published_at)) / {WEEK_SECONDS}) AS INTEGER) AS back,
                    count(*) AS mentions, count(*) FILTER (WHERE {LABEL} = 'negative') AS negative,
                    count(compound) AS scored, avg(compound) AS mean_sentiment,
@@ -33,10 +33,10 @@ def weekly_figures(con: Connection, brands: Sequence[str], end: datetime, weeks:
 
 
 def ranked_reviews(con: Connection, brands: Sequence[str], start: datetime, end: datetime, *, best: bool,
-                   limit: int = 3) -> list[dict[str, Any]]:
+                   limit: int = 3) -> list[Row]:
     """The week's best (or worst) reviews: by stars, then by what the text says; one per text."""
     order = "DESC" if best else "ASC"
-    return _mention_dicts(con.execute(
+    return mention_rows(con.execute(
         f"""SELECT brand, source, external_id, published_at, url, title, text, rating, author, compound, label,
                    rated_label, replied
             FROM mentions
@@ -50,9 +50,9 @@ def ranked_reviews(con: Connection, brands: Sequence[str], start: datetime, end:
     ))
 
 
-def health_checks(con: Connection, brands: Sequence[str], start: datetime, end: datetime) -> list[dict[str, Any]]:
+def health_checks(con: Connection, brands: Sequence[str], start: datetime, end: datetime) -> list[Row]:
     """Every source check recorded in [start, end): brand, source, target, ok, error, when (oldest first)."""
-    rows = _dicts(con.execute(
+    rows = dict_rows(con.execute(
         """SELECT brand, source, target, ok, error, checked_at FROM source_health
            WHERE list_contains(?, brand) AND checked_at >= ? AND checked_at < ?
            ORDER BY checked_at, brand, source, target""",
@@ -67,9 +67,9 @@ EXPORT_FIELDS = ("brand", "source", "kind", "published_at", "rating", "sentiment
                  "author", "title", "text")
 
 
-def mentions_for_export(con: Connection, brands: Sequence[str], start: datetime, end: datetime) -> list[dict[str, Any]]:
+def mentions_for_export(con: Connection, brands: Sequence[str], start: datetime, end: datetime) -> list[Row]:
     """The period's mentions, oldest first, in EXPORT_FIELDS: what the weekly CSV holds."""
-    return _mention_dicts(con.execute(
+    return mention_rows(con.execute(
         f"""SELECT brand, source, kind, published_at, rating, {LABEL} AS sentiment, round(compound, 3) AS score,
                    replied, url, author, title, text
             FROM mentions WHERE list_contains(?, brand) AND published_at >= ? AND published_at < ?

@@ -13,9 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
-from analysis import pushes, spikes, store
+from analysis import pushes, store
+from analysis.detection import spikes
 from flows.config import MonitorConfig
 from flows.demo import data as demo_data
 from flows.demo import review_data
@@ -40,13 +41,13 @@ class Push:
 class Round:
     at: str
     pushes: list[Push]
-    ongoing: list[dict[str, Any]]  # the alerts still going on after the round, as the store holds them
+    ongoing: list[store.Row]  # the alerts still going on after the round, as the store holds them
 
 
 def _rows(items: Sequence[demo_data.DemoItem], reviews: Sequence[review_data.DemoReview]
-          ) -> dict[tuple[str, str], list[dict[str, Any]]]:
+          ) -> dict[tuple[str, str], list[store.Row]]:
     """The demo's items as the scrapers store them, per brand and source."""
-    out: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    out: dict[tuple[str, str], list[store.Row]] = {}
     for it in items:
         story = it.kind == "story"
         out.setdefault((it.brand, it.source), []).append({

@@ -14,10 +14,11 @@ import html
 import json
 import math
 from datetime import datetime, timezone
-from typing import Any, Sequence
+from typing import Sequence
 
 from flows.demo.data import BRAND, COMPETITOR
 from flows.demo.review_data import BRAND_DOMAINS, DemoReview
+from scrapers.base import JsonObject
 
 APP_IDS = {BRAND: "1500000001", COMPETITOR: "1500000002"}
 PLAY_IDS = {BRAND: "app.parcelly.android", COMPETITOR: "com.shipswift.app"}
@@ -91,7 +92,7 @@ def appstore_feed(reviews: Sequence[DemoReview], brand: str, app: str, country: 
                                                   "sortby=mostrecent/json"}}
 
     links = [link("first", 1), link("last", last)] + ([link("next", page + 1)] if page < last else [])
-    feed: dict[str, Any] = {
+    feed: JsonObject = {
         "author": {"name": {"label": "iTunes Store"}, "uri": {"label": "http://www.apple.com/uk/itunes/"}},
         "updated": {"label": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S-07:00")},
         "title": {"label": "iTunes Store: Customer Reviews"}, "link": links,

@@ -8,7 +8,7 @@ social_pages, review_pages).
 - /news/rss/search?q=<brand>: a Google News RSS search feed ("Headline - Publisher").
 - /trustpilot/review/<domain>, /itunes/<cc>/rss/customerreviews/..., /itunes/WebObjects/MZStore.woa/wa/userReviewsRow,
   POST /play/_/PlayStoreUi/data/batchexecute, /shop/<brand>/product: the review sites (see review_pages).
-Feeds and shop pages answer conditional GETs with 304.
+Feeds and shop pages answer conditional GETs with 304. Each path is a route (pattern -> handler) in ROUTES.
 """
 from __future__ import annotations
 
@@ -19,15 +19,19 @@ import re
 import threading
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 from urllib.parse import parse_qs, urlsplit
 
-from flows.demo import review_pages
-from flows.demo import news_pages, social_pages
+from flows.demo import news_pages, review_pages, social_pages
 from flows.demo.data import DemoItem
 from flows.demo.review_data import DemoReview
 
-_APPSTORE_FEED = re.compile(r"^/itunes/([a-z]{2})/rss/customerreviews/page=(\d+)/id=(\d+)/sortby=mostrecent/json$")
+JSON = "application/json; charset=utf-8"
+Params = dict[str, list[str]]
+
+
+def _first(params: Params, name: str, default: str | None = "") -> str | None:
+    return params.get(name, [default])[0]
 
 
 def _handler(items: Sequence[DemoItem], reviews: Sequence[DemoReview]) -> type[BaseHTTPRequestHandler]:
@@ -41,14 +45,17 @@ def _handler(items: Sequence[DemoItem], reviews: Sequence[DemoReview]) -> type[B
         def log_message(self, format: str, *args: object) -> None:  # keep the demo's output readable
             pass
 
-        def _send(self, status: int, body: bytes, ctype: str, etag: str | None = None) -> None:
+        def _send(self, status: int, body: bytes, ctype: str, headers: Sequence[tuple[str, str]] = ()) -> None:
             self.send_response(status)
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(body)))
-            if etag:
-                self.send_header("ETag", etag)
+            for name, value in headers:
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(body)
+
+        def _json(self, value: object, status: int = 200, headers: Sequence[tuple[str, str]] = ()) -> None:
+            self._send(status, json.dumps(value).encode(), JSON, headers)
 
         def _feed(self, text: str, ctype: str) -> None:
             body = text.encode("utf-8")
@@ -58,146 +65,173 @@ def _handler(items: Sequence[DemoItem], reviews: Sequence[DemoReview]) -> type[B
                 self.send_header("ETag", etag)
                 self.end_headers()
                 return
-            self._send(200, body, ctype, etag)
+            self._send(200, body, ctype, [("ETag", etag)])
+
+        # -- GET routes: each takes the path's match, the query and the server's base URL -----------------
+
+        def robots(self, match: re.Match[str], params: Params, base: str) -> None:
+            self._send(200, b"User-agent: *\nAllow: /\n", "text/plain")
+
+        def webhook_log(self, match: re.Match[str], params: Params, base: str) -> None:
+            self._json(received)
+
+        def hn_search(self, match: re.Match[str], params: Params, base: str) -> None:
+            self._json(news_pages.search_by_date(items, params))
+
+        def hn_item(self, match: re.Match[str], params: Params, base: str) -> None:
+            it = next((i for i in items if str(i.item_id) == _first(params, "id")), None)
+            if it is None:
+                self._send(404, b"no such item", "text/plain")
+                return
+            page = f"<!doctype html><title>{html.escape(it.title)}</title><p>{html.escape(it.text or it.title)}</p>"
+            self._send(200, page.encode(), "text/html; charset=utf-8")
+
+        def google_alerts(self, match: re.Match[str], params: Params, base: str) -> None:
+            brand = next((it.brand for it in items if it.brand.lower() == match["slug"]), None)
+            if brand is None:
+                self._send(404, b"no such alert", "text/plain")
+            else:
+                self._feed(news_pages.google_alerts_atom(items, brand, base), "application/atom+xml; charset=utf-8")
+
+        def google_news(self, match: re.Match[str], params: Params, base: str) -> None:
+            self._feed(news_pages.google_news_rss(items, _first(params, "q") or ""), "application/rss+xml; charset=utf-8")
+
+        def trustpilot(self, match: re.Match[str], params: Params, base: str) -> None:
+            brand = review_pages.brand_for_domain(match["domain"])
+            if brand is None:
+                self._send(404, b"<html>Page not found</html>", "text/html")
+                return
+            body = review_pages.trustpilot_page(reviews, brand, int(_first(params, "page", "1") or 1)).encode()
+            self._send(200, body, "text/html; charset=utf-8")
+
+        def appstore_feed(self, match: re.Match[str], params: Params, base: str) -> None:
+            country, page_no, app = match["cc"], int(match["page"]), match["app"]
+            if app not in by_app or not 1 <= page_no <= review_pages.APPSTORE_MAX_PAGES:
+                self._send(400, b'{"error": "invalid request"}', "application/json")
+                return
+            feed = review_pages.appstore_feed(reviews, by_app[app], app, country, page_no, base + "/itunes")
+            self._send(200, json.dumps(feed).encode(), "text/javascript; charset=utf-8")
+
+        def appstore_reviews(self, match: re.Match[str], params: Params, base: str) -> None:
+            brand = by_app.get(_first(params, "id") or "")
+            if "iTunes" not in self.headers.get("User-Agent", ""):
+                self._send(200, b"<html><body>Connecting to the App Store...</body></html>", "text/html")
+            elif brand is None:
+                self._send(404, b"{}", "application/json")
+            else:
+                start, end = int(params["startIndex"][0]), int(params["endIndex"][0])
+                self._json(review_pages.appstore_reviews_row(reviews, brand, _first(params, "cc", "us"), start, end))
+
+        def shop(self, match: re.Match[str], params: Params, base: str) -> None:
+            brand = next((b for b in review_pages.APP_IDS if b.lower() == match["slug"]), None)
+            if brand is None:
+                self._send(404, b"<html>no such shop</html>", "text/html")
+            else:
+                self._feed(review_pages.shop_page(reviews, brand), "text/html; charset=utf-8")
+
+        def reddit(self, match: re.Match[str], params: Params, base: str) -> None:
+            if self.headers.get("Authorization") != f"bearer {social_pages.REDDIT_TOKEN}":
+                self._json({"message": "Unauthorized", "error": 401}, 401)
+                return
+            rest = match["rest"]
+            query = _first(params, "q") if rest == "/search" else rest.split("/")[2] if rest.startswith("/r/") else None
+            if query is None:
+                self._json({"message": "Not Found", "error": 404}, 404)
+                return
+            listing = social_pages.reddit_listing(items, query, int(_first(params, "limit", "25") or 25),
+                                                  _first(params, "after", None))
+            self._json(listing, headers=[("X-Ratelimit-Remaining", "598.0"), ("X-Ratelimit-Used", "2"),
+                                         ("X-Ratelimit-Reset", "420")])
+
+        def mastodon(self, match: re.Match[str], params: Params, base: str) -> None:
+            statuses, link = social_pages.mastodon_tag(items, match["tag"], int(_first(params, "limit", "20") or 20),
+                                                       _first(params, "max_id", None), base, match[0])
+            self._json(statuses, headers=[("Link", link)] if link else [])
+
+        def bluesky(self, match: re.Match[str], params: Params, base: str) -> None:
+            if self.headers.get("Authorization") != f"Bearer {social_pages.BLUESKY_ACCESS}":
+                self._json({"error": "AuthenticationRequired"}, 401)
+                return
+            self._json(social_pages.bluesky_search(items, _first(params, "q") or "", int(_first(params, "limit", "25") or 25),
+                                                   _first(params, "cursor", None)))
+
+        ROUTES: Sequence[tuple[re.Pattern[str], Callable[..., None]]] = [
+            (re.compile(r"/robots\.txt"), robots),
+            (re.compile(r"/webhook"), webhook_log),
+            (re.compile(r"/hn/api/v1/search_by_date"), hn_search),
+            (re.compile(r"/hn/item"), hn_item),
+            (re.compile(r"/alerts/feeds/(?P<slug>[^/]+)\.xml"), google_alerts),
+            (re.compile(r"/news/rss/search"), google_news),
+            (re.compile(r"/trustpilot/review/(?:.*/)?(?P<domain>[^/]+)"), trustpilot),
+            (re.compile(r"/itunes/(?P<cc>[a-z]{2})/rss/customerreviews/page=(?P<page>\d+)/id=(?P<app>\d+)"
+                        r"/sortby=mostrecent/json"), appstore_feed),
+            (re.compile(r"/itunes/WebObjects/MZStore\.woa/wa/userReviewsRow"), appstore_reviews),
+            (re.compile(r"/shop/(?P<slug>[^/]+)(?:/.*)?/product"), shop),
+            (re.compile(r"/reddit/api(?P<rest>/.*)"), reddit),
+            (re.compile(r"/mastodon/api/v1/timelines/tag/(?:.*/)?(?P<tag>[^/]*)"), mastodon),
+            (re.compile(r"/bluesky/xrpc/app\.bsky\.feed\.searchPosts"), bluesky),
+        ]
 
         def do_GET(self) -> None:  # noqa: N802
             parts = urlsplit(self.path)
-            params = parse_qs(parts.query)
             base = f"http://{self.headers.get('Host', '127.0.0.1')}"
-            try:
-                if parts.path == "/robots.txt":
-                    self._send(200, b"User-agent: *\nAllow: /\n", "text/plain")
-                elif parts.path == "/webhook":
-                    self._send(200, json.dumps(received).encode(), "application/json")
-                elif parts.path == "/hn/api/v1/search_by_date":
-                    self._send(200, json.dumps(news_pages.search_by_date(items, params)).encode(), "application/json")
-                elif parts.path.startswith("/alerts/feeds/") and parts.path.endswith(".xml"):
-                    slug = parts.path.rsplit("/", 1)[1][:-4]
-                    brand = next((it.brand for it in items if it.brand.lower() == slug), None)
-                    if brand is None:
-                        self._send(404, b"no such alert", "text/plain")
-                    else:
-                        self._feed(news_pages.google_alerts_atom(items, brand, base), "application/atom+xml; charset=utf-8")
-                elif parts.path == "/news/rss/search":
-                    self._feed(news_pages.google_news_rss(items, params.get("q", [""])[0]), "application/rss+xml; charset=utf-8")
-                elif parts.path.startswith("/trustpilot/review/"):
-                    brand = review_pages.brand_for_domain(parts.path.rsplit("/", 1)[1])
-                    if brand is None:
-                        self._send(404, b"<html>Page not found</html>", "text/html")
-                    else:
-                        page_no = int(params.get("page", ["1"])[0])
-                        body = review_pages.trustpilot_page(reviews, brand, page_no).encode()
-                        self._send(200, body, "text/html; charset=utf-8")
-                elif match := _APPSTORE_FEED.match(parts.path):
-                    country, page_no, app = match.group(1), int(match.group(2)), match.group(3)
-                    if app not in by_app or not 1 <= page_no <= review_pages.APPSTORE_MAX_PAGES:
-                        self._send(400, b'{"error": "invalid request"}', "application/json")
-                    else:
-                        feed = review_pages.appstore_feed(reviews, by_app[app], app, country, page_no, base + "/itunes")
-                        self._send(200, json.dumps(feed).encode(), "text/javascript; charset=utf-8")
-                elif parts.path == "/itunes/WebObjects/MZStore.woa/wa/userReviewsRow":
-                    brand = by_app.get(params.get("id", [""])[0])
-                    if "iTunes" not in self.headers.get("User-Agent", ""):
-                        self._send(200, b"<html><body>Connecting to the App Store...</body></html>", "text/html")
-                    elif brand is None:
-                        self._send(404, b"{}", "application/json")
-                    else:
-                        start, end = int(params["startIndex"][0]), int(params["endIndex"][0])
-                        rows = review_pages.appstore_reviews_row(reviews, brand, params.get("cc", ["us"])[0], start, end)
-                        self._send(200, json.dumps(rows).encode(), "application/json; charset=utf-8")
-                elif parts.path.startswith("/shop/") and parts.path.endswith("/product"):
-                    slug = parts.path.split("/")[2]
-                    brand = next((b for b in review_pages.APP_IDS if b.lower() == slug), None)
-                    if brand is None:
-                        self._send(404, b"<html>no such shop</html>", "text/html")
-                    else:
-                        self._feed(review_pages.shop_page(reviews, brand), "text/html; charset=utf-8")
-                elif parts.path.startswith("/reddit/api/"):
-                    if self.headers.get("Authorization") != f"bearer {social_pages.REDDIT_TOKEN}":
-                        self._send(401, b'{"message": "Unauthorized", "error": 401}', "application/json")
-                        return
-                    rest = parts.path[len("/reddit/api"):]
-                    query = params.get("q", [""])[0] if rest == "/search" else rest.split("/")[2] if rest.startswith("/r/") else None
-                    if query is None:
-                        self._send(404, b'{"message": "Not Found", "error": 404}', "application/json")
-                        return
-                    listing = social_pages.reddit_listing(items, query, int(params.get("limit", ["25"])[0]),
-                                                          params.get("after", [None])[0])
-                    body = json.dumps(listing).encode()
-                    self.send_response(200)
-                    for name, value in (("Content-Type", "application/json; charset=UTF-8"),
-                                        ("Content-Length", str(len(body))), ("X-Ratelimit-Remaining", "598.0"),
-                                        ("X-Ratelimit-Used", "2"), ("X-Ratelimit-Reset", "420")):
-                        self.send_header(name, value)
-                    self.end_headers()
-                    self.wfile.write(body)
-                elif parts.path.startswith("/mastodon/api/v1/timelines/tag/"):
-                    tag = parts.path.rsplit("/", 1)[1]
-                    statuses, link = social_pages.mastodon_tag(items, tag, int(params.get("limit", ["20"])[0]),
-                                                               params.get("max_id", [None])[0], base, parts.path)
-                    body = json.dumps(statuses).encode()
-                    self.send_response(200)
-                    self.send_header("Content-Type", "application/json; charset=utf-8")
-                    self.send_header("Content-Length", str(len(body)))
-                    if link:
-                        self.send_header("Link", link)
-                    self.end_headers()
-                    self.wfile.write(body)
-                elif parts.path == "/bluesky/xrpc/app.bsky.feed.searchPosts":
-                    if self.headers.get("Authorization") != f"Bearer {social_pages.BLUESKY_ACCESS}":
-                        self._send(401, b'{"error": "AuthenticationRequired"}', "application/json")
-                        return
-                    found = social_pages.bluesky_search(items, params.get("q", [""])[0],
-                                                        int(params.get("limit", ["25"])[0]), params.get("cursor", [None])[0])
-                    self._send(200, json.dumps(found).encode(), "application/json; charset=utf-8")
-                elif parts.path == "/hn/item":
-                    wanted = params.get("id", [""])[0]
-                    it = next((i for i in items if str(i.item_id) == wanted), None)
-                    if it is None:
-                        self._send(404, b"no such item", "text/plain")
-                    else:
-                        page = f"<!doctype html><title>{html.escape(it.title)}</title><p>{html.escape(it.text or it.title)}</p>"
-                        self._send(200, page.encode(), "text/html; charset=utf-8")
-                else:
-                    self._send(404, b"not found", "text/plain")
-            except ValueError as exc:
-                self._send(400, json.dumps({"message": str(exc), "status": 400}).encode(), "application/json")
+            for pattern, route in self.ROUTES:
+                match = pattern.fullmatch(parts.path)
+                if match:
+                    try:
+                        route(self, match, parse_qs(parts.query), base)
+                    except ValueError as exc:
+                        self._json({"message": str(exc), "status": 400}, 400)
+                    return
+            self._send(404, b"not found", "text/plain")
 
-        def do_POST(self) -> None:  # noqa: N802
-            parts = urlsplit(self.path)
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length)
-            answers = {
-                "/reddit/auth/api/v1/access_token": lambda: social_pages.reddit_token(self.headers.get("Authorization", "")),
-                "/bluesky/xrpc/com.atproto.server.createSession": lambda: social_pages.bluesky_session(raw),
-            }
-            if parts.path == "/webhook":  # the demo's chat: pushed alerts land here (Apprise json://)
-                received.append(json.loads(raw or b"{}"))
-                print(f"\n>>> pushed to the demo webhook: {received[-1].get('title')}\n{received[-1].get('message')}\n",
-                      flush=True)
-                self._send(200, b"{}", "application/json")
-                return
-            if parts.path in answers:
-                status, answer = answers[parts.path]()
-                self._send(status, json.dumps(answer).encode(), "application/json; charset=utf-8")
-                return
+        # -- POST routes ------------------------------------------------------------------------------------
+
+        def webhook_push(self, raw: bytes) -> None:
+            """The demo's chat: pushed alerts land here (Apprise json://)."""
+            received.append(json.loads(raw or b"{}"))
+            print(f"\n>>> pushed to the demo webhook: {received[-1].get('title')}\n{received[-1].get('message')}\n",
+                  flush=True)
+            self._send(200, b"{}", "application/json")
+
+        def reddit_token(self, raw: bytes) -> None:
+            status, answer = social_pages.reddit_token(self.headers.get("Authorization", ""))
+            self._json(answer, status)
+
+        def bluesky_session(self, raw: bytes) -> None:
+            status, answer = social_pages.bluesky_session(raw)
+            self._json(answer, status)
+
+        def play_batch(self, raw: bytes) -> None:
             form = parse_qs(raw.decode("utf-8"))
-            if parts.path != "/play/_/PlayStoreUi/data/batchexecute":
-                self._send(404, b"not found", "text/plain")
-                return
             try:
                 envelope = json.loads(form["f.req"][0])
                 rpc, inner = envelope[0][0][0], json.loads(envelope[0][0][1])
                 count, token = inner[2][2][0], inner[2][2][2]
                 brand = by_play_id.get(inner[3][0])
             except (KeyError, IndexError, TypeError, ValueError):
-                self._send(400, b")]}'\n\n[[\"er\",null,null,null,null,400]]", "application/json; charset=utf-8")
+                self._send(400, b")]}'\n\n[[\"er\",null,null,null,null,400]]", JSON)
                 return
             if rpc != "UsvDTd" or brand is None:
                 body = ")]}'\n\n" + json.dumps([["wrb.fr", rpc, None, None, None, [3], "generic"]])
             else:
                 body = review_pages.play_batchexecute(reviews, brand, count, token)
-            self._send(200, body.encode(), "application/json; charset=utf-8")
+            self._send(200, body.encode(), JSON)
+
+        POSTS: dict[str, Callable[..., None]] = {
+            "/webhook": webhook_push,
+            "/reddit/auth/api/v1/access_token": reddit_token,
+            "/bluesky/xrpc/com.atproto.server.createSession": bluesky_session,
+            "/play/_/PlayStoreUi/data/batchexecute": play_batch,
+        }
+
+        def do_POST(self) -> None:  # noqa: N802
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            route = self.POSTS.get(urlsplit(self.path).path)
+            if route is None:
+                self._send(404, b"not found", "text/plain")
+            else:
+                route(self, raw)
 
     return Handler
 

@@ -14,9 +14,10 @@ import base64
 import html
 import json
 from datetime import timezone
-from typing import Any, Sequence
+from typing import Sequence
 
 from flows.demo.data import DEMO_CREDENTIALS, DemoItem
+from scrapers.base import JsonObject
 
 REDDIT_TOKEN = "demo-reddit-token"
 BLUESKY_ACCESS, BLUESKY_REFRESH = "demo-bsky-access", "demo-bsky-refresh"
@@ -30,7 +31,7 @@ def _of(items: Sequence[DemoItem], source: str, query: str) -> list[DemoItem]:
 
 # -- Reddit -------------------------------------------------------------------------
 
-def reddit_token(authorization: str) -> tuple[int, dict[str, Any]]:
+def reddit_token(authorization: str) -> tuple[int, JsonObject]:
     expected = "Basic " + base64.b64encode(
         f"{DEMO_CREDENTIALS['REPWATCH_DEMO_REDDIT_CLIENT_ID']}:"
         f"{DEMO_CREDENTIALS['REPWATCH_DEMO_REDDIT_CLIENT_SECRET']}".encode()).decode()
@@ -39,7 +40,7 @@ def reddit_token(authorization: str) -> tuple[int, dict[str, Any]]:
     return 200, {"access_token": REDDIT_TOKEN, "token_type": "bearer", "expires_in": 86400, "scope": "*"}
 
 
-def reddit_listing(items: Sequence[DemoItem], query: str, limit: int, after: str | None) -> dict[str, Any]:
+def reddit_listing(items: Sequence[DemoItem], query: str, limit: int, after: str | None) -> JsonObject:
     found = _of(items, "reddit", query)
     start = next((i + 1 for i, it in enumerate(found) if f"t3_{it.item_id:x}" == after), 0) if after else 0
     chunk = found[start:start + limit]
@@ -57,7 +58,7 @@ def reddit_listing(items: Sequence[DemoItem], query: str, limit: int, after: str
 # -- Mastodon -----------------------------------------------------------------------
 
 def mastodon_tag(items: Sequence[DemoItem], tag: str, limit: int, max_id: str | None, base_url: str,
-                 path: str) -> tuple[list[dict[str, Any]], str | None]:
+                 path: str) -> tuple[list[JsonObject], str | None]:
     found = [it for it in _of(items, "mastodon", tag) if max_id is None or it.item_id < int(max_id)]
     chunk = found[:limit]
     statuses = [{
@@ -78,7 +79,7 @@ def mastodon_tag(items: Sequence[DemoItem], tag: str, limit: int, max_id: str | 
 
 # -- Bluesky ------------------------------------------------------------------------
 
-def bluesky_session(body: bytes) -> tuple[int, dict[str, Any]]:
+def bluesky_session(body: bytes) -> tuple[int, JsonObject]:
     try:
         asked = json.loads(body or b"{}")
     except ValueError:
@@ -90,7 +91,7 @@ def bluesky_session(body: bytes) -> tuple[int, dict[str, Any]]:
                  "refreshJwt": BLUESKY_REFRESH, "active": True}
 
 
-def bluesky_search(items: Sequence[DemoItem], query: str, limit: int, cursor: str | None) -> dict[str, Any]:
+def bluesky_search(items: Sequence[DemoItem], query: str, limit: int, cursor: str | None) -> JsonObject:
     found = _of(items, "bluesky", query)
     start = int(cursor) if cursor and cursor.isdigit() else 0
     chunk = found[start:start + limit]
@@ -102,7 +103,7 @@ def bluesky_search(items: Sequence[DemoItem], query: str, limit: int, cursor: st
         "indexedAt": it.created.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
         "likeCount": 0, "repostCount": 0, "replyCount": 0,
     } for it in chunk]
-    out: dict[str, Any] = {"posts": posts, "hitsTotal": len(found)}
+    out: JsonObject = {"posts": posts, "hitsTotal": len(found)}
     if start + limit < len(found):
         out["cursor"] = str(start + limit)
     return out

@@ -24,13 +24,14 @@ from urllib.parse import urlsplit
 from prefect import flow, get_run_logger, task
 from prefect.futures import as_completed
 
-from analysis import sentiment
+from analysis import sentiment, store
 from flows.config import EngineConfig
 from flows.tasks import staging
 from flows.tasks.fetch import (
     FATAL_FETCH_ERRORS, FetchJob, FetchResult, after_network_trouble, failed_fetch, fetch_mentions,
 )
-from scrapers.base import scraper_class
+from scrapers.base import CursorState
+from scrapers.registry import scraper_class
 from scrapers.http import HttpSettings
 from scrapers.http_errors import RetriableHTTPError
 
@@ -39,7 +40,7 @@ from scrapers.http_errors import RetriableHTTPError
 class HostGroup:
     """The targets one host serves, each with where its fetch starts and its cursor state."""
     host: str
-    jobs: tuple[tuple[FetchJob, datetime, dict[str, Any]], ...]
+    jobs: tuple[tuple[FetchJob, datetime, CursorState], ...]
 
     @property
     def label(self) -> str:
@@ -57,15 +58,15 @@ def job_host(job: FetchJob) -> str:
     return urlsplit(url).netloc.lower() or job.source
 
 
-def host_groups(planned: list[tuple[FetchJob, datetime, dict[str, Any]]]) -> list[HostGroup]:
+def host_groups(planned: list[tuple[FetchJob, datetime, CursorState]]) -> list[HostGroup]:
     """The planned fetches grouped by host, in plan order within each group, the largest groups first."""
-    by_host: dict[str, list[tuple[FetchJob, datetime, dict[str, Any]]]] = {}
+    by_host: dict[str, list[tuple[FetchJob, datetime, CursorState]]] = {}
     for item in planned:
         by_host.setdefault(job_host(item[0]), []).append(item)
     return sorted((HostGroup(host, tuple(items)) for host, items in by_host.items()), key=lambda g: -len(g.jobs))
 
 
-def fetch_with_retries(job: FetchJob, since: datetime, state: dict[str, Any], settings: HttpSettings,
+def fetch_with_retries(job: FetchJob, since: datetime, state: CursorState, settings: HttpSettings,
                        sleep: Callable[[float], None] = time.sleep) -> FetchResult:
     """One target's fetch, its network trouble retried as the threads engine's task retries it (the same waits,
     within its deadline); a failure for good is the result's `error`, never raised."""
@@ -83,13 +84,13 @@ def fetch_with_retries(job: FetchJob, since: datetime, state: dict[str, Any], se
             return failed_fetch(job, state, exc)
 
 
-def text_to_score(row: dict[str, Any]) -> str:
+def text_to_score(row: store.MentionRow) -> str:
     """The title and text as the store gives them to the scorer (`store.fetch_unscored`)."""
     title, text = row.get("title"), row.get("text") or ""
     return f"{title}. {text}" if title is not None and title not in text else text
 
 
-def score_rows(rows: list[dict[str, Any]], model: str) -> list[dict[str, Any]]:
+def score_rows(rows: list[store.MentionRow], model: str) -> list[store.Row]:
     """Each row's score, as the writer stores it; the stars decide the label where there are stars."""
     scores = sentiment.score_texts([text_to_score(r) for r in rows], workers=1, model=model) if rows else []
     return [{"compound": sc.compound, "pos": sc.pos, "neu": sc.neu, "neg": sc.neg, "label": sc.label,
@@ -163,7 +164,7 @@ def dask_task_runner(engine: EngineConfig) -> Any:
                                           "processes": True, "dashboard_address": None})
 
 
-def fetch_on_cluster(engine: EngineConfig, planned: list[tuple[FetchJob, datetime, dict[str, Any]]],
+def fetch_on_cluster(engine: EngineConfig, planned: list[tuple[FetchJob, datetime, CursorState]],
                      settings: HttpSettings, source_seconds: float, model: str, folder: str,
                      take: Callable[[FetchResult], None]) -> None:
     """The planned fetches on the configured Dask cluster, staged under `folder`; each target's result goes to

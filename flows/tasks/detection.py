@@ -2,17 +2,17 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Any
 
 from prefect import task
 
-from analysis import alerts, spikes, store
+from analysis.detection import alerts, spikes
+from analysis import store
 from flows.config import BrandConfig, MonitorConfig
 
 
 def detect_brand_alerts(
     con: store.Connection, brand: BrandConfig, period_start: datetime, until: datetime, config: MonitorConfig,
-) -> list[dict[str, Any]]:
+) -> list[store.Row]:
     """Alerts for one brand whose incident touches [period_start, until); plain dicts ready for the store.
 
     Volume spikes, negative-mention spikes, negative-share shifts and rating
@@ -46,8 +46,8 @@ def detect_brand_alerts(
 
 
 def _alert(con: store.Connection, brand: BrandConfig, source: str, metric: str, inc: spikes.Incident,
-           series: dict[str, Any], origin: datetime, bucket: int) -> dict[str, Any]:
-    """Read what the incident's window and its baseline hold; analysis.alerts makes the alert of them."""
+           series: store.Row, origin: datetime, bucket: int) -> store.Row:
+    """Read what the incident's window and its baseline hold; analysis.detection.alerts makes the alert of them."""
     window = alerts.incident_window(origin, inc, bucket)
     only = None if source == "all" else source
     return alerts.assemble_alert(

@@ -7,7 +7,8 @@ from typing import Any, Sequence
 
 from prefect import get_run_logger, task
 
-from analysis import spikes, store
+from analysis.detection import spikes
+from analysis import store
 from flows.cadence import DigestPlan, weekly_plan
 from flows.config import MonitorConfig
 from flows.run import DigestOutcome
@@ -40,7 +41,7 @@ def build_digest(
     reply_window = timedelta(days=digest_report.REPLY_WINDOW_DAYS)
     awaiting, awaiting_total = store.awaiting_reply(
         con, own, until - timedelta(days=config.digest.reply_queue_days), until, limit=config.digest.reply_queue_limit)
-    context = digest_report.build_context(
+    context = digest_report.build_context(digest_report.DigestInputs(
         title=config.digest.subject,
         period_start=period_start,
         period_end=until,
@@ -63,7 +64,7 @@ def build_digest(
         unscored=store.unscored_languages(con, brand_names, period_start, until),
         pushed=store.sent_pushes(con, [a["alert_id"] for a in period_alerts]),
         now=until,
-    )
+    ))
     return digest_report.render_digest(context)
 
 

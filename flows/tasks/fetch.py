@@ -14,7 +14,8 @@ from analysis import store
 from flows import credentials
 from flows.config import MonitorConfig
 from flows.credentials import CredentialsConfig
-from scrapers.base import ParseError, merge_mentions, parse_page, scraper_class
+from scrapers.base import CursorState, ParseError, merge_mentions, parse_page
+from scrapers.registry import scraper_class
 from scrapers.http import HttpSettings, PoliteSession
 from scrapers.http_errors import FatalHTTPError, RetriableHTTPError, SourceTimeLimit
 
@@ -40,9 +41,9 @@ class FetchJob:
 @dataclass
 class FetchResult:
     job: FetchJob
-    rows: list[dict[str, Any]]
+    rows: list[store.MentionRow]
     pages: int
-    state: dict[str, Any]
+    state: CursorState
     error: str | None = None  # the source failed for good: why (its health row shows it)
     staged: str | None = None  # on a cluster: the rows (scored) are in this staged file, not in `rows`
 
@@ -88,7 +89,7 @@ def fetch_window_start(
     return min(start, waiting_since) if waiting_since is not None else start
 
 
-def fetch_mentions(job: FetchJob, since: datetime, state: dict[str, Any], settings: HttpSettings) -> FetchResult:
+def fetch_mentions(job: FetchJob, since: datetime, state: CursorState, settings: HttpSettings) -> FetchResult:
     """Fetch and parse one target: its mentions published since `since`, one row per review or post.
 
     A review shown on two pages of the fetch (the App Store's feed and its
@@ -128,12 +129,12 @@ FETCH_RETRY_DELAYS = [10, 60]
 FATAL_FETCH_ERRORS = (FatalHTTPError, ParseError, ValueError)
 
 
-def failed_fetch(job: FetchJob, state: dict[str, Any], exc: Exception) -> FetchResult:
+def failed_fetch(job: FetchJob, state: CursorState, exc: Exception) -> FetchResult:
     """A failure for good, as the source's health row shows it."""
     return FetchResult(job, [], 0, state, error=f"{type(exc).__name__}: {exc}")
 
 
-def after_network_trouble(job: FetchJob, state: dict[str, Any], settings: HttpSettings, exc: RetriableHTTPError,
+def after_network_trouble(job: FetchJob, state: CursorState, settings: HttpSettings, exc: RetriableHTTPError,
                           attempt: int) -> float | FetchResult:
     """After failed attempt `attempt` (1 for the first): the wait before the next try, or, when the tries are
     used up or the source's time limit leaves no room for the wait, the failure. Both engines ask this."""
@@ -148,7 +149,7 @@ def after_network_trouble(job: FetchJob, state: dict[str, Any], settings: HttpSe
 
 # Every exception the fetch task raises is worth another try: failures for good are returned, not raised.
 @task(retries=len(FETCH_RETRY_DELAYS), retry_delay_seconds=FETCH_RETRY_DELAYS, task_run_name="fetch {job.label}")
-def fetch_source(job: FetchJob, since: datetime, state: dict[str, Any], settings: HttpSettings) -> FetchResult:
+def fetch_source(job: FetchJob, since: datetime, state: CursorState, settings: HttpSettings) -> FetchResult:
     """One source's fetch, a unit of retry.
 
     It raises only when another attempt will follow (network trouble, a rate

@@ -6,7 +6,8 @@ from typing import Any
 
 from prefect import get_run_logger, task
 
-from analysis import pushes, spikes, store
+from analysis import pushes, store
+from analysis.detection import spikes
 from flows import credentials
 from flows.config import MonitorConfig
 from flows.run import PushOutcome

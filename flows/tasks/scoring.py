@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from prefect import task
 
-from analysis import alerts, sentiment, store
+from analysis.detection import alerts
+from analysis import sentiment, store
 
 
 SCORE_BATCH = 5000
@@ -43,7 +43,7 @@ def score_unscored(con: store.Connection, workers: int | None = None, model: str
     return total
 
 
-def with_driver_words(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def with_driver_words(rows: list[store.Row]) -> list[store.Row]:
     """The rows with the words that drove each one's label, by the model that scored it: computed for what is shown."""
     return [{**r, "drivers": sentiment.driver_words(alerts.scored_text(r), model=r.get("sentiment_model") or "vader")
              if r.get("label") else []} for r in rows]

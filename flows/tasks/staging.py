@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
 
 import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from analysis import store
 
 SCORE_FIELDS = ("compound", "pos", "neu", "neg", "label", "rated_label", "model", "language")
 
@@ -25,7 +26,7 @@ def run_folder(staging: str, run_id: str) -> str:
     return f"{staging.rstrip('/')}/run-{run_id}"
 
 
-def write_staged(folder: str, rows: list[dict[str, Any]], scores: list[dict[str, Any]]) -> str:
+def write_staged(folder: str, rows: list[store.MentionRow], scores: list[store.Row]) -> str:
     """One target's rows and their scores (same order) as a Parquet file in `folder`; its URL."""
     records = [{**{k: v for k, v in row.items() if k != "raw"}, "raw_json": json.dumps(row.get("raw") or {}, default=str),
                 **{f"score_{k}": score.get(k) for k in SCORE_FIELDS}} for row, score in zip(rows, scores)]
@@ -37,7 +38,7 @@ def write_staged(folder: str, rows: list[dict[str, Any]], scores: list[dict[str,
     return url
 
 
-def read_staged(url: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def read_staged(url: str) -> tuple[list[store.MentionRow], list[store.Row]]:
     """The rows and scores a task staged, as it had them."""
     fs, path = fsspec.core.url_to_fs(url)
     with fs.open(path, "rb") as src:

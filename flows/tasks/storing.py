@@ -21,7 +21,7 @@ def store_batch(db_path: str, results: list[FetchResult], run_id: str,
     """The batch's rows and cursors (scores too, for a cluster's staged rows) in one transaction; should that
     fail, each source in a transaction of its own, so that one source's bad rows never stop the others. Per
     source, what was saved or why it was not. A rerun of the batch stores nothing twice."""
-    loaded: list[tuple[int, FetchResult, list[dict[str, Any]], list[dict[str, Any]] | None]] = []
+    loaded: list[tuple[int, FetchResult, list[store.MentionRow], list[store.Row] | None]] = []
     out: list[tuple[store.SaveResult | None, str | None]] = [(None, None)] * len(results)
     for i, result in enumerate(results):
         try:
@@ -30,7 +30,7 @@ def store_batch(db_path: str, results: list[FetchResult], run_id: str,
         except Exception as exc:  # an unreadable staged file fails its source only
             out[i] = (None, f"{type(exc).__name__}: {exc}")
 
-    def save(con: store.Connection, part: list[tuple[int, FetchResult, list[dict[str, Any]], Any]]) -> None:
+    def save(con: store.Connection, part: list[tuple[int, FetchResult, list[store.MentionRow], Any]]) -> None:
         saved = store.save_mention_batch(
             con, [store.SourceRows(r.job.brand, r.job.source, r.job.target, rows, r.state) for _, r, rows, _ in part],
             run_id=run_id, scores=[score for _, r, rows, scores in part for score in _score_rows(r, rows, scores)])
@@ -52,8 +52,8 @@ def store_batch(db_path: str, results: list[FetchResult], run_id: str,
     return out
 
 
-def _score_rows(result: FetchResult, rows: list[dict[str, Any]],
-                scores: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+def _score_rows(result: FetchResult, rows: list[store.MentionRow],
+                scores: list[store.Row] | None) -> list[store.Row]:
     """A staged source's scores, keyed as save_scores takes them."""
     return [{"source": row["source"], "external_id": row["external_id"], "brand": result.job.brand, **score}
             for row, score in zip(rows, scores or [])]

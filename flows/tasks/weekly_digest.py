@@ -3,10 +3,9 @@ and worst reviews, its sources' health, and its mentions as a CSV."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from analysis import store
-from analysis.alerts import THEME_BASELINE_SAMPLE, scored_text
+from analysis.detection.alerts import THEME_BASELINE_SAMPLE, scored_text
 from analysis import clock
 from flows.config import MonitorConfig
 from flows.config_digest import RecipientGroup
@@ -19,7 +18,7 @@ from reports.templating import RenderedDigest
 MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
 
 
-def _texts(rows: list[dict[str, Any]], negative: bool) -> list[str]:
+def _texts(rows: list[store.Row], negative: bool) -> list[str]:
     return [scored_text(m) for m in rows if not negative or (m["rated_label"] or m["label"]) == "negative"]
 
 

@@ -1,14 +1,14 @@
 """The spike detector's settings: what each one means, and the three sensitivities a config names.
 
 Every setting is a principle a user can read (a false-alarm budget, a minimum
-size, how long an unseen alert stays open); `analysis.spikes` explains how
+size, how long an unseen alert stays open); `analysis.detection.spikes` explains how
 the detector uses them.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from analysis.spike_baseline import HOUR
+from analysis.detection.baseline import HOUR
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Sentiment of mentions: the model that reads them, in batches on all cores; labels; the words behind a label.
 
-Two models: `learned` (the default; analysis.learned_sentiment, made for text
+Two models: `learned` (the default; analysis.sentiment.learned, made for text
 addressed to a brand) and `vader` (the classic lexicon). Both read English:
 a text in another language is not scored (label None) and says which
 language it is in, so the digest can count what was left unread instead of
@@ -14,7 +14,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from analysis import language, learned_sentiment, text_features, vader_sentiment
+from analysis.sentiment import language, learned, text_features, vader
 
 MODELS = ("learned", "vader")
 DEFAULT_MODEL = "learned"
@@ -22,7 +22,7 @@ DEFAULT_MODEL = "learned"
 PARALLEL_THRESHOLD = 4000
 
 # For callers that used VADER's cut-offs directly.
-label_for = vader_sentiment.label_for
+label_for = vader.label_for
 
 
 @dataclass(frozen=True)
@@ -48,8 +48,8 @@ def model_id(model: str = DEFAULT_MODEL) -> str:
     """What a score records: the model and the version that produced it."""
     family = model_family(model)
     if family == "vader":
-        return f"vader:{vader_sentiment.version()}"
-    return f"learned:{learned_sentiment.shipped_model().version}"
+        return f"vader:{vader.version()}"
+    return f"learned:{learned.shipped_model().version}"
 
 
 # (neg, neu, pos, compound, label, language): what a worker sends back, cheap to pickle.
@@ -57,20 +57,20 @@ _Compact = tuple[float | None, float | None, float | None, float | None, str | N
 
 
 def _score_compact(texts: Sequence[str], languages: Sequence[str | None], model: str) -> list[_Compact]:
-    learned = model_family(model) == "learned"
+    is_learned = model_family(model) == "learned"
     # The learned model splits each text once: its tokens serve the language check too.
-    tokenized = [text_features.tokens(t) for t in texts] if learned else [None] * len(texts)
+    tokenized = [text_features.tokens(t) for t in texts] if is_learned else [None] * len(texts)
     read_as = [language.readable_language(lang, text, words) for text, lang, words in zip(texts, languages, tokenized)]
     readable = [i for i, lang in enumerate(read_as) if lang == language.ENGLISH]
     out: list[_Compact] = [(None, None, None, None, None, lang) for lang in read_as]
-    if not learned:
+    if not is_learned:
         for i in readable:
-            neg, neu, pos, compound = vader_sentiment.polarity(texts[i])
-            out[i] = (neg, neu, pos, compound, vader_sentiment.label_for(compound), language.ENGLISH)
+            neg, neu, pos, compound = vader.polarity(texts[i])
+            out[i] = (neg, neu, pos, compound, vader.label_for(compound), language.ENGLISH)
         return out
-    probabilities = learned_sentiment.shipped_model().probabilities_of_tokens([tokenized[i] for i in readable])
+    probabilities = learned.shipped_model().probabilities_of_tokens([tokenized[i] for i in readable])
     for i, (neg, neu, pos) in zip(readable, probabilities.tolist()):
-        label = learned_sentiment.CLASSES[max(range(3), key=(neg, neu, pos).__getitem__)]
+        label = learned.CLASSES[max(range(3), key=(neg, neu, pos).__getitem__)]
         out[i] = (round(neg, 4), round(neu, 4), round(pos, 4), round(pos - neg, 4), label, language.ENGLISH)
     return out
 
@@ -84,7 +84,7 @@ def _warm(model: str) -> None:
     """A worker loads its model once, when it starts."""
     model_id(model)
     if model_family(model) == "vader":
-        vader_sentiment.analyzer()
+        vader.analyzer()
 
 
 class ScoringPool:
@@ -153,8 +153,8 @@ def driver_words(text: str, top: int = 3, model: str = DEFAULT_MODEL) -> list[tu
     for VADER, the lexicon valences.
     """
     if model_family(model) == "vader":
-        return vader_sentiment.driver_words(text)[:top]
-    return learned_sentiment.shipped_model().contributions(text)[:top]
+        return vader.driver_words(text)[:top]
+    return learned.shipped_model().contributions(text)[:top]
 
 
 def rating_label(rating: float | None, text_label: str | None) -> str | None:

@@ -38,7 +38,7 @@ def window_sums(x: np.ndarray, width: int) -> np.ndarray:
     return out
 
 
-def _row_quantiles(rows: np.ndarray, qs: tuple[float, ...], min_count: int = 1) -> np.ndarray:
+def row_quantiles(rows: np.ndarray, qs: tuple[float, ...], min_count: int = 1) -> np.ndarray:
     """Quantiles (numpy's default, linear) of each row ignoring NaN, a column per q; NaN under `min_count` values."""
     ordered = np.sort(rows, axis=1)  # NaN sorts last
     count = rows.shape[1] - np.isnan(rows).sum(axis=1, keepdims=True)
@@ -52,7 +52,7 @@ def _row_quantiles(rows: np.ndarray, qs: tuple[float, ...], min_count: int = 1) 
     return np.where(count >= max(min_count, 1), q, np.nan)
 
 
-def _row_medians(rows: np.ndarray, min_count: int = 1, overwrite: bool = False) -> np.ndarray:
+def row_medians(rows: np.ndarray, min_count: int = 1, overwrite: bool = False) -> np.ndarray:
     """Median of each row ignoring NaN (NaN where fewer than `min_count` values): one sort of the rows
     (NaN sorts last; in place with `overwrite`, for rows made to be sorted) and the middle of each row's values."""
     count = rows.shape[1] - np.isnan(rows).sum(axis=1)
@@ -177,7 +177,7 @@ def weekday_factors(x: np.ndarray, period: int) -> np.ndarray:
     same = _column_medians(lagged([7 * k * period for k in range(1, WEEKDAY_WEEKS + 1)], 1))
     # The usual day moves slowly: taken every quarter of a day (from earlier data only) and held.
     stride = max(1, period // 4)
-    usual = np.repeat(_row_medians(lagged([d * period for d in range(1, 7 * WEEKDAY_WEEKS + 1)], stride).T),
+    usual = np.repeat(row_medians(lagged([d * period for d in range(1, 7 * WEEKDAY_WEEKS + 1)], stride).T),
                       stride)[: n - start]
     with np.errstate(all="ignore"):
         factor[start:] = np.where(usual > 0, np.clip((same + WEEKDAY_PRIOR) / (usual + WEEKDAY_PRIOR), 0.2, 5.0), 1.0)

@@ -17,7 +17,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import special
 
-from analysis.spike_baseline import _row_medians, _row_quantiles
+from analysis.detection.baseline import row_medians, row_quantiles
 
 
 CHI2_1_MEDIAN = 0.4549364231195724
@@ -62,7 +62,7 @@ def pooled_dispersion(sums: np.ndarray, expected: np.ndarray, step: int, span_st
     rows = windows.reshape(steps, -1)  # (steps, step, span) -> a row per step: a copy, mostly ...
     if not rows.flags.writeable:  # ... but a view where the windows line up (one bucket a step)
         rows = rows.copy()
-    c2 = _row_medians(rows, min_count=10, overwrite=True).astype(np.float64)  # sorted where they are
+    c2 = row_medians(rows, min_count=10, overwrite=True).astype(np.float64)  # sorted where they are
     # A sparse series (expected mostly 0) has nothing to measure over-dispersion on: Poisson,
     # once it has a step of usable history at all.
     seen = np.arange(steps) > first_usable // step  # a step after the one holding the first usable bucket
@@ -86,7 +86,7 @@ def warmup_dispersion(sums: np.ndarray, expected: np.ndarray, step: int, prior: 
     at = np.arange(step, n, step)
     if len(at):
         seen = np.where(np.arange(n)[None, :] < at[:, None], z[None, :], np.nan)  # a row per re-estimate
-        median = _row_medians(seen, min_count=5)
+        median = row_medians(seen, min_count=5)
         out[step:] = np.repeat(np.fmax(median, prior), step)[: n - step]
     return out
 
@@ -131,7 +131,7 @@ def budget_threshold(surprise: np.ndarray, block: int, blocks_per_alarm: float, 
     # Each block's quartiles from the `calibration_blocks` blocks before it (the blocks there are, at
     # first, and three at least): NaN blocks in front give every block a full span.
     before = np.concatenate([np.full(calibration_blocks, np.nan), peaks[:-1]])
-    quartiles = _row_quantiles(sliding_window_view(before, calibration_blocks), (0.25, 0.5, 0.75), min_count=3)
+    quartiles = row_quantiles(sliding_window_view(before, calibration_blocks), (0.25, 0.5, 0.75), min_count=3)
     scale = (quartiles[:, 2] - quartiles[:, 0]) / GUMBEL_IQR
     fitted = quartiles[:, 1] + (y - GUMBEL_Q50) * scale
     # A fit on a few days' peaks is mostly noise (and the first days' peaks are inflated by the

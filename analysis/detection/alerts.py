@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Sequence
 
-from analysis import sentiment, spikes, themes
+from analysis import sentiment, themes
+from analysis.detection import spikes
 
 # The "usual" that an incident's words are compared with, and how much of it is read.
 THEME_BASELINE = timedelta(days=14)

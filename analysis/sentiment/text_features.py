@@ -15,7 +15,7 @@ import re
 from functools import lru_cache
 from typing import Iterator
 
-from analysis.complaint_terms import COMPLAINT_PHRASES, COMPLAINT_WORDS
+from analysis.sentiment.complaint_terms import COMPLAINT_PHRASES, COMPLAINT_WORDS
 
 _TOKEN = re.compile(
     r"https?://\S+|www\.\S+"            # links

@@ -23,7 +23,7 @@ from typing import Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from analysis.text_features import feature_owners, feature_values, tokens, vector
+from analysis.sentiment.text_features import feature_owners, feature_values, tokens, vector
 
 CLASSES = ("negative", "neutral", "positive")
 # Complaints, questions and information, praise: the mix of what people address to a brand.
@@ -105,7 +105,7 @@ def save(path: Path, vocabulary: Sequence[str], weights: np.ndarray, bias: np.nd
 
 def load(path: Path | None = None) -> LinearSentimentModel:
     """The model shipped with the package, or the file at `path`."""
-    source = path if path is not None else resources.files("analysis") / "models" / MODEL_FILE
+    source = path if path is not None else resources.files("analysis.sentiment") / "models" / MODEL_FILE
     try:
         with source.open("rb") as handle, np.load(handle, allow_pickle=False) as data:
             names = bytes(data["names"]).decode("utf-8").split("\n")

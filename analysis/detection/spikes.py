@@ -54,13 +54,13 @@ from typing import Sequence
 
 import numpy as np
 
-from analysis.incidents import Detection, Incident, Rebursts, bucket_start, episode_starts, incidents, severity_for
-from analysis.shifts import ShiftParams, detect_rating_drop, detect_share_shift
-from analysis.spike_baseline import (
+from analysis.detection.incidents import Detection, Incident, Rebursts, bucket_start, episode_starts, incidents, severity_for
+from analysis.detection.shifts import ShiftParams, detect_rating_drop, detect_share_shift
+from analysis.detection.baseline import (
     DAY, HOUR, WEEK, baseline_days, seasonal_baseline, trailing_level, weekday_factors, window_sums, _shifted,
 )
-from analysis.spike_calibration import budget_threshold, pooled_dispersion, tail_probability, warmup_dispersion
-from analysis.spike_params import SENSITIVITY, SpikeParams, with_sensitivity
+from analysis.detection.calibration import budget_threshold, pooled_dispersion, tail_probability, warmup_dispersion
+from analysis.detection.params import SENSITIVITY, SpikeParams, with_sensitivity
 
 # What callers import from here: the detector's whole surface in one place.
 __all__ = [

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from analysis.incidents import Detection, episode_starts
-from analysis.spike_baseline import DAY, HOUR, window_sums
+from analysis.detection.incidents import Detection, episode_starts
+from analysis.detection.baseline import DAY, HOUR, window_sums
 
 
 @dataclass(frozen=True)
