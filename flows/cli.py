@@ -15,7 +15,7 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 from flows.config import ConfigError, load_config  # noqa: E402
 
 from flows.command_runs import (  # noqa: E402
-    EXIT_BUSY, EXIT_OK, EXIT_USAGE, print_outcome, run_nightly, run_watch,
+    EXIT_BUSY, EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, print_outcome, run_nightly, run_watch,
 )
 
 
@@ -192,6 +192,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     from analysis.runlock import DatabaseBusy
+    from analysis.store.shape import StoreError
+    from flows.lifeline import ServerDidNotStart
 
     args = _parser().parse_args(argv)
     handlers = {"run": cmd_run, "watch": cmd_watch, "demo": cmd_demo, "check": cmd_check, "serve": cmd_serve, "rescore": cmd_rescore,
@@ -208,6 +210,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"busy: {exc}", file=sys.stderr)
         return EXIT_BUSY
+    except (StoreError, ServerDidNotStart) as exc:  # what is around the run, not the run: one line, no traceback
+        if args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_RUN_FAILED
     except ValueError as exc:
         if args.debug:
             raise

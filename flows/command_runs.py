@@ -37,6 +37,9 @@ def print_outcome(outcome: RunOutcome) -> None:
         print(f"  NOT SENT (kept for the next run): {line}")
     for h in outcome.failed_sources:
         print(f"  FAILED {h.name}: {h.error}")
+    for h in outcome.health:
+        if h.skipped:
+            print(f"  LEFT OUT {h.skipped} item(s) of {h.name} the parser could not read, e.g. {h.skipped_example}")
     for d in outcome.digests:
         hint = " (use --resend to send it again)" if d.skipped and not (d.sent or d.error) else ""
         print(f"digest [{d.group}] for {d.period}: {d.describe()}{hint}: {d.html_path}")

@@ -69,6 +69,24 @@ class BrandConfig(Strict):
     competitor: bool = False
     sources: list[SourceConfig] = Field(min_length=1)
 
+    @model_validator(mode="after")
+    def _each_target_once(self) -> "BrandConfig":
+        """A brand's target keeps one cursor and one health line per source: listed twice (say, one hashtag
+        on two Mastodon instances), the two fetches would share them, and one's failure would hide."""
+        seen: dict[tuple[str, str], int] = {}
+        for i, block in enumerate(self.sources):
+            for target in block.targets:
+                key = (block.source, target.strip())
+                if key in seen:
+                    where = "twice in this block" if seen[key] == i else f"also in sources[{seen[key]}]"
+                    hint = (" For one hashtag on two instances, name the instance in the target: "
+                            f"'{target.strip()}@fosstodon.org'." if block.source == "mastodon" else "")
+                    raise ValueError(f"sources[{i}]: {block.source} target {target.strip()!r} is {where}: a target "
+                                     "keeps one cursor and one health line, so two fetches of it would share them "
+                                     f"and hide a failure.{hint}")
+                seen[key] = i
+        return self
+
 
 class DetectionConfig(Strict):
     bucket: Literal["hour", "day"] = "hour"

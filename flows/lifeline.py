@@ -64,19 +64,30 @@ def server_children(parent: int) -> set[int]:
     return found
 
 
+class ServerDidNotStart(RuntimeError):
+    """Prefect's temporary server did not answer in time: said in one line, with what to do."""
+
+
 def start_temporary_server() -> None:
     """When no server is configured: watch this process, then start Prefect's temporary server now.
 
     The flow then finds it running (Prefect keeps one per process) and uses it.
     """
-    from prefect.settings import PREFECT_API_URL
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
 
     if PREFECT_API_URL.value():
         return  # a real server: nothing of ours to clean up
     from prefect.server.api.server import SubprocessASGIServer
 
     watch_this_process()
-    SubprocessASGIServer().start()
+    try:
+        SubprocessASGIServer().start()
+    except RuntimeError as exc:
+        raise ServerDidNotStart(
+            f"Prefect's temporary server did not start ({' '.join(str(exc).split())[:200]}); allow it longer with "
+            f"PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS (now "
+            f"{PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()} s), or run `prefect server start` and set "
+            "PREFECT_API_URL") from None
 
 
 def watch_this_process() -> subprocess.Popen[bytes]:

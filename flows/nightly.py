@@ -9,10 +9,10 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 from prefect.context import get_run_context
 
-from analysis import clock, runlock, store
+from analysis import clock, store
 from flows.cadence import DigestPlan
 from flows.config import MonitorConfig, load_config
-from flows.run import DigestOutcome, RunOutcome, busy_state, prefect_state, recorded_run
+from flows.run import DigestOutcome, RunOutcome, REFUSALS, prefect_state, recorded_run, refused_state
 from flows.tasks.detection import detect_alerts
 from flows.tasks.digests import daily_plans, render_and_send, weekly_plans
 from flows.tasks.fetch_run import fetch_all
@@ -109,9 +109,9 @@ def nightly(
                 run.outcome = _nothing_due(plans, written, config.database, logger)
             else:
                 run.outcome = _run(config, period, plans, run.run_id, params, logger)
-    except runlock.DatabaseBusy as exc:
+    except REFUSALS as exc:
         logger.error("%s", exc)
-        return busy_state(exc)
+        return refused_state(exc)
     return prefect_state(run.outcome)
 
 

@@ -30,6 +30,8 @@ class SourceHealth:
     fetched: int = 0
     new: int = 0
     error: str | None = None
+    skipped: int = 0  # items of a fetched page the parser could not read, left out
+    skipped_example: str | None = None  # the first of them, and why
 
     @property
     def name(self) -> str:
@@ -145,7 +147,7 @@ def recorded_run(config: Any, flow: str, params: dict[str, Any], period_start: d
     """The block is the run: under the database's run lock, between its `running` row and its finished one.
 
     Raises runlock.DatabaseBusy when another run holds the database longer than
-    `config.lock_wait_seconds`. The block sets `run.outcome`; a block that
+    `config.lock_wait_seconds`, store.StoreError when the database cannot be opened. The block sets `run.outcome`; a block that
     raises (or sets none) leaves the run `failed` with the error as its message.
     """
     db = config.database
@@ -178,8 +180,14 @@ def prefect_state(outcome: RunOutcome) -> Any:
     return Completed(message=outcome.summary, data=outcome)
 
 
-def busy_state(exc: runlock.DatabaseBusy) -> Any:
-    """Another run holds the database: a state, not a raise, so an expected wait gives no traceback."""
+# What stops a run before its first step, expected and said in one line: another run holds the database
+# longer than the run would wait, or the database file cannot be opened (not a DuckDB file, unwritable).
+REFUSALS = (runlock.DatabaseBusy, store.StoreError)
+
+
+def refused_state(exc: Exception) -> Any:
+    """The run could not start (one of REFUSALS): a state, not a raise, so an expected failure gives no
+    traceback; the command line says the exception's message in one line."""
     from prefect.states import Failed
 
     return Failed(message=str(exc), data=exc)

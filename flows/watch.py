@@ -12,10 +12,10 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.context import get_run_context
 
-from analysis import clock, runlock
+from analysis import clock
 from flows.config import MonitorConfig, load_config
 from flows.nightly import parse_when
-from flows.run import RunOutcome, busy_state, prefect_state, recorded_run
+from flows.run import RunOutcome, REFUSALS, prefect_state, recorded_run, refused_state
 from flows.tasks.detection import detect_alerts
 from flows.tasks.fetch_run import fetch_all
 from flows.tasks.pushing import push_alerts
@@ -34,9 +34,9 @@ def watch(config_path: str = "monitor.yaml", until: str | None = None) -> Any:
     try:
         with recorded_run(config, "watch", params, end - timedelta(days=1), end, run_id, logger.info) as run:
             run.outcome = _round(config, end, run_id, logger)
-    except runlock.DatabaseBusy as exc:
+    except REFUSALS as exc:
         logger.error("%s", exc)
-        return busy_state(exc)
+        return refused_state(exc)
     return prefect_state(run.outcome)
 
 

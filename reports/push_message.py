@@ -1,10 +1,14 @@
 """The text of a pushed alert: a title and a few plain lines, short enough for a phone's notification.
 
-Scraped text is cut and stripped of line breaks; links are only http(s)
-ones (safe_url); nothing here is HTML.
+Scraped text is cut, stripped of line breaks and defused (`defuse`): chat
+services read markup in a message (Slack's <!channel> and <url|label>,
+Discord's @everyone and [label](url), mentions of users and roles), and a
+stranger's post must never ping the team's channel or disguise a link.
+Links are only http(s) ones (safe_url); nothing here is HTML.
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Mapping
 
@@ -20,6 +24,25 @@ def _clock(dt: datetime, tz: tzinfo) -> str:
 def _one_line(text: str, limit: int) -> str:
     text = " ".join((text or "").split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+_ZWSP = "\u200b"  # a zero-width space: invisible, but it breaks the markup a chat service looks for
+_AT_NAME = re.compile(r"@(?=[\w&#!])", re.UNICODE)
+_LINK_MARKUP = re.compile(r"\]\s*\(")
+
+
+def defuse(text: str) -> str:
+    """Stranger's text as a chat shows it, with nothing a chat service acts on.
+
+    Angle brackets become look-alikes (‹ ›): no Slack <!channel>, <!here>,
+    <@U…>, <#C…> or <url|disguised label>, no Discord <@id> or <@&role>.
+    A zero-width space after every @ that starts a name: no @everyone,
+    @here, @channel or @user anywhere. And none between ] and (: no markdown
+    [label](url) link. The words read the same.
+    """
+    text = text.replace("<", "\u2039").replace(">", "\u203a")
+    text = _AT_NAME.sub("@" + _ZWSP, text)
+    return _LINK_MARKUP.sub("]" + _ZWSP + "(", text)
 
 
 def compose(alert: Mapping[str, Any], kind: str, tz: tzinfo, run_url: str | None = None) -> tuple[str, str]:
@@ -48,12 +71,12 @@ def compose(alert: Mapping[str, Any], kind: str, tz: tzinfo, run_url: str | None
             lines.append(f"Now {peak:.0f} in its busiest hour, ten times what it was at the first alert.")
         if details.get("negative") is not None and metric == "mentions":
             lines.append(f"{details['negative']:.0f} of them negative.")
-        if details.get("terms"):
-            lines.append("What people say: " + ", ".join(details["terms"][:5]) + ".")
+        if details.get("terms"):  # words from strangers' posts
+            lines.append("What people say: " + defuse(", ".join(str(t) for t in details["terms"][:5])) + ".")
         for example in (details.get("examples") or [])[:2]:
             link = safe_url(example.get("url"))
-            lines.append(f"- \u201c{_one_line(example.get('text') or '', MAX_EXAMPLE)}\u201d"
-                         + (f" {link}" if link else ""))
+            lines.append(f"- \u201c{defuse(_one_line(str(example.get('text') or ''), MAX_EXAMPLE))}\u201d"
+                         + (f" {defuse(link)}" if link else ""))
     if run_url:
         lines.append(f"Run: {run_url}")
     return title, "\n".join(lines)

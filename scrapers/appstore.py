@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime, timezone
-from typing import Any, ClassVar, Iterable, Iterator
+from typing import Any, ClassVar, Iterator
 
 from scrapers.base import (
     CursorState, JsonObject, Mention, Page, ParseError, Source, parse_iso_datetime, passed_cursor,
 )
 from scrapers.http import PoliteSession
+from scrapers.parsing import ParsedItems, read_items
 
 DEFAULT_BASE_URL = "https://itunes.apple.com"
 # userReviewsRow answers JSON only to clients that look like iTunes; others get an HTML page.
@@ -127,10 +128,10 @@ class AppStoreScraper(Source):
             if len(mentions) < step or passed_cursor(mentions, since):
                 return
 
-    def parse(self, page: Page) -> Iterable[Mention]:
+    def parse(self, page: Page) -> ParsedItems:
         if page.meta.get("kind") == "replies":
-            return [self._from_review_row(row, page) for row in _review_rows(page)]
-        return [self._from_feed_entry(entry, page) for entry in _feed_entries(page)]
+            return read_items(page, _review_rows(page), lambda row: self._from_review_row(row, page))
+        return read_items(page, _feed_entries(page), lambda entry: self._from_feed_entry(entry, page))
 
     def _review_url(self, page: Page, review_id: str) -> str:
         app, country = page.meta.get("app"), page.meta.get("country", "us")

@@ -28,8 +28,6 @@ __all__ = [
     "merge_mentions",
     "stable_id",
     "passed_cursor",
-    "parse_page",
-    "SHAPE_ERRORS",
 ]
 
 
@@ -49,25 +47,6 @@ class ParseError(ValueError):
     """
 
 
-# What a parser raises when a value has another type than the one it reads (null, a list or an object
-# where a string was, a string where a number was): a changed site, not a network problem.
-SHAPE_ERRORS = (TypeError, AttributeError, KeyError, IndexError, ValueError)
-
-
-def parse_page(scraper: "Source", page: "Page") -> list["Mention"]:
-    """The scraper's mentions of one page; any error of shape is a ParseError naming the page, never a traceback.
-
-    Parsers check the shapes they know; this is the seam's guarantee for the
-    ones they do not: with thousands of targets some pages will be garbage.
-    """
-    try:
-        return list(scraper.parse(page))
-    except ParseError:
-        raise
-    except SHAPE_ERRORS as exc:
-        raise ParseError(f"{page.url}: not the shape this parser reads ({type(exc).__name__}: {exc})") from None
-
-
 @dataclass(frozen=True)
 class Page:
     """One fetched response, kept raw so parsing can be retried without IO."""
@@ -82,6 +61,11 @@ class Page:
 
     def text(self) -> str:
         return self.body.decode("utf-8", errors="replace")
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 @dataclass(frozen=True)
@@ -111,8 +95,14 @@ class Mention:
     date_estimated: bool = False
 
     def __post_init__(self) -> None:
-        if not self.external_id:
-            raise ParseError(f"{self.source}: mention without an id")
+        if not isinstance(self.external_id, str) or not self.external_id:
+            raise ParseError(f"{self.source}: mention without an id (id: {type(self.external_id).__name__})")
+        for name, expected in _FIELD_TYPES.items():
+            value = getattr(self, name)
+            if not isinstance(value, expected) or (isinstance(value, bool) and bool not in expected):
+                said = " or ".join("None" if t is type(None) else t.__name__ for t in expected)
+                raise ParseError(f"{self.source}:{self.external_id}: `{name}` is {type(value).__name__} "
+                                 f"({_short(value)}), not {said}")
         if self.published_at.tzinfo is None:
             raise ParseError(f"{self.source}:{self.external_id}: naive timestamp")
         if self.replied_at is not None and self.replied_at.tzinfo is None:
@@ -126,6 +116,17 @@ class Mention:
         if self.title and self.title not in self.text:
             return f"{self.title}. {self.text}" if self.text else self.title
         return self.text
+
+
+_NONE = type(None)
+# Each field's types, checked when a Mention is made: a value of another type is a ParseError naming the
+# field and the item, at the parse seam, not an ArrowTypeError in the store naming nothing.
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "source": (str,), "published_at": (datetime,), "text": (str,), "url": (str, _NONE), "title": (str, _NONE),
+    "author": (str, _NONE), "kind": (str,), "rating": (int, float, _NONE), "replied": (bool, _NONE),
+    "language": (str, _NONE), "raw": (dict,), "reply_text": (str, _NONE), "replied_at": (datetime, _NONE),
+    "app_version": (str, _NONE), "date_estimated": (bool,),
+}
 
 
 class Source:
@@ -184,7 +185,11 @@ def html_to_text(fragment: str | None) -> str:
 
 
 def utc_from_epoch(seconds: float | int | str) -> datetime:
-    return datetime.fromtimestamp(float(seconds), tz=timezone.utc)
+    """Seconds since 1970 as aware UTC; ParseError for what is not a time (a string of letters, 10^20)."""
+    try:
+        return datetime.fromtimestamp(float(seconds), tz=timezone.utc)
+    except (TypeError, ValueError, OverflowError, OSError):
+        raise ParseError(f"{_short(seconds)} is not a time in seconds since 1970") from None
 
 
 def parse_iso_datetime(value: Any, what: str) -> datetime:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any, ClassVar, Iterable, Iterator
+from typing import Any, ClassVar, Iterator
 from urllib.parse import quote
 
 from scrapers.base import (
@@ -20,6 +20,7 @@ from scrapers.base import (
 )
 from scrapers.http import PoliteSession, RequestParams
 from scrapers.http_errors import CredentialsRefused, FatalHTTPError
+from scrapers.parsing import ParsedItems, read_items
 
 DEFAULT_BASE_URL = "https://bsky.social"
 WEB_URL = "https://bsky.app"
@@ -125,11 +126,11 @@ class BlueskyScraper(Source):
             if not mentions or not cursor or passed_cursor(mentions, since):
                 return
 
-    def parse(self, page: Page) -> Iterable[Mention]:
+    def parse(self, page: Page) -> ParsedItems:
         data = _json(page, "searchPosts")
         if not isinstance(data.get("posts"), list):
             raise ParseError(f"bluesky: {page.url} has no `posts` list; the API answer changed")
-        return [self._mention(post, page) for post in data["posts"]]
+        return read_items(page, data["posts"], lambda post: self._mention(post, page))
 
     def _mention(self, post: Any, page: Page) -> Mention:
         if not isinstance(post, dict):

@@ -4,13 +4,14 @@ from __future__ import annotations
 import calendar
 import hashlib
 from datetime import datetime, timezone
-from typing import Any, ClassVar, Iterable, Iterator
+from typing import Any, ClassVar, Iterator
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import feedparser
 
 from scrapers.base import CursorState, Mention, Page, ParseError, Source, html_to_text
 from scrapers.http import PoliteSession
+from scrapers.parsing import ParsedItems, read_items
 
 
 def unwrap_redirect(link: str) -> str:
@@ -56,9 +57,9 @@ class FeedScraper(Source):
             state["last_modified"] = page.headers["last-modified"]
         yield page
 
-    def parse(self, page: Page) -> Iterable[Mention]:
+    def parse(self, page: Page) -> ParsedItems:
         if page.status == 304:
-            return
+            return ParsedItems()
         parsed = feedparser.parse(
             page.body, response_headers={"content-location": page.url, "content-type": page.headers.get("content-type", "")}
         )
@@ -66,8 +67,7 @@ class FeedScraper(Source):
             reason = parsed.get("bozo_exception") or "no RSS or Atom root element"
             raise ParseError(f"feed: {page.url} is not a feed ({reason})")
         language = parsed.feed.get("language")
-        for entry in parsed.entries:
-            yield self._mention(entry, page, language)
+        return read_items(page, parsed.entries, lambda entry: self._mention(entry, page, language))
 
     def _mention(self, entry: Any, page: Page, language: str | None) -> Mention:
         link = unwrap_redirect(entry.get("link") or "")

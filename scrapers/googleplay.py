@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime
-from typing import Any, ClassVar, Iterable, Iterator
+from typing import Any, ClassVar, Iterator
 from urllib.parse import quote
 
 from scrapers.base import CursorState, Mention, Page, ParseError, Source, passed_cursor, utc_from_epoch
 from scrapers.http import PoliteSession
+from scrapers.parsing import ParsedItems, read_items
 
 DEFAULT_BASE_URL = "https://play.google.com"
 RPC_ID = "UsvDTd"
@@ -138,10 +139,10 @@ class GooglePlayScraper(Source):
             if not reviews or token is None or passed_cursor(self.parse(page), since):
                 return
 
-    def parse(self, page: Page) -> Iterable[Mention]:
+    def parse(self, page: Page) -> ParsedItems:
         reviews, _ = decode_rpc(page) if page.body.startswith(b")]}'") else details_page_reviews(page)
         app_id = page.meta.get("app")
-        return [self._mention(r, page, app_id) for r in reviews]
+        return read_items(page, reviews, lambda review: self._mention(review, page, app_id))
 
     def _mention(self, review: Any, page: Page, app_id: str | None) -> Mention:
         review_id, stars, seconds = _at(review, 0), _at(review, 2), _at(review, 5, 0)

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import ClassVar, Iterable, Iterator
+from typing import ClassVar, Iterator
 
 from scrapers.base import (
     CursorState, JsonObject, Mention, Page, ParseError, Source, html_to_text, utc_from_epoch,
 )
 from scrapers.http import PoliteSession, RequestParams
+from scrapers.parsing import ParsedItems, read_items
 
 DEFAULT_BASE_URL = "https://hn.algolia.com/api/v1"
 DEFAULT_ITEM_URL = "https://news.ycombinator.com/item?id="
@@ -81,24 +82,29 @@ class HackerNewsScraper(Source):
                 return
             upper = oldest  # inclusive: a hit sharing that second is not lost; the store de-duplicates
 
-    def parse(self, page: Page) -> Iterable[Mention]:
-        for hit in _decode(page)["hits"]:
-            object_id, created = hit.get("objectID"), hit.get("created_at_i")
-            if object_id is None or created is None:
-                raise ParseError(f"hackernews: a hit on {page.url} lacks objectID or created_at_i")
-            tags = hit.get("_tags") or []
-            if "comment" in tags or hit.get("comment_text") is not None:
-                kind, title, text = "comment", hit.get("story_title"), html_to_text(hit.get("comment_text"))
-            else:
-                kind, title, text = "story", html_to_text(hit.get("title")), html_to_text(hit.get("story_text"))
-            yield Mention(
-                source=self.name,
-                external_id=str(object_id),
-                published_at=utc_from_epoch(created),
-                text=text,
-                title=title or None,
-                url=f"{self.item_url}{object_id}",
-                author=hit.get("author"),
-                kind=kind,
-                raw={k: v for k, v in hit.items() if k != "_highlightResult"},
-            )
+    def parse(self, page: Page) -> ParsedItems:
+        hits = _decode(page)["hits"]
+        if not isinstance(hits, list):
+            raise ParseError(f"hackernews: {page.url} has no list of hits; the API answer changed")
+        return read_items(page, hits, lambda hit: self._mention(hit, page))
+
+    def _mention(self, hit: JsonObject, page: Page) -> Mention:
+        object_id, created = hit.get("objectID"), hit.get("created_at_i")
+        if object_id is None or created is None:
+            raise ParseError(f"hackernews: a hit on {page.url} lacks objectID or created_at_i")
+        tags = hit.get("_tags") or []
+        if "comment" in tags or hit.get("comment_text") is not None:
+            kind, title, text = "comment", hit.get("story_title"), html_to_text(hit.get("comment_text"))
+        else:
+            kind, title, text = "story", html_to_text(hit.get("title")), html_to_text(hit.get("story_text"))
+        return Mention(
+            source=self.name,
+            external_id=str(object_id),
+            published_at=utc_from_epoch(created),
+            text=text,
+            title=title or None,
+            url=f"{self.item_url}{object_id}",
+            author=hit.get("author"),
+            kind=kind,
+            raw={k: v for k, v in hit.items() if k != "_highlightResult"},
+        )

@@ -23,9 +23,11 @@ from scrapers.base import (
     passed_cursor,
 )
 from scrapers.http import PoliteSession
+from scrapers.parsing import ParsedItems, read_items
 
 DEFAULT_BASE_URL = "https://mastodon.social"
-_TAG = re.compile(r"^#?([\w]+)$", re.UNICODE)
+# #tag, or #tag@instance.host for a tag on an instance other than the block's base_url.
+_TAG = re.compile(r"^#?(\w+)(?:@([a-z0-9.-]+\.[a-z0-9-]+(?::\d+)?|[0-9.]+(?::\d+)?))?$", re.UNICODE | re.I)
 _LINK = re.compile(r'<([^>]+)>\s*;\s*rel="([^"]+)"')
 
 
@@ -80,17 +82,27 @@ class MastodonScraper(Source):
             return target
         match = _TAG.match(target)
         if not match:
-            raise ValueError(f"mastodon target {target!r} is not a hashtag such as #acme")
+            raise ValueError(f"mastodon target {target!r} is not a hashtag such as #acme (or #acme@fosstodon.org)")
         return match.group(1)
+
+    def _instance(self, target: str) -> str:
+        """The instance a target reads: the one it names (#tag@host), else the block's base_url."""
+        match = _TAG.match(target.strip()) if target.strip().startswith("#") else None
+        if match and match.group(2):
+            scheme = self.base_url.split("://", 1)[0] if "://" in self.base_url else "https"
+            return f"{scheme}://{match.group(2).lower()}"
+        return self.base_url
 
     def pages(self, target: str, since: datetime | None, state: CursorState) -> Iterator[Page]:
         term = self.check_target(target)
         search = not target.strip().startswith("#")
-        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
         if search and not self._token:
             raise ValueError("mastodon: a search needs MASTODON_ACCESS_TOKEN; hashtags (#acme) need none")
-        url: str | None = (f"{self.base_url}/api/v2/search?type=statuses&resolve=false&limit={self.limit}&q={quote(term)}"
-                           if search else f"{self.base_url}/api/v1/timelines/tag/{quote(term)}?limit={self.limit}")
+        instance = self._instance(target)
+        # The token is the base instance's account's: never sent to another instance a target names.
+        headers = {"Authorization": f"Bearer {self._token}"} if self._token and instance == self.base_url else {}
+        url: str | None = (f"{instance}/api/v2/search?type=statuses&resolve=false&limit={self.limit}&q={quote(term)}"
+                           if search else f"{instance}/api/v1/timelines/tag/{quote(term)}?limit={self.limit}")
         for number in range(self.max_pages):
             if url is None:
                 return
@@ -103,13 +115,13 @@ class MastodonScraper(Source):
             if not mentions or passed_cursor(mentions, since):
                 return
             if search:  # search pages by the last status's id; the answer has no Link header
-                url = (f"{self.base_url}/api/v2/search?type=statuses&resolve=false&limit={self.limit}&q={quote(term)}"
+                url = (f"{instance}/api/v2/search?type=statuses&resolve=false&limit={self.limit}&q={quote(term)}"
                        f"&max_id={quote(str(statuses[-1].get('id')))}") if len(statuses) >= self.limit else None
             else:
                 url = next_link(page)
 
-    def parse(self, page: Page) -> Iterable[Mention]:
-        return [self._mention(status, page) for status in _statuses(page)]
+    def parse(self, page: Page) -> ParsedItems:
+        return read_items(page, _statuses(page), lambda status: self._mention(status, page))
 
     def _mention(self, status: JsonObject, page: Page) -> Mention:
         original = status.get("reblog") or status  # a boost is the boosted status

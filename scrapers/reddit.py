@@ -17,13 +17,14 @@ import base64
 import json
 import re
 from datetime import datetime
-from typing import Any, ClassVar, Iterable, Iterator
+from typing import Any, ClassVar, Iterator
 
 from scrapers.base import (
     CursorState, JsonObject, Mention, Page, ParseError, Source, passed_cursor, utc_from_epoch,
 )
 from scrapers.http import PoliteSession, RequestParams
 from scrapers.http_errors import CredentialsRefused, FatalHTTPError
+from scrapers.parsing import ParsedItems, read_items
 
 DEFAULT_BASE_URL = "https://oauth.reddit.com"
 DEFAULT_AUTH_URL = "https://www.reddit.com"
@@ -139,8 +140,8 @@ class RedditScraper(Source):
                 if not mentions or not after or passed_cursor(mentions, since):
                     break
 
-    def parse(self, page: Page) -> Iterable[Mention]:
-        return [self._mention(child, page) for child in _listing(page)["children"]]
+    def parse(self, page: Page) -> ParsedItems:
+        return read_items(page, _listing(page)["children"], lambda child: self._mention(child, page))
 
     def _mention(self, child: Any, page: Page) -> Mention:
         kind, data = (child.get("kind"), child.get("data")) if isinstance(child, dict) else (None, None)

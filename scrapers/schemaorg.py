@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 from datetime import datetime, timezone
 from functools import lru_cache
-from typing import Any, ClassVar, Iterable, Iterator
+from typing import Any, ClassVar, Iterator
 from urllib.parse import urljoin
 
 import extruct
@@ -21,6 +21,7 @@ from scrapers.base import (
     CursorState, JsonObject, Mention, Page, ParseError, Source, html_to_text, parse_iso_datetime, stable_id,
 )
 from scrapers.http import PoliteSession
+from scrapers.parsing import ParsedItems, read_items
 
 SYNTAXES = ("json-ld", "microdata", "rdfa")
 
@@ -158,9 +159,9 @@ class SchemaOrgScraper(Source):
         trees = {**data, "rdfa": nest_rdfa(data.get("rdfa") or [])}
         return [pair for syntax in SYNTAXES for pair in _walk(trees.get(syntax) or [])]
 
-    def parse(self, page: Page) -> Iterable[Mention]:
+    def parse(self, page: Page) -> ParsedItems:
         if page.status == 304:
-            return []
+            return ParsedItems()
         items = self._items(page)
         reviews = [(node, parent) for node, parent in items if "Review" in _type_names(node)]
         rated = [node for node, _ in items if "AggregateRating" in _type_names(node) or node.get("aggregateRating")]
@@ -168,8 +169,8 @@ class SchemaOrgScraper(Source):
             raise ParseError(f"schemaorg: {page.url} has no schema.org Review or AggregateRating markup")
         replies = [self._reply(node) for node, _ in reviews]
         uses_replies = any(r is not None for r in replies)
-        return [self._mention(node, parent, reply, uses_replies, page)
-                for (node, parent), reply in zip(reviews, replies)]
+        return read_items(page, zip(reviews, replies),
+                          lambda item: self._mention(item[0][0], item[0][1], item[1], uses_replies, page))
 
     def aggregate(self, page: Page) -> JsonObject | None:
         """The page's own AggregateRating: value on 1..5, count, and what it rates."""

@@ -11,7 +11,7 @@ import json
 import re
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, ClassVar, Iterable, Iterator
+from typing import Any, ClassVar, Iterator
 from urllib.parse import quote
 
 from bs4 import BeautifulSoup
@@ -20,6 +20,7 @@ from scrapers.base import (
     CursorState, JsonObject, Mention, Page, ParseError, Source, parse_iso_datetime, passed_cursor,
 )
 from scrapers.http import PoliteSession, RequestParams
+from scrapers.parsing import ParsedItems, read_items
 
 DEFAULT_BASE_URL = "https://www.trustpilot.com"
 _DOMAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]*\.[A-Za-z]{2,}$")
@@ -93,9 +94,9 @@ class TrustpilotScraper(Source):
             if not mentions or current >= total or passed_cursor(mentions, since):
                 return
 
-    def parse(self, page: Page) -> Iterable[Mention]:
+    def parse(self, page: Page) -> ParsedItems:
         props = _page_props(page.body, page.url)
-        return [self._mention(r, page) for r in props["reviews"]]
+        return read_items(page, props["reviews"], lambda review: self._mention(review, page))
 
     def aggregate(self, page: Page) -> JsonObject | None:
         """The company's TrustScore and review count, as the page states them."""

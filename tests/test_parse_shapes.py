@@ -6,13 +6,16 @@ parser seam (`parse_page`) must turn that into a ParseError naming the page,
 which the run shows as one FAILED line, never a traceback and minutes of retries.
 """
 import copy
+import dataclasses
 import json
 import re
 from pathlib import Path
 
 import pytest
 
-from scrapers.base import Page, ParseError, parse_page
+from analysis import store
+from scrapers.base import Page, ParseError
+from scrapers.parsing import parse_page
 from scrapers.registry import scraper_class
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -63,19 +66,26 @@ def variants(source: str, name: str):
 @pytest.mark.parametrize("source, name", CASES)
 def test_a_value_of_another_type_is_a_parse_error_never_a_traceback(source, name):
     scraper = scraper_class(source)(http=None, **({"credentials": CREDENTIALS[source]} if source in CREDENTIALS else {}))
-    escaped, tried = [], 0
+    escaped, tried, read = [], 0, []
     for where, body in variants(source, name):
         tried += 1
         page = Page(url=f"https://example.com/{source}?page=1", status=200, body=body,
                     meta={"target": "Acme", "kind": "posts", "page": 1})
         try:
-            parse_page(scraper, page)
+            parsed = parse_page(scraper, page)
         except ParseError as exc:
             assert str(exc).startswith("https://example.com/") or source in str(exc)
         except Exception as exc:  # noqa: BLE001 - what the test is for
             escaped.append(f"{where}: {type(exc).__name__}: {exc}")
+        else:
+            assert all("https://example.com/" in line for line in parsed.skipped), parsed.skipped  # each names its page
+            read += [dataclasses.replace(m, external_id=f"{tried}:{m.external_id}") for m in parsed]
     assert tried > 50
     assert escaped == []
+    # What was read stores, every variant's mentions in one bulk write: no value of another type gets that far.
+    with store.connection(":memory:") as con:
+        saved = store.save_mentions(con, "Acme", source, "Acme", [dataclasses.asdict(m) for m in read], run_id="r")
+    assert saved.new == len({(m.source, m.external_id) for m in read})
 
 
 def test_the_seam_names_the_page_and_the_shape():

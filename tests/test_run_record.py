@@ -48,7 +48,7 @@ def test_a_run_row_says_what_the_outcome_was(tmp_path):
     got = rows(db)
     assert got["run-1"][:3] == ("nightly", "completed", "all good")
     assert got["run-1"][3]["health"][0] == {"brand": "Acme", "source": "feed", "target": "f", "ok": True, "pages": 0,
-                                            "fetched": 0, "new": 3, "error": None}
+                                            "fetched": 0, "new": 3, "error": None, "skipped": 0, "skipped_example": None}
     assert got["run-2"][:2] == ("watch", "partial") and got["run-2"][3]["pushed"]["failed"] == [
         "[HIGH] Acme (support: HTTP 502)"]
     assert got["run-3"][:3] == ("nightly", "failed", "ZeroDivisionError: division by zero")

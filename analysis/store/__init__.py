@@ -15,7 +15,7 @@ weekly digest reads). Callers use `store.<name>`; this exports only the names ca
 from __future__ import annotations
 
 from analysis.store.shape import (  # noqa: F401
-    Connection, Row, ensure_db_shape, connect, connection,
+    Connection, Row, StoreError, ensure_db_shape, connect, connection,
 )
 from analysis.store.mentions import (  # noqa: F401
     Cursor, CursorState, MentionRow, SaveResult, save_source_health, source_health, get_cursor,

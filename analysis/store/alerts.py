@@ -146,8 +146,11 @@ def pushes_to_send(con: Connection) -> list[Row]:
 
 
 def mark_push(con: Connection, push_id: str, state: str, error: str | None = None) -> None:
-    """sending (just before the call), sent, or pending again with the reason it failed."""
-    if state == "sending":
+    """sending (just before the call), sent, interrupted (the call failed after the service may have taken it:
+    sent again, said so), or pending again with the reason it failed."""
+    if state == "interrupted":
+        con.execute("UPDATE pushes SET state = 'interrupted', last_error = ? WHERE push_id = ?", [error, push_id])
+    elif state == "sending":
         con.execute("UPDATE pushes SET state = 'sending', attempts = attempts + 1 WHERE push_id = ?", [push_id])
     elif state == "sent":
         con.execute("UPDATE pushes SET state = 'sent', sent_at = ?, last_error = NULL WHERE push_id = ?",

@@ -68,7 +68,7 @@ class SaveResult:
 
 # -- health ---------------------------------------------------------
 
-def save_source_health(con: Connection, run_id: str, rows: Sequence[MentionRow]) -> None:
+def save_source_health(con: Connection, run_id: str, rows: Sequence[Row]) -> None:
     if not rows:
         return
     table = pa.Table.from_pylist([

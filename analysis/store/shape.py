@@ -18,7 +18,7 @@ Row = dict[str, Any]
 
 
 class StoreError(RuntimeError):
-    pass
+    """The database cannot be used as it is: the message names the file and says why."""
 
 
 def to_db_time(value: datetime | None) -> datetime | None:
@@ -100,12 +100,20 @@ def ensure_db_shape(con: Connection) -> list[str]:
 
 
 def connect(path: str | Path, read_only: bool = False) -> Connection:
-    """Open (creating if needed) the database file and bring it up to shape."""
+    """Open (creating if needed) the database file and bring it up to shape; StoreError, naming the file,
+    when it cannot be opened (not a DuckDB file, truncated, locked by another program, unwritable)."""
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), read_only=read_only)
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.Error as exc:
+        raise StoreError(f"cannot open the database {path}: {' '.join(str(exc).split())}") from None
     if not read_only:
-        ensure_db_shape(con)
+        try:
+            ensure_db_shape(con)
+        except duckdb.Error as exc:
+            con.close()
+            raise StoreError(f"cannot bring the database {path} up to shape: {' '.join(str(exc).split())}") from None
     return con
 
 

@@ -14,7 +14,8 @@ from analysis import store
 from flows import credentials
 from flows.config import MonitorConfig
 from flows.credentials import CredentialsConfig
-from scrapers.base import CursorState, ParseError, merge_mentions, parse_page
+from scrapers.base import CursorState, ParseError, merge_mentions
+from scrapers.parsing import parse_page
 from scrapers.registry import scraper_class
 from scrapers.http import HttpSettings, PoliteSession
 from scrapers.http_errors import FatalHTTPError, RetriableHTTPError, SourceTimeLimit
@@ -46,6 +47,7 @@ class FetchResult:
     state: CursorState
     error: str | None = None  # the source failed for good: why (its health row shows it)
     staged: str | None = None  # on a cluster: the rows (scored) are in this staged file, not in `rows`
+    skipped: list[str] = field(default_factory=list)  # items left out, a line each (read_items says why)
 
 
 def plan_jobs(config: MonitorConfig, brands: list[str] | None, sources: list[str] | None) -> list[FetchJob]:
@@ -108,11 +110,13 @@ def fetch_mentions(job: FetchJob, since: datetime, state: CursorState, settings:
     with PoliteSession(settings) as http:
         scraper = cls(http=http, **options)
         state = dict(state)
-        found, pages, overall = [], 0, None
+        found, skipped, pages, overall = [], [], 0, None
         try:
             for page in scraper.pages(job.target, since, state):
                 pages += 1
-                found.extend(parse_page(scraper, page))
+                parsed = parse_page(scraper, page)
+                found.extend(parsed)
+                skipped.extend(parsed.skipped)
                 if overall is None:
                     overall = scraper.aggregate(page)  # sources whose pages state an overall rating
         except (TypeError, AttributeError, KeyError, IndexError) as exc:  # paging read a value of another shape
@@ -121,7 +125,7 @@ def fetch_mentions(job: FetchJob, since: datetime, state: CursorState, settings:
         if overall is not None:
             state["aggregate"] = {**overall, "observed_at": datetime.now(timezone.utc).isoformat()}
         rows = [dataclasses.asdict(m) for m in merge_mentions(found) if m.published_at >= since]
-    return FetchResult(job, rows, pages, state)
+    return FetchResult(job, rows, pages, state, skipped=skipped)
 
 
 FETCH_RETRY_DELAYS = [10, 60]
@@ -167,4 +171,6 @@ def fetch_source(job: FetchJob, since: datetime, state: CursorState, settings: H
     except FATAL_FETCH_ERRORS as exc:
         return failed_fetch(job, state, exc)
     get_run_logger().info("%s: %d pages, %d mentions", job.label, result.pages, len(result.rows))
+    for line in result.skipped[:5]:
+        get_run_logger().warning("%s: an item left out: %s", job.label, line)
     return result

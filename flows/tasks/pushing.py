@@ -16,7 +16,9 @@ from reports import notify, push_message
 
 # -- pushes (the watch flow) ---------------------------------------------------
 
-INTERRUPTED_NOTE = "(sent again: a run stopped while sending it, so it may have arrived already) "
+# Said before a push sent again whose last attempt may have arrived (a run stopped mid-send, or the service
+# did not answer in time).
+INTERRUPTED_NOTE = "(sent again: the last attempt may have arrived already) "
 
 
 def push_groups(config: MonitorConfig, logger: Any) -> dict[str, tuple[pushes.PushGroup, list[str]]]:
@@ -82,7 +84,7 @@ def push_alerts(db_path: str, config: MonitorConfig, brand_names: list[str], unt
             try:
                 notify.send(groups[row["recipient_group"]][1], title, row["body"])
             except notify.DeliveryError as exc:
-                store.mark_push(con, row["push_id"], "pending", str(exc))
+                store.mark_push(con, row["push_id"], "interrupted" if exc.maybe_delivered else "pending", str(exc))
                 failed.append(f"{row['title']} ({row['recipient_group']}: {exc})")
                 logger.warning("push to %s not sent, kept for the next run: %s", row["recipient_group"], exc)
                 continue

@@ -96,8 +96,9 @@ class BatchWriter:
             if error or saved is None:
                 self.health[result.job.label] = replace(row, error=error)
             else:
-                self.health[result.job.label] = replace(row, ok=True, pages=result.pages, fetched=saved.received,
-                                                        new=saved.new)
+                self.health[result.job.label] = replace(
+                    row, ok=True, pages=result.pages, fetched=saved.received, new=saved.new,
+                    skipped=len(result.skipped), skipped_example=result.skipped[0] if result.skipped else None)
 
     def rows(self) -> list[SourceHealth]:
         """Every source's health, in plan order."""
@@ -107,4 +108,4 @@ class BatchWriter:
 @task
 def record_health(db_path: str, run_id: str, rows: list[SourceHealth]) -> None:
     with store.connection(db_path) as con:
-        store.save_source_health(con, run_id, [asdict(r) for r in rows])
+        store.save_source_health(con, run_id, [asdict(r) for r in rows])  # the store keeps the columns it has
