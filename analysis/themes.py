@@ -28,9 +28,29 @@ within without won't would wouldn't yet you you'd you'll you're you've your your
 anyone anything everyone everything someone something thing things lot lots also ok okay yes yeah hn http https www com
 amp quot gt lt nbsp today yesterday last night day days week time times new use used using know think see want go going
 """.split())
+# The function words of the other languages the model reads: never a theme ("que, de, la" say nothing).
+OTHER_STOP_WORDS = frozenset("""
+de la el los las del que y en un una unos unas por para con es son muy pero mi mis su sus lo se le les ya porque como más
+mas está esta este esto estos estas ese esa eso fue han hay sin también tambien todo toda todos nada bien al o u ni si
+yo tu tú te me nos ustedes usted él ella ellos ellas ser estar tiene tengo tienen puedo hace hacer ha he han sido
+os um uma da dos das não nao na no nos nas com em é mas meu minha seu sua foi são sao isso essa ele ela eles elas você
+voce ainda já ja pelo pela também ao aos à às eu tem ter está estão
+der die das und ist nicht ich sie es ein eine einen einem einer den dem des mit auf für fur von zu zum zur auch sich wir
+ihr sehr aber noch nur wie bei nach kein keine wurde wird schon mein meine immer habe haben dass oder wenn über uber
+mir mich dir dich sind bin bist doch mal so ja nein
+le les des du une et est pas je vous il elle nous ils elles sur avec pour dans très tres mais mon ma mes ce cette ces
+sont été ete qui que ne au aux leur leurs votre vos tout tous plus moi toi lui on en y a
+il lo gli della delle dei degli che non è sono per con una uno del nel nella ma molto anche mio mia suo sua questo
+questa come più perché perche ancora sempre ho ha hanno mi ti ci si da di al alla alle ai io tu lui lei noi voi loro
+het een van en niet ik je dat voor zijn maar ook nog wel geen heb hebben bij naar mijn dit deze wordt werd al erg
+hai hain nahi nahin nai kya kyu kyun bhai yaar yr ki ke ka ko se mein mai tha thi ho hoga kar kr raha rahe rahi sab
+kuch koi ab jab tab apni apna mera meri ye yeh wo woh aur bhi toh hota hoti
+في من على إلى الى عن مع هذا هذه ذلك التي الذي أن ان لا ما هو هي كان كل قد لم لن و يا
+""".split())
 
 _CLAUSE_BREAK = re.compile(r"[.,;:!?()\[\]{}\"“”|\n]+|\s[-–—]\s")
-_WORD = re.compile(r"[a-z][a-z0-9'’\-]*[a-z0-9]|[a-z]")
+# A word of any script's letters (aplicación, Rückerstattung, रिफंड, استرداد), with its digits, apostrophes, hyphens.
+_WORD = re.compile(r"[^\W\d_][\w'’\-]*[^\W_]|[^\W\d_]")
 
 
 @dataclass(frozen=True)
@@ -43,7 +63,8 @@ class Theme:
 
 def tokens(text: str, exclude: frozenset[str] = frozenset()) -> list[str]:
     words = [w.replace("’", "'") for w in _WORD.findall((text or "").lower())]
-    return [w if w not in STOP_WORDS and w not in exclude and len(w) > 1 else "" for w in words]
+    return [w if w not in STOP_WORDS and w not in OTHER_STOP_WORDS and w not in exclude and len(w) > 1 else ""
+            for w in words]
 
 
 def mention_terms(text: str, exclude: frozenset[str] = frozenset()) -> set[str]:

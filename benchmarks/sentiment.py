@@ -2,10 +2,14 @@
 
     python -m benchmarks.sentiment FILE.csv
 
-FILE.csv has the columns `label,text` (labels negative, neutral, positive).
-Prints for each model: accuracy, macro-F1, negative recall and precision,
-how many texts it left unscored (another language: counted as wrong), and
-texts per second. The last line is the learned model's:
+FILE.csv has the columns `label,text` (labels negative, neutral, positive),
+and optionally `language` (and `split`: rows whose split is `train` are
+left out, never judged on what a model learned from). Prints for each
+model: accuracy, macro-F1, negative recall and precision, how many texts it
+left unscored (another language: counted as wrong), and texts per second;
+with a `language` column, a table of the same per language for the learned
+model, with the share it scored, and the mean macro-F1 over the languages
+other than English. The last line is the learned model's:
 `learned: accuracy A macro-F1 F negative recall R negative precision P`.
 """
 from __future__ import annotations
@@ -53,19 +57,26 @@ def figures(truth: Sequence[str], predicted: Sequence[str | None]) -> Figures:
     return Figures(accuracy, sum(f1s) / len(f1s), recall, precision, sum(1 for p in predicted if p is None))
 
 
-def read_labelled(path: Path) -> tuple[list[str], list[str]]:
-    """(labels, texts) of a `label,text` CSV; a bad row is a clear error naming the file and line."""
+def read_labelled(path: Path, languages: list[str] | None = None) -> tuple[list[str], list[str]]:
+    """(labels, texts) of a `label,text` CSV; a bad row is a clear error naming the file and line.
+
+    `languages`, when given, receives each row's `language` ("" where the file has none). Rows of the
+    `train` split are skipped."""
     labels, texts = [], []
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         if not reader.fieldnames or not {"label", "text"} <= set(reader.fieldnames):
             raise ValueError(f"{path}: needs the columns label,text (found {reader.fieldnames})")
         for row in reader:
+            if (row.get("split") or "").strip() == "train":
+                continue
             label = (row["label"] or "").strip().lower()
             if label not in LABELS:
                 raise ValueError(f"{path}:{reader.line_num}: label {row['label']!r} is not one of {', '.join(LABELS)}")
             labels.append(label)
             texts.append(row["text"] or "")
+            if languages is not None:
+                languages.append((row.get("language") or "").strip())
     return labels, texts
 
 
@@ -80,8 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.sentiment", description=__doc__.split("\n\n")[0])
     p.add_argument("file", type=Path, help="CSV with columns label,text")
     args = p.parse_args(argv)
+    languages: list[str] = []
     try:
-        truth, texts = read_labelled(args.file)
+        truth, texts = read_labelled(args.file, languages)
         sentiment.model_id("learned")  # load the model before the clock starts
         sentiment.model_id("vader")
         results = {model: measure(model, texts) for model in ("vader", "learned")}
@@ -95,8 +107,27 @@ def main(argv: list[str] | None = None) -> int:
         f, speed = found[model], results[model][1]
         print(f"  {model:8s} {f.line()}  unscored {f.unscored}  {speed:,.0f} texts/s")
     print(f"  speed ratio, learned / VADER: {results['learned'][1] / results['vader'][1]:.2f}")
+    if any(languages):
+        print_by_language(truth, results["learned"][0], languages)
     print(f"learned: {found['learned'].line()}")
     return 0
+
+
+def print_by_language(truth: Sequence[str], labels: Sequence[str | None], languages: Sequence[str]) -> None:
+    """The learned model's figures per language of the file, and the mean macro-F1 over the non-English ones."""
+    print(f"  {'language':10s} {'texts':>6s} {'scored':>7s} {'macro-F1':>9s} {'accuracy':>9s} {'neg recall':>11s} "
+          f"{'neg precision':>14s}")
+    others = []
+    for code in sorted(set(languages)):
+        rows = [i for i, lang in enumerate(languages) if lang == code]
+        f = figures([truth[i] for i in rows], [labels[i] for i in rows])
+        scored = 1 - f.unscored / len(rows)
+        print(f"  {code or '?':10s} {len(rows):6d} {scored:7.0%} {f.macro_f1:9.3f} {f.accuracy:9.3f} "
+              f"{f.negative_recall:11.3f} {f.negative_precision:14.3f}")
+        if code and code != "en":
+            others.append(f.macro_f1)
+    if others:
+        print(f"  mean macro-F1 over the {len(others)} languages other than English: {sum(others) / len(others):.3f}")
 
 
 if __name__ == "__main__":

@@ -165,6 +165,7 @@ class DigestInputs:
     overall_ratings: Sequence[Mapping[str, Any]] = ()
     learning: Sequence[str] = ()
     unscored: Mapping[str, int] | None = None
+    read: Mapping[str, int] | None = None  # the period's mentions read for sentiment, by language
     pushed: Mapping[str, Sequence[Mapping[str, Any]]] | None = None
     now: datetime | None = None
 
@@ -233,7 +234,7 @@ def build_context(inputs: DigestInputs) -> DigestContext:
         },
         "status": status_line(alert_rows, broken, len(health), total_mentions, awaiting_total),
         "learning": list(learning),
-        "unscored_note": unscored_note(unscored or {}),
+        "unscored_note": " ".join(n for n in (read_note(inputs.read or {}), unscored_note(unscored or {})) if n) or None,
         "tiles": [{"brand": b["name"], "metrics": kpi_tiles(kpis_now[b["name"]], kpis_before[b["name"]],
                                                             replies_now.get(b["name"]), replies_before.get(b["name"]),
                                                             (replies_period or {}).get(b["name"])
@@ -266,14 +267,23 @@ def pushed_line(pushes: Sequence[Mapping[str, Any]], tz: tzinfo) -> str | None:
     return "; ".join(parts) or None
 
 
+def read_note(by_language: Mapping[str, int]) -> str | None:
+    """'Read in 3 languages: 120 in English, 8 in Spanish, 3 in German.' Said only when more than one."""
+    if len(by_language) < 2:
+        return None
+    parts = ", ".join(f"{n} in {language_name(code)}" for code, n in by_language.items())
+    return f"Read in {len(by_language)} languages: {parts}."
+
+
 def unscored_note(by_language: Mapping[str, int]) -> str | None:
-    """'7 mentions were not scored for sentiment: 5 in Spanish, 2 in German (the model reads English).'"""
+    """'7 mentions were not scored for sentiment: 5 in Russian, 2 in Dutch (a language the model does not read).'"""
     total = sum(by_language.values())
     if not total:
         return None
     parts = ", ".join(f"{n} in {language_name(code)}" for code, n in by_language.items())
     verb = "mention was" if total == 1 else "mentions were"
-    return f"{total} {verb} not scored for sentiment: {parts} (the model reads English; stars still count)."
+    return (f"{total} {verb} not scored for sentiment: {parts} (languages the model does not read; "
+            "stars still count).")
 
 
 def render_digest(context: Mapping[str, Any]) -> RenderedDigest:

@@ -215,6 +215,9 @@ def test_the_digest_says_how_many_mentions_were_left_unscored_and_in_which_langu
     assert note in digest.html and note in digest.text
     assert "text not scored (Spanish)" in digest.html and "text not scored (Spanish)" in digest.text
     assert "not scored for sentiment" not in render_digest(context()).html
+    read = render_digest(context(read={"en": 120, "es": 8, "ar": 3}))
+    assert "Read in 3 languages: 120 in English, 8 in Spanish, 3 in Arabic." in read.html
+    assert "Read in" not in render_digest(context(read={"en": 120})).html  # one language: nothing to say
 
 
 def test_an_alert_says_when_it_was_already_pushed_and_to_whom():

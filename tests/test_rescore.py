@@ -60,10 +60,12 @@ def test_rescore_moves_every_stored_score_to_the_configured_model(tmp_path, caps
     out = capsys.readouterr().out
     assert f"rescored 3 mentions with {sentiment.model_id('learned')}" in out
     con = store.connect(db)
+    # The Spanish review VADER left unscored is read now: the learned model reads eight languages.
     assert labels(con) == [("1", "negative", "negative", "en", "learned"),
-                           ("2", None, "negative", "es", "learned"),  # Spanish: the stars still count
+                           ("2", "negative", "negative", "es", "learned"),
                            ("3", "positive", "positive", "en", "learned")]
-    assert store.unscored_languages(con, ["Acme"], UNTIL - timedelta(days=7), UNTIL) == {"es": 1}
+    assert store.unscored_languages(con, ["Acme"], UNTIL - timedelta(days=7), UNTIL) == {}
+    assert store.scored_languages(con, ["Acme"], UNTIL - timedelta(days=7), UNTIL) == {"en": 2, "es": 1}
     con.close()
 
     assert main(["rescore", "--config", str(config)]) == 0  # nothing left on another model

@@ -29,7 +29,7 @@ def test_vader_scores_are_vaders_own():
 def test_the_learned_model_loads_from_the_installed_package():
     model = learned.load()  # the file shipped as package data, not a path in the checkout
     assert model.version.startswith("linear-") and len(model.vocabulary) > 10_000
-    assert model.weights.shape == (len(model.vocabulary), 3)
+    assert model.heads == ("en", "all") and model.weights.shape == (len(model.vocabulary), 3 * len(model.heads))
     score = score_text("Love it, great service!")
     assert score.model == f"learned:{model.version}" and score.label == "positive"
     assert score.pos + score.neu + score.neg == pytest.approx(1, abs=1e-3)
@@ -74,7 +74,9 @@ def test_the_why_words_are_the_models_own_contributions():
     model = learned.shipped_model()
     everything = model.contributions(text)
     p = model.probabilities([text])[0]
-    prior_and_bias = float(model.bias[2] - model.bias[0] + model.log_prior[2] - model.log_prior[0])
+    words = tokens(text)
+    h = 3 * model.head_for(words, text_language(text, words))  # the head that read it
+    prior_and_bias = float(model.bias[h + 2] - model.bias[h] + model.log_prior[2] - model.log_prior[0])
     assert sum(v for _, v in everything) + prior_and_bias == pytest.approx(math.log(p[2] / p[0]), abs=0.05)
 
 
@@ -87,16 +89,52 @@ def test_the_fast_features_are_the_explained_features():
         assert totals == feature_values(tokens(text))
 
 
-def test_text_in_another_language_is_marked_not_scored():
-    texts = ["El pedido no ha llegado y nadie contesta, muy mal servicio",
-             "Die Bestellung ist nicht angekommen und der Kunden Service antwortet nicht",
-             "Le colis n'est jamais arrivé et le service ne répond pas",
-             "Посылка так и не пришла", "The parcel never arrived and nobody answers"]
+def test_a_language_the_model_does_not_read_is_marked_not_scored():
+    texts = ["Посылка так и не пришла, служба поддержки молчит",
+             "Het pakket is nooit aangekomen en de klantenservice antwoordt niet",
+             "The parcel never arrived and nobody answers"]
     scores = score_texts(texts, workers=1)
-    assert [s.language for s in scores] == ["es", "de", "fr", "und-Cyrl", "en"]
-    assert [s.label for s in scores[:4]] == [None] * 4 and scores[4].label == "negative"
-    assert all(s.compound is None for s in scores[:4])
-    assert language_name("und-Cyrl") == "Cyrillic script" and language_name("es") == "Spanish"
+    assert [s.language for s in scores] == ["ru", "nl", "en"]
+    assert [s.label for s in scores[:2]] == [None, None] and scores[2].label == "negative"
+    assert all(s.compound is None for s in scores[:2])
+    assert language_name("ru") == "Russian" and language_name("und-Cyrl") == "Cyrillic script"
+    # VADER reads English only: the Spanish complaint the learned model reads, it leaves unscored.
+    spanish = "El pedido no ha llegado y nadie contesta, muy mal servicio"
+    assert score_text(spanish).label == "negative" and score_text(spanish, model="vader").label is None
+
+
+# Clear posts written for this test, a few per language the learned model reads: (language, label, text).
+CLEAR = [
+    ("es", "negative", "El pedido no ha llegado y nadie contesta, muy mal servicio"),
+    ("es", "negative", "Me cobraron dos veces y no me devuelven el dinero. Una estafa."),
+    ("es", "positive", "Muchas gracias, el paquete llegó antes de lo previsto. ¡Excelente servicio!"),
+    ("pt", "negative", "O pedido não chegou e ninguém responde. Péssimo atendimento."),
+    ("pt", "positive", "Adorei o aplicativo, muito fácil de usar. Parabéns à equipe!"),
+    ("de", "negative", "Die Bestellung ist nicht angekommen und der Kundenservice antwortet nicht. Frechheit!"),
+    ("de", "positive", "Vielen Dank, super schnelle Lieferung und sehr freundlicher Service!"),
+    ("fr", "negative", "Le colis n'est jamais arrivé et le service client ne répond pas. Inadmissible."),
+    ("fr", "positive", "Merci beaucoup, livraison rapide et service impeccable, je recommande !"),
+    ("it", "negative", "L'ordine non è mai arrivato e nessuno risponde. Vergogna, servizio pessimo."),
+    ("it", "positive", "Grazie mille, consegna velocissima e personale gentilissimo!"),
+    ("ar", "negative", "الطلب لم يصل وخدمة العملاء لا ترد، خدمة سيئة جدا"),
+    ("ar", "positive", "شكرا جزيلا، خدمة رائعة وتوصيل سريع"),
+    ("hi", "negative", "yaar mera order abhi tak nahi aaya, customer care bhi phone nahi uthata, bakwas service"),
+    ("hi", "positive", "bahut accha service hai bhai, delivery time pe aa gayi, thank you"),
+]
+
+
+@pytest.mark.parametrize("code, label, text", CLEAR)
+def test_each_language_the_model_reads_is_read_right(code, label, text):
+    score = score_text(text)
+    assert (score.language, score.label) == (code, label), score
+
+
+def test_a_mixed_language_batch_is_read_in_order_each_in_its_language():
+    batch = [text for _, _, text in CLEAR] + ["Посылка так и не пришла", "Great app, thank you!"]
+    scores = score_texts(batch, workers=2, min_parallel=1)
+    assert scores == score_texts(batch, workers=1)
+    assert [s.language for s in scores] == [code for code, _, _ in CLEAR] + ["ru", "en"]
+    assert [s.label for s in scores] == [label for _, label, _ in CLEAR] + [None, "positive"]
 
 
 def test_short_or_mixed_english_stays_english():
@@ -111,7 +149,8 @@ def test_the_sources_own_language_decides():
     assert readable_language("und", "Muy bien, gracias por el servicio") == "es"
     assert score_texts(["Great app"], workers=1)[0].label == "positive"
     with ScoringPool(workers=1) as pool:
-        assert pool.score(["Great app"], ["es"])[0].label is None
+        assert pool.score(["Great app"], ["nl"])[0].label is None  # a language the model does not read
+        assert pool.score(["Great app"], ["es"])[0].language == "es"
 
 
 def test_parallel_batches_match_serial_in_order():

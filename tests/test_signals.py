@@ -51,3 +51,16 @@ def test_vader_driver_words_follow_vader_negation():
 ])
 def test_rating_label_trusts_the_stars(rating, text_label, expected):
     assert rating_label(rating, text_label) == expected
+
+
+def test_function_words_of_every_language_read_are_never_themes():
+    # Posts written for this test: an incident in Spanish, German and romanised Hindi against a quiet baseline.
+    incident = [f"La aplicación no funciona y el reembolso que pedí no llega {i}" for i in range(6)] + [
+        f"Die Rückerstattung ist nicht angekommen und die App stürzt ab {i}" for i in range(6)] + [
+        f"yaar app kaam nahi kar raha hai, refund bhi nahi aaya {i}" for i in range(6)]
+    baseline = [f"Todo bien con el envío, gracias {i}" for i in range(20)] + [
+        f"Alles gut mit der Lieferung, danke {i}" for i in range(20)]
+    terms = {t.term for t in rising_terms(incident, baseline, top=20)}
+    assert {"reembolso", "rückerstattung", "refund"} <= terms, terms
+    function_words = {"la", "el", "que", "no", "y", "die", "ist", "und", "nicht", "hai", "nahi", "bhi", "yaar", "kar"}
+    assert not {w for term in terms for w in term.split()} & function_words, terms

@@ -5,6 +5,12 @@ benchmarks.learn_sentiment`), shipped as one file beside this module, read
 once per process. Linear, so a post's score is the sum of what each of its
 words adds: the explanation of a label is exact, not a guess.
 
+Two heads, one vocabulary. English text clearly written in English (two or
+more of its function words) is read by the head learned from English alone,
+so adding languages never costs English anything; every other text in the
+eight languages (language.LEARNED_LANGUAGES), and an English text too short
+to be sure of, is read by the head learned from all of them.
+
 The prior. The model is learned with its classes balanced, then told what
 mix of text it reads: posts addressed to a brand are mostly complaints and
 questions, so by default it expects half of them to be negative, three in
@@ -23,9 +29,12 @@ from typing import Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from analysis.sentiment import language
 from analysis.sentiment.text_features import feature_owners, feature_values, tokens, vector
 
 CLASSES = ("negative", "neutral", "positive")
+# The heads of a model file, in column order: learned from English only, and from every language.
+ENGLISH_HEAD, ALL_LANGUAGES_HEAD = "en", "all"
 # Complaints, questions and information, praise: the mix of what people address to a brand.
 BRAND_PRIOR = (0.5, 0.3, 0.2)
 MODEL_FILE = "sentiment-linear.npz"
@@ -35,20 +44,34 @@ class ModelFileError(RuntimeError):
     """The model file is missing or not one this code can read."""
 
 
+def clearly_english(words: Sequence[str]) -> bool:
+    """Two or more distinct English function words among a text's tokens: the English head reads it."""
+    return len(language.ENGLISH_FUNCTION_WORDS.intersection(words)) >= 2
+
+
 @dataclass(frozen=True)
 class LinearSentimentModel:
     vocabulary: dict[str, int]
-    weights: np.ndarray  # (features, classes)
-    bias: np.ndarray  # (classes,)
+    weights: np.ndarray  # (features, classes * heads): each head's CLASSES columns, heads in `heads` order
+    bias: np.ndarray  # (classes * heads,)
     log_prior: np.ndarray  # (classes,) added to the logits: the mix of text the model is told to expect
     version: str
+    heads: tuple[str, ...] = (ALL_LANGUAGES_HEAD,)
+
+    def head_for(self, words: Sequence[str], language_code: str) -> int:
+        """The head that reads a text: English's for clearly English text, else the all-languages head."""
+        if ENGLISH_HEAD in self.heads and language_code == language.ENGLISH and clearly_english(words):
+            return self.heads.index(ENGLISH_HEAD)
+        return self.heads.index(ALL_LANGUAGES_HEAD) if ALL_LANGUAGES_HEAD in self.heads else 0
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
-        """(texts, classes) probabilities, in CLASSES order."""
-        return self.probabilities_of_tokens([tokens(t) for t in texts])
+        """(texts, classes) probabilities, in CLASSES order, each text read by its head."""
+        tokenized = [tokens(t) for t in texts]
+        heads = [self.head_for(words, language.text_language(t, words)) for t, words in zip(texts, tokenized)]
+        return self.probabilities_of_tokens(tokenized, heads)
 
-    def probabilities_of_tokens(self, tokenized: Sequence[list[str]]) -> np.ndarray:
-        """The same, from texts already split by `text_features.tokens`."""
+    def probabilities_of_tokens(self, tokenized: Sequence[list[str]], heads: Sequence[int] | None = None) -> np.ndarray:
+        """The same, from texts already split by `text_features.tokens`, each read by its head (default: the first)."""
         indptr, indices, values = [0], [], []
         for normal in tokenized:
             index, value = vector(feature_values(normal), self.vocabulary)
@@ -57,7 +80,11 @@ class LinearSentimentModel:
             indptr.append(len(indices))
         x = sp.csr_matrix((np.asarray(values, dtype=np.float32), np.asarray(indices, dtype=np.int32), indptr),
                           shape=(len(tokenized), len(self.vocabulary)))
-        logits = x @ self.weights + self.bias + self.log_prior
+        every = x @ self.weights + self.bias  # (texts, classes * heads)
+        n = len(CLASSES)
+        head = np.zeros(len(tokenized), dtype=np.int64) if heads is None else np.asarray(heads, dtype=np.int64)
+        columns = head[:, None] * n + np.arange(n)[None, :]
+        logits = np.take_along_axis(np.asarray(every), columns, axis=1) + self.log_prior
         logits -= logits.max(axis=1, keepdims=True)
         p = np.exp(logits)
         return p / p.sum(axis=1, keepdims=True)
@@ -69,6 +96,7 @@ class LinearSentimentModel:
         lexicon feature goes to the word that carries the valence.
         """
         occurrences, shown = feature_owners(text)
+        head = self.head_for(shown, language.text_language(text, shown))
         totals: dict[str, float] = {}
         for name, value, _ in occurrences:
             totals[name] = totals.get(name, 0.0) + value
@@ -79,7 +107,7 @@ class LinearSentimentModel:
             j = self.vocabulary.get(name)
             if j is None:
                 continue
-            w = self.weights[j]
+            w = self.weights[j, head * len(CLASSES):(head + 1) * len(CLASSES)]
             push = float(w[2] - w[0]) * value / norm / len(owners)
             for i in owners:
                 per_word[i] = per_word.get(i, 0.0) + push
@@ -93,13 +121,14 @@ class LinearSentimentModel:
 
 
 def save(path: Path, vocabulary: Sequence[str], weights: np.ndarray, bias: np.ndarray, version: str,
-         prior: Sequence[float] = BRAND_PRIOR) -> None:
+         prior: Sequence[float] = BRAND_PRIOR, heads: Sequence[str] = (ALL_LANGUAGES_HEAD,)) -> None:
     """Write a model file: names joined by newlines (as UTF-8 bytes), weights in half precision, compressed."""
     names = "\n".join(vocabulary).encode("utf-8")
     np.savez_compressed(
         path, names=np.frombuffer(names, dtype=np.uint8), weights=weights.astype(np.float16),
         bias=np.asarray(bias, dtype=np.float32), prior=np.asarray(prior, dtype=np.float32),
         version=np.frombuffer(version.encode("utf-8"), dtype=np.uint8),
+        heads=np.frombuffer("\n".join(heads).encode("utf-8"), dtype=np.uint8),
     )
 
 
@@ -112,13 +141,16 @@ def load(path: Path | None = None) -> LinearSentimentModel:
             weights = data["weights"].astype(np.float32)
             bias, prior = data["bias"].astype(np.float32), data["prior"].astype(np.float64)
             version = bytes(data["version"]).decode("utf-8")
+            heads = tuple(bytes(data["heads"]).decode("utf-8").split("\n")) if "heads" in data else (ALL_LANGUAGES_HEAD,)
     except (OSError, KeyError, ValueError) as exc:
         raise ModelFileError(f"cannot read the sentiment model {source}: {exc}") from exc
-    if weights.shape != (len(names), len(CLASSES)) or bias.shape != (len(CLASSES),):
-        raise ModelFileError(f"{source}: {len(names)} features but weights of shape {weights.shape}")
+    width = len(CLASSES) * len(heads)
+    if weights.shape != (len(names), width) or bias.shape != (width,):
+        raise ModelFileError(f"{source}: {len(names)} features and {len(heads)} heads but weights of shape "
+                             f"{weights.shape}")
     return LinearSentimentModel(
         vocabulary={name: i for i, name in enumerate(names)}, weights=weights, bias=bias,
-        log_prior=np.log(prior / prior.sum()).astype(np.float32), version=version,
+        log_prior=np.log(prior / prior.sum()).astype(np.float32), version=version, heads=heads,
     )
 
 

@@ -1,10 +1,11 @@
 """Sentiment of mentions: the model that reads them, in batches on all cores; labels; the words behind a label.
 
 Two models: `learned` (the default; analysis.sentiment.learned, made for text
-addressed to a brand) and `vader` (the classic lexicon). Both read English:
-a text in another language is not scored (label None) and says which
-language it is in, so the digest can count what was left unread instead of
-calling it neutral. Every score names its model and version, so a series
+addressed to a brand, reading eight languages: language.LEARNED_LANGUAGES)
+and `vader` (the classic lexicon, English only). A text in a language its
+model does not read is not scored (label None) and says which language it
+is in, so the digest can count what was left unread instead of calling it
+neutral. Every score names its model and version, so a series
 never mixes two models without knowing it.
 """
 from __future__ import annotations
@@ -61,17 +62,20 @@ def _score_compact(texts: Sequence[str], languages: Sequence[str | None], model:
     # The learned model splits each text once: its tokens serve the language check too.
     tokenized = [text_features.tokens(t) for t in texts] if is_learned else [None] * len(texts)
     read_as = [language.readable_language(lang, text, words) for text, lang, words in zip(texts, languages, tokenized)]
-    readable = [i for i, lang in enumerate(read_as) if lang == language.ENGLISH]
+    family = "learned" if is_learned else "vader"
+    readable = [i for i, lang in enumerate(read_as) if language.reads(family, lang)]
     out: list[_Compact] = [(None, None, None, None, None, lang) for lang in read_as]
     if not is_learned:
         for i in readable:
             neg, neu, pos, compound = vader.polarity(texts[i])
-            out[i] = (neg, neu, pos, compound, vader.label_for(compound), language.ENGLISH)
+            out[i] = (neg, neu, pos, compound, vader.label_for(compound), read_as[i])
         return out
-    probabilities = learned.shipped_model().probabilities_of_tokens([tokenized[i] for i in readable])
+    model = learned.shipped_model()
+    probabilities = model.probabilities_of_tokens([tokenized[i] for i in readable],
+                                                  [model.head_for(tokenized[i], read_as[i]) for i in readable])
     for i, (neg, neu, pos) in zip(readable, probabilities.tolist()):
         label = learned.CLASSES[max(range(3), key=(neg, neu, pos).__getitem__)]
-        out[i] = (round(neg, 4), round(neu, 4), round(pos, 4), round(pos - neg, 4), label, language.ENGLISH)
+        out[i] = (round(neg, 4), round(neu, 4), round(pos, 4), round(pos - neg, 4), label, read_as[i])
     return out
 
 
@@ -154,7 +158,7 @@ def driver_words(text: str, top: int = 3, model: str = DEFAULT_MODEL) -> list[tu
     """
     if model_family(model) == "vader":
         return vader.driver_words(text)[:top]
-    return learned.shipped_model().contributions(text)[:top]
+    return learned.shipped_model().contributions(text)[:top]  # by the head that read the text
 
 
 def rating_label(rating: float | None, text_label: str | None) -> str | None:

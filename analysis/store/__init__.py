@@ -26,7 +26,7 @@ from analysis.store.runs import (  # noqa: F401
     begin_run, finish_run, mark_killed_runs, runs,
 )
 from analysis.store.scores import (  # noqa: F401
-    fetch_unscored, save_scores, clear_scores, unscored_languages, sentiment_models,
+    fetch_unscored, save_scores, clear_scores, unscored_languages, scored_languages, sentiment_models,
     bucket_series, brand_sources,
 )
 from analysis.store.alerts import (  # noqa: F401

@@ -92,6 +92,17 @@ def unscored_languages(con: Connection, brands: Sequence[str], start: datetime, 
     return {language or "und": int(n) for language, n in rows}
 
 
+def scored_languages(con: Connection, brands: Sequence[str], start: datetime, end: datetime) -> dict[str, int]:
+    """How many of the period's mentions were read for sentiment, by the language they are in, most first."""
+    rows = con.execute(
+        """SELECT text_language, count(*) FROM mentions
+           WHERE list_contains(?, brand) AND published_at >= ? AND published_at < ? AND label IS NOT NULL
+           GROUP BY 1 ORDER BY 2 DESC, 1""",
+        [list(brands), to_db_time(start), to_db_time(end)],
+    ).fetchall()
+    return {language or "und": int(n) for language, n in rows}
+
+
 def sentiment_models(con: Connection) -> dict[str, int]:
     """How many stored mentions each model scored (None: not scored yet)."""
     return {model: int(n) for model, n in con.execute(

@@ -62,6 +62,7 @@ def build_digest(
         learning=digest_report.learning_notes(store.history_starts(con, brand_names), brand_names, until,
                                               spikes.with_sensitivity(config.detection.sensitivity).baseline_days),
         unscored=store.unscored_languages(con, brand_names, period_start, until),
+        read=store.scored_languages(con, brand_names, period_start, until),
         pushed=store.sent_pushes(con, [a["alert_id"] for a in period_alerts]),
         now=until,
     ))
