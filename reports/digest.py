@@ -126,6 +126,26 @@ def collapse_repeats(rows: Sequence[Mapping[str, Any]], limit: int) -> list[Temp
     return out[:limit]
 
 
+def every_language(rows: Sequence[TemplateRow], limit: int) -> list[TemplateRow]:
+    """The first `limit` rows, but each language among all the rows shown at least once (its first row, in the
+    place of the last English ones): a Spanish complaint needs the colleague who reads Spanish, even on a night
+    when eighty English ones outrank it."""
+    shown = list(rows[:limit])
+    have = {r.get("text_language") or "en" for r in shown}
+    missing = []
+    for r in rows[limit:]:
+        code = r.get("text_language") or "en"
+        if code not in have:
+            have.add(code)
+            missing.append(r)
+    for r in missing:
+        english = [i for i, row in enumerate(shown) if (row.get("text_language") or "en") == "en"]
+        if not english:
+            break
+        shown[english[-1]] = r
+    return shown
+
+
 def negative_drivers(drivers: Sequence[Sequence[Any]]) -> list[Sequence[Any]]:
     """For a negative mention, the words that pulled it down (all of them if none did)."""
     pulling = [d for d in drivers if d[1] < 0]
@@ -246,7 +266,7 @@ def build_context(inputs: DigestInputs) -> DigestContext:
         "alerts": alert_rows,
         "negatives": [{"label": None, "rated_label": None, "text_language": None, **n, "drivers": negative_drivers(n.get("drivers") or []),
                        "when": local_time(n["published_at"], tz)}
-                      for n in collapse_repeats(negatives, 8)],
+                      for n in every_language(collapse_repeats(negatives, len(negatives)), 8)],
         "health": list(health),
         "broken": broken,
         "comparison": comparison if len(brands) > 1 else [],

@@ -258,3 +258,15 @@ def test_a_push_of_an_escalated_incident_says_it_got_much_worse():
     title, body = compose(escalated, "new", ZoneInfo("Europe/Paris"))
     assert title == "[HIGH] Acme: mentions got much worse"
     assert "Now 300 in its busiest hour: a much worse rise inside the incident that began at 00:00." in body
+
+
+def test_the_negative_list_shows_each_language_at_least_once():
+    def row(i, lang):
+        return {"brand": "Acme", "source": "hackernews", "published_at": END - timedelta(hours=1), "url": None,
+                "title": None, "author": None, "text": f"complaint {lang} {i}", "rating": None, "compound": -0.9,
+                "label": "negative", "rated_label": "negative", "text_language": lang, "drivers": []}
+    negatives = [row(i, "en") for i in range(20)] + [row(0, "es"), row(1, "es"), row(0, "de")]
+    shown = context(negatives=negatives)["negatives"]
+    assert len(shown) == 8 and [n["text_language"] for n in shown].count("en") == 6
+    assert {n["text"] for n in shown} >= {"complaint es 0", "complaint de 0"}
+    assert "· in Spanish" in render_digest(context(negatives=negatives)).text

@@ -57,6 +57,8 @@ def test_nightly_end_to_end_then_rerun_is_idempotent(prefect_harness, demo_site,
     html = open(digest.html_path, encoding="utf-8").read()
     assert "[ALERT]" in digest.subject and "Parcelly" in html and "FAILED" not in html
     assert "hackernews" in html and "feed" in html
+    # The night's posts in other languages are read, and the complaints among them listed with their language.
+    assert "Read in 6 languages" in html and "· in Spanish" in html and "· in German" in html, html
     assert "What people say" in html and "login" in html and "outage" in html  # themes of the incident
     assert "Why negative" in html  # driver words
     queue = html[html.index(">Waiting for a reply"):html.index(">Negative mentions</div>")]

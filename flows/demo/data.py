@@ -71,6 +71,17 @@ class DemoItem:
     title: str
     text: str
     author: str
+    language: str = "en"
+
+
+# Mentions in other languages the model reads, during last night's outage (in every run's period, and too few to
+# change its shape): (source, hours before the anchor, language, text). Fixed, not drawn: the rest stays as it was.
+FOREIGN_MENTIONS = [
+    ("mastodon", 6.3, "fr", "L'application {b} ne fonctionne pas depuis hier soir et le service client ne répond pas. "
+                            "Inadmissible."),
+    ("bluesky", 5.6, "es", "Muchas gracias {b}, el paquete llegó antes de lo previsto. ¡Excelente servicio!"),
+    ("reddit", 4.3, "it", "Qualcuno sa se anche l'app di {b} non funziona stanotte?"),
+]
 
 
 def demo_anchor(now: datetime, tz: tzinfo) -> datetime:
@@ -196,6 +207,10 @@ def generate(now: datetime, tz: tzinfo) -> list[DemoItem]:
                 text)
         else:
             add("hackernews", BRAND, created, "comment", f"{BRAND} is down", text)
+    for source, hours_before, language, text in FOREIGN_MENTIONS:
+        next_id += 1
+        items.append(DemoItem(source, BRAND, next_id, anchor - timedelta(hours=hours_before), "post", "",
+                              text.format(b=BRAND), f"user{next_id % 5000}", language))
     items = [it for it in items if it.created <= now]  # nothing from the future (after 03:00, the anchor is ahead)
     items.sort(key=lambda it: it.created, reverse=True)
     return items

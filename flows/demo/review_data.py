@@ -46,6 +46,16 @@ REPLY_TEXTS = {
     "positive": "Thank you {a}, that made our day! – The {b} team",
 }
 BRAND_DOMAINS = {BRAND: "parcelly.app", COMPETITOR: "shipswift.com"}
+# Reviews in other languages the model reads, during last night's outage: (source, hours before the anchor, stars,
+# language, title, text). Fixed, after everything drawn: the rest of the data stays as it was.
+FOREIGN_REVIEWS = [
+    ("trustpilot", 5.9, 1, "es", "Una estafa", "Me cobraron dos veces el envío y {b} no me devuelve el dinero. "
+                                              "Nadie contesta."),
+    ("appstore", 4.9, 2, "de", "Enttäuschend", "Die App von {b} stürzt beim Login ständig ab und die "
+                                               "Sendungsverfolgung funktioniert nicht."),
+    ("googleplay", 3.7, 5, "pt", "Excelente", "O aplicativo do {b} é ótimo, a entrega chegou antes do previsto e o "
+                                              "atendimento foi muito bom. Recomendo!"),
+]
 
 
 @dataclass(frozen=True)
@@ -64,6 +74,7 @@ class DemoReview:
     app_version: str
     reply_text: str | None  # None: not answered (yet)
     replied_at: datetime | None
+    language: str = "en"
 
 
 def _reply_delay(rng: random.Random, rating: int, competitor: bool) -> timedelta | None:
@@ -85,7 +96,7 @@ def generate_reviews(now: datetime, tz: tzinfo) -> list[DemoReview]:
     reviews: list[DemoReview] = []
     counter = 0
 
-    def add(source: str, brand: str, created: datetime, rating: int, title: str, text: str) -> None:
+    def add(source: str, brand: str, created: datetime, rating: int, title: str, text: str, language: str = "en") -> None:
         nonlocal counter
         counter += 1
         competitor = brand == COMPETITOR
@@ -105,7 +116,7 @@ def generate_reviews(now: datetime, tz: tzinfo) -> list[DemoReview]:
             author=f"{rng.choice(['Sam', 'Alex', 'Priya', 'Jonas', 'Marie', 'Kenji', 'Lea', 'Omar'])} "
                    f"{rng.choice('ABCDEFGHJKLMNPRSTW')}.",
             country=rng.choice(["us", "gb"]) if source == "appstore" else "us",
-            app_version=version, reply_text=reply, replied_at=replied_at,
+            app_version=version, reply_text=reply, replied_at=replied_at, language=language,
         ))
 
     stars, weights = zip(*STARS_WEIGHTS.items())
@@ -123,6 +134,8 @@ def generate_reviews(now: datetime, tz: tzinfo) -> list[DemoReview]:
             created = lo + timedelta(seconds=rng.randrange(int((hi - lo).total_seconds())))
             title, text = rng.choice(INCIDENT_REVIEW_TEXTS)
             add(source, BRAND, created, 1, title, text)
+    for source, hours_before, rating, language, title, text in FOREIGN_REVIEWS:
+        add(source, BRAND, anchor - timedelta(hours=hours_before), rating, title, text, language)
     reviews = [r for r in reviews if r.created <= now]
     reviews.sort(key=lambda r: r.created, reverse=True)
     return reviews

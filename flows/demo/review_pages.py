@@ -54,7 +54,7 @@ def trustpilot_page(reviews: Sequence[DemoReview], brand: str, page: int) -> str
         "consumer": {"id": f"c{r.review_id}", "displayName": r.author, "countryCode": "GB", "numberOfReviews": 1},
         "reply": {"message": r.reply_text, "publishedDate": _iso_ms(r.replied_at), "updatedDate": None}
         if r.reply_text and r.replied_at else None,
-        "language": "en", "location": None,
+        "language": r.language, "location": None,
     } for r in chunk]
     mean = sum(r.rating for r in own) / len(own) if own else 0
     data = {"props": {"pageProps": {

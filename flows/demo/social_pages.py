@@ -64,7 +64,7 @@ def mastodon_tag(items: Sequence[DemoItem], tag: str, limit: int, max_id: str | 
     statuses = [{
         "id": str(it.item_id), "created_at": it.created.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
         "uri": f"https://social.example/users/{it.author}/statuses/{it.item_id}",
-        "url": f"https://social.example/@{it.author}/{it.item_id}", "language": "en", "visibility": "public",
+        "url": f"https://social.example/@{it.author}/{it.item_id}", "language": it.language, "visibility": "public",
         "spoiler_text": "", "sensitive": False, "reblog": None, "replies_count": 0, "reblogs_count": 0,
         "favourites_count": 0, "content": f"<p>{html.escape(it.text)} "
                                           f'<a href="https://social.example/tags/{tag}" class="mention hashtag" rel="tag">'
@@ -98,7 +98,7 @@ def bluesky_search(items: Sequence[DemoItem], query: str, limit: int, cursor: st
     posts = [{
         "uri": f"at://did:plc:{it.author}/app.bsky.feed.post/3k{it.item_id:x}", "cid": f"bafyrei{it.item_id:x}",
         "author": {"did": f"did:plc:{it.author}", "handle": f"{it.author}.bsky.social", "displayName": it.author},
-        "record": {"$type": "app.bsky.feed.post", "text": it.text, "langs": ["en"],
+        "record": {"$type": "app.bsky.feed.post", "text": it.text, "langs": [it.language],
                    "createdAt": it.created.astimezone(timezone.utc).isoformat(timespec="microseconds")},
         "indexedAt": it.created.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
         "likeCount": 0, "repostCount": 0, "replyCount": 0,
