@@ -119,7 +119,16 @@ def cmd_check(args: argparse.Namespace) -> int:
     missing = missing_notify(config)
     if missing:
         raise ConfigError("\n".join(f"{args.config}: {line}" for line in missing))
+    from flows.cluster_check import cluster_report
+
+    good, bad = cluster_report(config)
     targets = sum(len(s.targets) for b in config.brands for s in b.sources)
+    for line in good:
+        print(f"{args.config}: {line}")
+    for line in bad:
+        print(f"{args.config}: PROBLEM: {line}", file=sys.stderr)
+    if bad:
+        return EXIT_RUN_FAILED
     print(f"{args.config}: OK ({len(config.brands)} brands, {targets} targets, "
           f"{len(config.digest.groups)} digest groups)")
     return EXIT_OK

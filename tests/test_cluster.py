@@ -291,3 +291,116 @@ def test_both_engines_wait_the_same_and_stop_when_the_wait_would_pass_the_time_l
     soon = HttpSettings(deadline=time.time() + 30)
     assert after_network_trouble(job, {}, soon, trouble, 1) == 10
     assert after_network_trouble(job, {}, soon, trouble, 2).error.startswith("SourceTimeLimit")
+
+
+@pytest.fixture
+def bare_dask_cluster(tmp_path):
+    """A scheduler and two 2-thread workers started by hand with nothing of Prefect in their environment, their
+    logs kept: what README's 'Many targets' tells a user to start."""
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(PYTHONPATH=str(ROOT), PREFECT_SERVER_ANALYTICS_ENABLED="false", REPWATCH_DEMO_CHECK="here")
+    dask = str(Path(sys.executable).with_name("dask"))
+    logs = [tmp_path / f"worker-{i}.log" for i in range(2)]
+    procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    for log in logs:
+        procs.append(subprocess.Popen([dask, "worker", address, "--nthreads", "2", "--no-dashboard"], cwd=ROOT,
+                                      env=env, stdout=subprocess.DEVNULL, stderr=log.open("w")))
+    try:
+        from distributed import Client
+
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(2, timeout=60)
+        yield address, procs, logs
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")[:200]
+    except OSError:
+        return ""
+
+
+def _alive(pid: int) -> bool:
+    from flows.lifeline import alive
+
+    return alive(pid)
+
+
+def _descendants(pid: int) -> list[int]:
+    from flows.lifeline import _children
+
+    out, todo = [], [pid]
+    while todo:
+        for child in _children(todo.pop()):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def test_workers_started_by_hand_run_five_nights_and_start_nothing(prefect_harness, bare_dask_cluster, tmp_path):
+    """No temporary Prefect server on a worker, nothing left behind when the workers stop (SIGTERM)."""
+    from analysis import clock
+    from flows.demo import data as demo_data, server as demo_server
+    from flows.demo import review_data
+    from flows.demo.runner import write_demo_config
+    from flows.nightly import nightly
+    from flows.run import outcome_of
+
+    address, procs, logs = bare_dask_cluster
+    now, zone = clock.now(), ZoneInfo("Europe/London")
+    with demo_server.serve(demo_data.generate(now, zone), review_data.generate_reviews(now, zone)) as base_url:
+        config = write_demo_config(tmp_path, base_url)
+        config.write_text(config.read_text() + f"engine: {{kind: dask, address: '{address}'}}\n")
+        for night in range(5):
+            until = demo_data.demo_anchor(now, zone) - timedelta(days=4 - night)
+            state = nightly(config_path=str(config), until=until.isoformat(), send_email=False, return_state=True)
+            outcome = outcome_of(state)
+            assert state.is_completed(), state.message
+            assert len(outcome.health) == 20 and all(h.ok for h in outcome.health)
+    workers = [p.pid for p in procs[1:]]
+    started = {pid: _descendants(pid) for pid in workers}
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        proc.wait(timeout=30)
+    text = "".join(log.read_text() for log in logs)
+    assert "temporary server" not in text and "uvicorn" not in text, text[-2000:]
+    deadline = time.monotonic() + 20  # a worker's own children (Dask's worker process under its nanny) end after it
+    while time.monotonic() < deadline:
+        left = {pid: _cmdline(pid) for pids in started.values() for pid in pids if _alive(pid)}
+        if not left:
+            break
+        time.sleep(0.5)
+    assert left == {}, f"processes outlived their worker: {left}"
+
+
+def test_check_says_whether_the_cluster_can_run_a_night(bare_dask_cluster, tmp_path, capsys, monkeypatch):
+    from flows.cli import main
+
+    address, _, _ = bare_dask_cluster
+    config = tmp_path / "monitor.yaml"
+    base = ("database: r.duckdb\nbrands:\n  - name: Acme\n    sources:\n"
+            "      - source: reddit\n        targets: [r/acme]\n"
+            "digest:\n  sender: r@acme.example\n  groups:\n    - name: s\n      recipients: [s@acme.example]\n")
+    monkeypatch.setenv("REDDIT_CLIENT_ID", "here")
+    monkeypatch.setenv("REDDIT_CLIENT_SECRET", "here")
+    config.write_text(base + f"engine: {{kind: dask, address: '{address}'}}\n")
+    assert main(["check", "--config", str(config)]) == 1  # the workers lack the Reddit secrets this machine has
+    out, err = capsys.readouterr()
+    assert f"{address}: the scheduler answers, 2 workers" in out
+    assert err.count("lacks the environment variables REDDIT_CLIENT_ID, REDDIT_CLIENT_SECRET") == 2
+    assert "here" not in err  # names, never values
+    config.write_text(base + f"engine: {{kind: dask, address: 'tcp://127.0.0.1:{_free_port()}'}}\n")
+    assert main(["check", "--config", str(config)]) == 1
+    assert "no Dask scheduler answers within 5 s" in capsys.readouterr().err

@@ -1,5 +1,11 @@
 """Fetching on a Dask cluster (`engine: {kind: dask}`): one task per host, the flow process the only writer.
 
+What runs on a worker is plain Python submitted through Dask (`run_host_group`): no Prefect task, no
+Prefect API, so a worker never starts a temporary Prefect server of its own (prefect-dask's runner made
+each worker process start one, unseen, when it could not reach the flow's API, and such servers outlived
+their workers). The flow keeps Prefect's side: its own tasks, states and log, where each host's work is
+recorded as it comes back.
+
 The HTTP session paces requests per host within a process; worker processes
 share no pacer. So every target on one host is fetched by one task, in order,
 through one session: the pace holds however many workers there are, with no
@@ -14,15 +20,16 @@ staged Parquet file (`flows/tasks/staging.py`), not through the scheduler.
 from __future__ import annotations
 
 import dataclasses
+import logging
+import os
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 from urllib.parse import urlsplit
 
-from prefect import flow, get_run_logger, task
-from prefect.futures import as_completed
 
 from analysis import sentiment, store
 from flows.config import EngineConfig
@@ -114,66 +121,61 @@ def fetch_and_stage(group: HostGroup, settings: HttpSettings, source_seconds: fl
     return results
 
 
-@task(retries=1, retry_delay_seconds=5, task_run_name="fetch {group.label}")
-def fetch_host_group(group: HostGroup, settings: HttpSettings, source_seconds: float, model: str,
-                     folder: str) -> list[FetchResult]:
-    """One host's targets on a worker: a unit of retry (a lost worker)."""
-    return fetch_and_stage(group, settings, source_seconds, model, folder, get_run_logger())
+def run_host_group(group: HostGroup, settings: HttpSettings, source_seconds: float, model: str,
+                   folder: str) -> list[FetchResult]:
+    """One host's targets on a worker, as Dask runs it: plain Python, logging to the worker's own log."""
+    return fetch_and_stage(group, settings, source_seconds, model, folder, logging.getLogger("repwatch.cluster"))
 
 
-# The plan stays in this process and the subflow gets its key: Prefect records a flow run's parameters
-# through its API, which refuses more than 512 KB (1,000 brands' plan is 700 KB), and the subflow runs here.
-_PLANS: dict[str, tuple[list[HostGroup], Callable[[FetchResult], None]]] = {}
+# Dask retries a host's task once more when its worker is lost (the flow then fails only that host's targets).
+LOST_WORKER_RETRIES = 1
+CONNECT_SECONDS = 30
 
 
-@flow(name="fetch on the cluster", flow_run_name="fetch {targets} targets from {hosts} hosts")
-def fetch_groups(plan: str, hosts: int, targets: int, settings: HttpSettings, source_seconds: float, model: str,
-                 folder: str) -> None:
-    """Each host's task on the cluster, its results handed on as it ends; a task that failed for good fails
-    its targets, not the run."""
-    groups, take = _PLANS[plan]
-    submitted = {fetch_host_group.submit(group, settings, source_seconds, model, folder): group for group in groups}
-    for future in as_completed(list(submitted)):
-        try:
-            results = future.result()
-        except Exception as exc:  # a host's task lost twice: its targets fail, the others go on
-            results = [failed_fetch(job, state, exc) for job, _, state in submitted[future].jobs]
-        for result in results:
-            take(result)
-
-
-def dask_task_runner(engine: EngineConfig) -> Any:
-    """prefect-dask's runner: on the scheduler at `address`, or on a local cluster of `workers` processes."""
+@contextmanager
+def dask_client(engine: EngineConfig) -> Iterator[Any]:
+    """A client of the scheduler at `address`, or of a local cluster of `workers` processes (closed after)."""
     try:
-        from prefect_dask import DaskTaskRunner
+        from distributed import Client, LocalCluster
     except ImportError:
-        raise ValueError("engine kind dask needs prefect-dask: pip install 'repwatch[dask]'") from None
+        raise ValueError("engine kind dask needs dask's distributed: pip install 'repwatch[dask]'") from None
     if engine.address:
-        return DaskTaskRunner(address=engine.address)
-    # Local workers report to this run's Prefect API: named in their environment, they never try to start
-    # a temporary server of their own (several threads of one worker would race to).
-    import os
-
-    from prefect.client.orchestration import get_client
-
-    os.environ.setdefault("PREFECT_API_URL", str(get_client().api_url).rstrip("/"))
+        try:
+            client = Client(engine.address, timeout=CONNECT_SECONDS)
+        except OSError as exc:
+            raise ValueError(f"engine.address {engine.address}: no Dask scheduler answers ({exc})") from None
+        with client:
+            yield client
+        return
     # Dask's statistical profiler samples every worker thread a hundred times a second: CPU the parsing needs.
     os.environ.setdefault("DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED", "False")
     # Processes get parsing and scoring past the GIL; a few threads in each overlap the network waits.
-    return DaskTaskRunner(cluster_kwargs={"n_workers": engine.workers, "threads_per_worker": engine.threads,
-                                          "processes": True, "dashboard_address": None})
+    with LocalCluster(n_workers=engine.workers, threads_per_worker=engine.threads, processes=True,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        yield client
 
 
 def fetch_on_cluster(engine: EngineConfig, planned: list[tuple[FetchJob, datetime, CursorState]],
                      settings: HttpSettings, source_seconds: float, model: str, folder: str,
-                     take: Callable[[FetchResult], None]) -> None:
+                     take: Callable[[FetchResult], None], log: Any = None) -> None:
     """The planned fetches on the configured Dask cluster, staged under `folder`; each target's result goes to
-    `take` (in this process) as its host's task ends, so storing overlaps fetching."""
+    `take` (in this process) as its host's task ends, so storing overlaps fetching. A host's task lost twice
+    fails its targets, not the run."""
+    log = log or logging.getLogger("repwatch.cluster")
     groups = host_groups(planned)
-    plan = uuid.uuid4().hex
-    _PLANS[plan] = (groups, take)
-    try:
-        fetch_groups.with_options(task_runner=dask_task_runner(engine))(
-            plan, len(groups), len(planned), settings, source_seconds, model, folder)
-    finally:
-        del _PLANS[plan]
+    run = uuid.uuid4().hex[:8]
+    with dask_client(engine) as client:
+        from distributed import as_completed as dask_completed
+
+        submitted = {client.submit(run_host_group, group, settings, source_seconds, model, folder,
+                                   key=f"repwatch-{run}-{i}-{group.host}", retries=LOST_WORKER_RETRIES,
+                                   pure=False): group for i, group in enumerate(groups)}
+        for future in dask_completed(list(submitted)):
+            group = submitted[future]
+            try:
+                results = future.result()
+            except Exception as exc:  # a host's task lost twice (or broken): its targets fail, the others go on
+                results = [failed_fetch(job, state, exc) for job, _, state in group.jobs]
+            log.info("host %s: %d targets, %d failed", group.host, len(results), sum(1 for r in results if r.error))
+            for result in results:
+                take(result)

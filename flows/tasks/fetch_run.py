@@ -42,13 +42,13 @@ def fetch_all(config: MonitorConfig, run_id: str, brands: list[str] | None, sour
     writer = BatchWriter(db, run_id, jobs)
     folder = None
     if config.engine.kind == "dask":
-        from flows.tasks.cluster import fetch_on_cluster  # prefect-dask only when asked for
+        from flows.tasks.cluster import fetch_on_cluster  # dask's distributed only when asked for
 
         folder = staging.run_folder(config.staging_url, run_id)
         for stale in staging.discard_stale(config.staging_url):
             logger.warning("discarded %s: staged by a run that stopped before storing it", stale)
         fetch_on_cluster(config.engine, windows, settings, config.http.source_seconds, config.sentiment.model,
-                         folder, writer.take)
+                         folder, writer.take, logger)
     else:
         submitted = {}
         for job, start, state in windows:
