@@ -3,7 +3,11 @@
 A target is an app id (`com.example.app`). The answer is positional arrays
 (id, user, stars, text, [seconds, nanos], developer reply, app version) and a
 continuation token; the same arrays stand in a details page's
-`AF_initDataCallback` block, which `parse` also reads.
+`AF_initDataCallback` blocks, which `parse` also reads: the 2019 form
+(`data:function(){return [...]}`, ids "gp:…") and today's (`data:[...],
+sideChannel: {}`, ids that are UUIDs). A block's array is read with a JSON
+decoder from `data:` on, whatever follows it, and the reviews block is found
+by its shape (id, user, stars 1-5, text, [seconds, nanos]), not by its ids.
 """
 from __future__ import annotations
 
@@ -21,7 +25,8 @@ DEFAULT_BASE_URL = "https://play.google.com"
 RPC_ID = "UsvDTd"
 SORT_NEWEST = 2
 _APP_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)+$")
-_INIT_BLOCK = re.compile(r"AF_initDataCallback\(\{key: '(ds:\d+)'.*?data:(?:function\(\)\{return )?(.*?)\}?\}\);", re.S)
+# Where each data block's array begins: after `data:` (2026) or `data:function(){return ` (2019).
+_INIT_DATA = re.compile(r"AF_initDataCallback\(\{key: 'ds:\d+'.*?data:(?:function\(\)\{return )?", re.S)
 
 
 def rpc_form(app_id: str, count: int, token: str | None) -> dict[str, str]:
@@ -73,15 +78,23 @@ def _reviews_and_token(payload: Any, url: str) -> tuple[list[Any], str | None]:
     return payload[0], token
 
 
+def _looks_like_reviews(value: Any) -> bool:
+    """A list whose first item is a list of reviews: [id, user, stars 1-5, _, text, [seconds, nanos], ...]."""
+    first = value[0] if isinstance(value, list) and value and isinstance(value[0], list) else None
+    review = first[0] if first and isinstance(first[0], list) else None
+    return bool(review) and isinstance(_at(review, 0), str) and _at(review, 2) in (1, 2, 3, 4, 5) \
+        and isinstance(_at(review, 5, 0), (int, float))
+
+
 def details_page_reviews(page: Page) -> tuple[list[Any], str | None]:
-    """The first page of reviews embedded in an app's details page."""
-    for _key, data in _INIT_BLOCK.findall(page.text()):
+    """The first page of reviews embedded in an app's details page (either form, see the module's docstring)."""
+    text, decoder = page.text(), json.JSONDecoder()
+    for match in _INIT_DATA.finditer(text):
         try:
-            value = json.loads(data.strip().rstrip(","))
+            value, _ = decoder.raw_decode(text, match.end())
         except ValueError:
             continue
-        first = value[0] if isinstance(value, list) and value and isinstance(value[0], list) else None
-        if first and isinstance(first[0], list) and first[0] and str(first[0][0]).startswith("gp:"):
+        if _looks_like_reviews(value):
             return _reviews_and_token(value, page.url)
     raise ParseError(f"googleplay: no review block in the details page {page.url}")
 

@@ -112,8 +112,8 @@ WAITING = [
 def test_waiting_for_a_reply_sits_under_the_alerts_oldest_first_with_ages():
     digest = render_digest(context(awaiting=WAITING, awaiting_total=7))
     html = digest.html
-    section = html[html.index(">Waiting for a reply"):html.index(">Negative mentions</div>")]
-    assert html.index(">Alerts</div>") < html.index(">Waiting for a reply") < html.index(">Negative mentions</div>")
+    section = html[html.index(">Waiting for a reply"):html.index(">Negative mentions</h2>")]
+    assert html.index(">Alerts</h2>") < html.index(">Waiting for a reply") < html.index(">Negative mentions</h2>")
     assert section.index("3 days") < section.index("5 hours")
     assert "(7, oldest first)" in section and "and 5 more" in section
     assert "★☆☆☆☆" in section and "★★☆☆☆" in section and "v5.2.0" in section
@@ -172,7 +172,7 @@ def test_a_young_baseline_says_it_is_still_learning():
     ]
     digest = render_digest(context(learning=notes))
     assert "Acme: baseline still learning, 4 days of history" in digest.html
-    assert digest.html.index("still learning") < digest.html.index(">Alerts</div>")
+    assert digest.html.index("still learning") < digest.html.index(">Alerts</h2>")
     assert "Acme: baseline still learning" in digest.text
     assert "still learning" not in render_digest(context()).html
 

@@ -61,7 +61,7 @@ def test_nightly_end_to_end_then_rerun_is_idempotent(prefect_harness, demo_site,
     assert "Read in 6 languages" in html and "· in Spanish" in html and "· in German" in html, html
     assert "What people say" in html and "login" in html and "outage" in html  # themes of the incident
     assert "Why negative" in html  # driver words
-    queue = html[html.index(">Waiting for a reply"):html.index(">Negative mentions</div>")]
+    queue = html[html.index(">Waiting for a reply"):html.index(">Negative mentions</h2>")]
     ages = [int(a) for a in re.findall(r"<b style=\"color:#b42318;\">(\d+) days?</b>", queue)]
     assert len(ages) >= 5 and ages == sorted(ages, reverse=True), ages  # oldest first
     assert "and " in queue and "more" in queue and "Reply</a>" in queue

@@ -299,3 +299,15 @@ def test_real_schemaorg_product_page():
     assert len(mentions) == 4 and all(m.rating == 5.0 and m.author for m in mentions)
     assert all("&quot;" not in m.text for m in mentions)
     assert scraper.aggregate(page(body))["count"] == 1027
+
+
+def test_a_googleplay_details_page_of_today_reads_every_review():
+    """Today's form (data:[...], sideChannel: {}, UUID ids), written for this test after the 2026 pages: the
+    block is found by its shape, read to its end whatever follows, beside decoy blocks."""
+    mentions = list(GooglePlayScraper().parse(page(fixture_bytes("googleplay", "details-page-2026.html"),
+                                                   app="com.acme.app")))
+    assert len(mentions) == 20 and len({m.external_id for m in mentions}) == 20
+    assert all(len(m.external_id) == 36 and m.external_id.count("-") == 4 for m in mentions)  # UUIDs
+    assert all(m.published_at.year == 2026 and 1 <= m.rating <= 5 and m.text for m in mentions)
+    replied = [m for m in mentions if m.reply_text]
+    assert len(replied) == 7 and all(m.replied_at > m.published_at for m in replied)
