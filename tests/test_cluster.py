@@ -1,6 +1,7 @@
 """The Dask engine: one task per host, retries within it, and the same rows as the threads engine on real
 `dask scheduler` and `dask worker` processes."""
 import os
+from contextlib import contextmanager
 import signal
 import socket
 import subprocess
@@ -86,24 +87,25 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def dask_cluster():
-    """A scheduler and two workers, each started as its own command, as on real machines."""
+@contextmanager
+def started_cluster(env: dict, threads: int, logs: list | None = None):
+    """A scheduler and two workers, each started as its own command, as on real machines; yields the address
+    and the processes, and stops them after."""
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     dask = str(Path(sys.executable).with_name("dask"))
     procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
-    for _ in range(2):
-        procs.append(subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--no-dashboard"], cwd=ROOT,
-                                      env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    for log in logs or [None, None]:
+        procs.append(subprocess.Popen([dask, "worker", address, "--nthreads", str(threads), "--no-dashboard"],
+                                      cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                      stderr=log.open("w") if log else subprocess.DEVNULL))
     try:
         from distributed import Client
 
         with Client(address, timeout=60) as client:
             client.wait_for_workers(2, timeout=60)
-        yield address
+        yield address, procs
     finally:
         for proc in procs:
             proc.terminate()
@@ -112,6 +114,12 @@ def dask_cluster():
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+@pytest.fixture
+def dask_cluster():
+    with started_cluster({**os.environ, "PYTHONPATH": str(ROOT)}, threads=1) as (address, _):
+        yield address
 
 
 def _kill_a_busy_worker(address: str, killed: list[int]) -> None:
@@ -297,31 +305,11 @@ def test_both_engines_wait_the_same_and_stop_when_the_wait_would_pass_the_time_l
 def bare_dask_cluster(tmp_path):
     """A scheduler and two 2-thread workers started by hand with nothing of Prefect in their environment, their
     logs kept: what README's 'Many targets' tells a user to start."""
-    port = _free_port()
-    address = f"tcp://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env.update(PYTHONPATH=str(ROOT), PREFECT_SERVER_ANALYTICS_ENABLED="false", REPWATCH_DEMO_CHECK="here")
-    dask = str(Path(sys.executable).with_name("dask"))
+    env.update(PYTHONPATH=str(ROOT), PREFECT_SERVER_ANALYTICS_ENABLED="false")
     logs = [tmp_path / f"worker-{i}.log" for i in range(2)]
-    procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
-    for log in logs:
-        procs.append(subprocess.Popen([dask, "worker", address, "--nthreads", "2", "--no-dashboard"], cwd=ROOT,
-                                      env=env, stdout=subprocess.DEVNULL, stderr=log.open("w")))
-    try:
-        from distributed import Client
-
-        with Client(address, timeout=60) as client:
-            client.wait_for_workers(2, timeout=60)
+    with started_cluster(env, threads=2, logs=logs) as (address, procs):
         yield address, procs, logs
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 def _cmdline(pid: int) -> str:
