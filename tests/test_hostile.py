@@ -211,3 +211,20 @@ def test_a_temporary_server_that_does_not_start_in_time_is_one_line(tmp_path):
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert done.returncode == 1 and "Traceback" not in done.stderr + done.stdout, done.stderr
     assert len(errors) == 1 and "temporary server did not start" in errors[0] and "PREFECT_API_URL" in errors[0]
+
+
+def test_items_left_out_are_kept_with_the_sources_health_and_shown_in_the_digest():
+    from test_digest import context
+
+    from reports.digest import render_digest
+
+    with store.connection(":memory:") as con:
+        store.save_source_health(con, "run-1", [
+            {"brand": "Acme", "source": "hackernews", "target": "acme", "ok": True, "pages": 2, "fetched": 40,
+             "new": 38, "error": None, "skipped": 2,
+             "skipped_example": "https://hn.example/?page=1: hackernews:10: `author` is dict"}])
+        (row,) = store.source_health(con, "run-1")
+    assert (row["skipped"], row["skipped_example"]) == (2, "https://hn.example/?page=1: hackernews:10: `author` is dict")
+    digest = render_digest(context(health=[row]))
+    assert "2 items left out" in digest.html and "`author` is dict" in digest.html
+    assert "40 fetched, 38 new, 2 left out (https://hn.example/?page=1: hackernews:10: `author` is dict)" in digest.text

@@ -76,19 +76,28 @@ def save_source_health(con: Connection, run_id: str, rows: Sequence[Row]) -> Non
             "run_id": run_id, "brand": r["brand"], "source": r["source"], "target": r["target"],
             "ok": bool(r["ok"]), "pages": int(r.get("pages", 0)), "fetched": int(r.get("fetched", 0)),
             "new": int(r.get("new", 0)), "error": r.get("error"), "checked_at": db_now(),
+            "skipped": int(r.get("skipped", 0)), "skipped_example": r.get("skipped_example"),
         }
         for r in rows
-    ])
+    ], schema=pa.schema([
+        ("run_id", pa.string()), ("brand", pa.string()), ("source", pa.string()), ("target", pa.string()),
+        ("ok", pa.bool_()), ("pages", pa.int64()), ("fetched", pa.int64()), ("new", pa.int64()),
+        ("error", pa.string()), ("checked_at", pa.timestamp("us")), ("skipped", pa.int64()),
+        ("skipped_example", pa.string()),
+    ]))
     with registered(con, "incoming_health", table):
         con.execute(
-            """INSERT OR REPLACE INTO source_health
-               SELECT run_id, brand, source, target, ok, pages, fetched, new, error, checked_at FROM incoming_health"""
+            """INSERT OR REPLACE INTO source_health (run_id, brand, source, target, ok, pages, fetched, new, error,
+                                                     checked_at, skipped, skipped_example)
+               SELECT run_id, brand, source, target, ok, pages, fetched, new, error, checked_at, skipped,
+                      skipped_example FROM incoming_health"""
         )
 
 
 def source_health(con: Connection, run_id: str) -> list[Row]:
     return dict_rows(con.execute(
-        "SELECT brand, source, target, ok, pages, fetched, new, error FROM source_health WHERE run_id = ? "
+        "SELECT brand, source, target, ok, pages, fetched, new, error, skipped, skipped_example FROM source_health "
+        "WHERE run_id = ? "
         "ORDER BY ok, brand, source, target",
         [run_id],
     ))
