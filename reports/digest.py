@@ -2,7 +2,8 @@
 
 Everything scraped is untrusted: the HTML template autoescapes, and only
 http(s) links are ever rendered as links (reports.templating). How figures
-are said in words is in reports.wording.
+are said in words is in reports.wording; which rows its lists show, and its
+language notes, in reports.digest_lists.
 """
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Mapping, Sequence
 
-from analysis.sentiment.language import language_name
+from reports.digest_lists import collapse_repeats, every_language, negative_drivers, read_note, unscored_note
 from reports.templating import HTML, TEXT, DigestContext, RenderedDigest, TemplateRow
 from reports.wording import METRIC_LABELS, describe_alert, humanize_duration, local_time
+
 
 def change(now: float | None, before: float | None, *, unit: str, higher_is_good: bool | None) -> TemplateRow:
     """Change against the previous period: unit is 'relative' (%), 'points' (of a share), 'duration' (seconds) or 'plain'."""
@@ -109,47 +111,6 @@ def status_line(alerts: Sequence[Mapping[str, Any]], broken: int, total_sources:
     if waiting:
         line += f"; {waiting} negative review{'s' if waiting != 1 else ''} waiting for a reply"
     return {"level": "ok", "line": line}
-
-
-def collapse_repeats(rows: Sequence[Mapping[str, Any]], limit: int) -> list[TemplateRow]:
-    """Keep the first of rows whose text is the same (a copied complaint, a syndicated article), counting the rest."""
-    out: list[TemplateRow] = []
-    seen: dict[str, TemplateRow] = {}
-    for r in rows:
-        key = " ".join(f"{r.get('title') or ''} {r.get('text') or ''}".lower().split())[:160]
-        if key in seen:
-            seen[key]["similar"] += 1
-            continue
-        row = {**r, "similar": 0}
-        seen[key] = row
-        out.append(row)
-    return out[:limit]
-
-
-def every_language(rows: Sequence[TemplateRow], limit: int) -> list[TemplateRow]:
-    """The first `limit` rows, but each language among all the rows shown at least once (its first row, in the
-    place of the last English ones): a Spanish complaint needs the colleague who reads Spanish, even on a night
-    when eighty English ones outrank it."""
-    shown = list(rows[:limit])
-    have = {r.get("text_language") or "en" for r in shown}
-    missing = []
-    for r in rows[limit:]:
-        code = r.get("text_language") or "en"
-        if code not in have:
-            have.add(code)
-            missing.append(r)
-    for r in missing:
-        english = [i for i, row in enumerate(shown) if (row.get("text_language") or "en") == "en"]
-        if not english:
-            break
-        shown[english[-1]] = r
-    return shown
-
-
-def negative_drivers(drivers: Sequence[Sequence[Any]]) -> list[Sequence[Any]]:
-    """For a negative mention, the words that pulled it down (all of them if none did)."""
-    pulling = [d for d in drivers if d[1] < 0]
-    return pulling or list(drivers)
 
 
 def incident_state(alert: Mapping[str, Any], period_end: datetime, tz: tzinfo) -> str:
@@ -285,25 +246,6 @@ def pushed_line(pushes: Sequence[Mapping[str, Any]], tz: tzinfo) -> str | None:
         parts.append(f"{what} at {local_time(p['sent_at'], tz)} to {p['recipient_group']}"
                      + (f" ({p['services']})" if p.get("services") else ""))
     return "; ".join(parts) or None
-
-
-def read_note(by_language: Mapping[str, int]) -> str | None:
-    """'Read in 3 languages: 120 in English, 8 in Spanish, 3 in German.' Said only when more than one."""
-    if len(by_language) < 2:
-        return None
-    parts = ", ".join(f"{n} in {language_name(code)}" for code, n in by_language.items())
-    return f"Read in {len(by_language)} languages: {parts}."
-
-
-def unscored_note(by_language: Mapping[str, int]) -> str | None:
-    """'7 mentions were not scored for sentiment: 5 in Russian, 2 in Dutch (a language the model does not read).'"""
-    total = sum(by_language.values())
-    if not total:
-        return None
-    parts = ", ".join(f"{n} in {language_name(code)}" for code, n in by_language.items())
-    verb = "mention was" if total == 1 else "mentions were"
-    return (f"{total} {verb} not scored for sentiment: {parts} (languages the model does not read; "
-            "stars still count).")
 
 
 def render_digest(context: Mapping[str, Any]) -> RenderedDigest:
