@@ -2,7 +2,8 @@
 
 Whether the scheduler answers, how many workers it has, whether their Python, dask and repwatch match
 this machine's, and whether each worker has the environment variables the configured sources read
-(their names only, never their values). Each problem is a line that says what to do.
+(their names only, never their values), and no source reads its secrets from a Prefect block (a worker
+has no Prefect API). Each problem is a line that says what to do.
 """
 from __future__ import annotations
 
@@ -45,21 +46,34 @@ def needed_environment(config: MonitorConfig) -> list[str]:
     return sorted(names)
 
 
+def block_credentials(config: MonitorConfig) -> list[str]:
+    """Sources that read their secrets from a Prefect Secret block: on a cluster the fetch runs on a worker, which
+    has no Prefect API to read it from."""
+    return [f"brands[{b}] ({brand.name}).sources[{s}] ({src.source}) reads its secrets from the Prefect block "
+            f"{src.credentials.block!r}, which a Dask worker cannot read: give the workers the environment "
+            "variables or a credentials file instead"
+            for b, brand in enumerate(config.brands) for s, src in enumerate(brand.sources)
+            if src.credentials is not None and src.credentials.block]
+
+
 def cluster_report(config: MonitorConfig) -> tuple[list[str], list[str]]:
     """(what is fine, what is wrong) of the configured cluster, a line each; nothing for the threads engine or
     a local cluster (started by the run itself, with this machine's environment)."""
     engine = config.engine
-    if engine.kind != "dask" or not engine.address:
+    if engine.kind != "dask":
         return [], []
+    blocks = block_credentials(config)
+    if not engine.address:
+        return [], blocks
     try:
         from distributed import Client
     except ImportError:
-        return [], ["engine kind dask needs dask's distributed here: pip install 'repwatch[dask]'"]
+        return [], ["engine kind dask needs dask's distributed here: pip install 'repwatch[dask]'", *blocks]
     try:
         client = Client(engine.address, timeout=CONNECT_SECONDS)
     except OSError as exc:
         return [], [f"engine.address {engine.address}: no Dask scheduler answers within {CONNECT_SECONDS:.0f} s "
-                    f"({' '.join(str(exc).split())[:160]})"]
+                    f"({' '.join(str(exc).split())[:160]})", *blocks]
     with client:
         workers = client.scheduler_info().get("workers", {})
         if not workers:
@@ -84,4 +98,4 @@ def cluster_report(config: MonitorConfig) -> tuple[list[str], list[str]]:
             bad.append(f"worker {worker}: lacks the environment variables {', '.join(theirs['missing'])}")
     if not bad:
         good.append(f"every worker runs this machine's versions{' and has ' + ', '.join(names) if names else ''}")
-    return good, bad
+    return good, bad + blocks

@@ -392,3 +392,18 @@ def test_check_says_whether_the_cluster_can_run_a_night(bare_dask_cluster, tmp_p
     config.write_text(base + f"engine: {{kind: dask, address: 'tcp://127.0.0.1:{_free_port()}'}}\n")
     assert main(["check", "--config", str(config)]) == 1
     assert "no Dask scheduler answers within 5 s" in capsys.readouterr().err
+
+
+def test_a_prefect_block_for_secrets_is_refused_on_a_cluster():
+    from flows.cluster_check import cluster_report
+
+    config = parse_config({
+        "brands": [{"name": "Acme", "sources": [{"source": "reddit", "targets": ["r/acme"],
+                                                 "credentials": {"block": "reddit-prod"}}]}],
+        "digest": {"sender": "a@b.example", "groups": [{"name": "s", "recipients": ["c@d.example"]}]},
+        "engine": {"kind": "dask", "workers": 2}})
+    good, bad = cluster_report(config)
+    assert good == [] and len(bad) == 1
+    assert "brands[0] (Acme).sources[0] (reddit) reads its secrets from the Prefect block 'reddit-prod'" in bad[0]
+    threads = config.model_copy(update={"engine": config.engine.model_copy(update={"kind": "threads"})})
+    assert cluster_report(threads) == ([], [])  # on threads the flow's own process reads the block
