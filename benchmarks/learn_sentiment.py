@@ -92,17 +92,12 @@ def read_examples(folder: Path) -> list[Example]:
     return out
 
 
-# How much each corpus weighs against the English tweets (1.0); one not named weighs 1.0.
-CORPUS_WEIGHT: dict[str, float] = {}
-
-
 def class_weights(examples: list[Example]) -> np.ndarray:
-    """Each corpus weighs the same (times CORPUS_WEIGHT), and each class within it."""
+    """Each corpus weighs the same, and each class within it."""
     counts = collections.Counter((e.corpus, e.label) for e in examples)
     per_corpus = collections.Counter(e.corpus for e in examples)
     labels_in = {c: sum(1 for (corpus, _) in counts if corpus == c) for c in per_corpus}
-    w = np.array([CORPUS_WEIGHT.get(e.corpus, 1.0) / (labels_in[e.corpus] * counts[(e.corpus, e.label)])
-                  for e in examples])
+    w = np.array([1.0 / (labels_in[e.corpus] * counts[(e.corpus, e.label)]) for e in examples])
     return w * len(w) / w.sum()
 
 

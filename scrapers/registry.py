@@ -3,6 +3,7 @@ package adds a source), each loaded class checked against the Source contract.""
 from __future__ import annotations
 
 import sys
+from functools import lru_cache
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
@@ -27,8 +28,13 @@ def as_source(cls: Any, name: str, where: str) -> type[Source]:
     if missing:
         raise TypeError(f"source {name!r} ({where}) lacks the required hook(s) {', '.join(missing)}: a source "
                         "defines pages(target, since, state) and parse(page) (README: Write a source)")
-    if issubclass(cls, Source):
-        return cls
+    return cls if issubclass(cls, Source) else _with_defaults(cls)
+
+
+@lru_cache(maxsize=None)
+def _with_defaults(cls: type) -> type[Source]:
+    """A plugin class with Source's optional hooks as defaults: made once per class (a run looks a source up
+    for every target), so every lookup returns the same class."""
     return type(cls.__name__, (cls, Source), {"__module__": cls.__module__, "__doc__": cls.__doc__})
 
 

@@ -67,6 +67,7 @@ def test_an_installed_package_adds_a_source(tmp_path, monkeypatch):
     # It does not subclass Source: the optional hooks are the contract's defaults.
     assert scraper.aggregate(Page("https://blog.example/1", 200, b"")) is None
     assert scraper_class("acmeblog").credentials_for(["x"]) == () and scraper_class("acmeblog").default_base_url is None
+    assert scraper_class("acmeblog") is scraper_class("acmeblog")  # adapted once, whatever the lookups
     config = parse_config({
         "brands": [{"name": "Acme", "sources": [{"source": "acmeblog", "targets": ["x"], "options": {"per_page": 5}}]}],
         "digest": {"sender": "a@b.example", "groups": [{"name": "s", "recipients": ["c@d.example"]}]},

@@ -178,6 +178,12 @@ def language_name(code: str) -> str:
     return LANGUAGE_NAMES.get(code, code)
 
 
+def clearly_english(words: Sequence[str]) -> bool:
+    """Two or more distinct English function words among a text's words: the rule text_language calls English
+    without asking the identifier, and the one that sends a text to the learned model's English head."""
+    return len(ENGLISH_FUNCTION_WORDS.intersection(words)) >= MIN_FOREIGN_WORDS
+
+
 def reads(model_family: str, code: str) -> bool:
     """Whether a model family reads text in this language: the learned model its eight, VADER English."""
     return code in LEARNED_LANGUAGES if model_family == "learned" else code == ENGLISH

@@ -44,11 +44,6 @@ class ModelFileError(RuntimeError):
     """The model file is missing or not one this code can read."""
 
 
-def clearly_english(words: Sequence[str]) -> bool:
-    """Two or more distinct English function words among a text's tokens: the English head reads it."""
-    return len(language.ENGLISH_FUNCTION_WORDS.intersection(words)) >= 2
-
-
 @dataclass(frozen=True)
 class LinearSentimentModel:
     vocabulary: dict[str, int]
@@ -60,7 +55,7 @@ class LinearSentimentModel:
 
     def head_for(self, words: Sequence[str], language_code: str) -> int:
         """The head that reads a text: English's for clearly English text, else the all-languages head."""
-        if ENGLISH_HEAD in self.heads and language_code == language.ENGLISH and clearly_english(words):
+        if ENGLISH_HEAD in self.heads and language_code == language.ENGLISH and language.clearly_english(words):
             return self.heads.index(ENGLISH_HEAD)
         return self.heads.index(ALL_LANGUAGES_HEAD) if ALL_LANGUAGES_HEAD in self.heads else 0
 

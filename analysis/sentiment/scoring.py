@@ -58,11 +58,11 @@ _Compact = tuple[float | None, float | None, float | None, float | None, str | N
 
 
 def _score_compact(texts: Sequence[str], languages: Sequence[str | None], model: str) -> list[_Compact]:
-    is_learned = model_family(model) == "learned"
+    family = model_family(model)
+    is_learned = family == "learned"
     # The learned model splits each text once: its tokens serve the language check too.
     tokenized = [text_features.tokens(t) for t in texts] if is_learned else [None] * len(texts)
     read_as = [language.readable_language(lang, text, words) for text, lang, words in zip(texts, languages, tokenized)]
-    family = "learned" if is_learned else "vader"
     readable = [i for i, lang in enumerate(read_as) if language.reads(family, lang)]
     out: list[_Compact] = [(None, None, None, None, None, lang) for lang in read_as]
     if not is_learned:

@@ -80,27 +80,27 @@ def clear_scores(con: Connection, since: datetime | None = None) -> None:
         [to_db_time(since)] if since else [])
 
 
-def unscored_languages(con: Connection, brands: Sequence[str], start: datetime, end: datetime) -> dict[str, int]:
-    """How many of the period's mentions were left unscored, by the language they are in, most first."""
+def _languages(con: Connection, brands: Sequence[str], start: datetime, end: datetime, read: bool) -> dict[str, int]:
+    """The period's scored mentions by the language they are in, most first: those read (a label) or those left
+    unread (scored, no label)."""
     rows = con.execute(
-        """SELECT text_language, count(*) FROM mentions
+        f"""SELECT text_language, count(*) FROM mentions
            WHERE list_contains(?, brand) AND published_at >= ? AND published_at < ?
-             AND scored_at IS NOT NULL AND label IS NULL
+             AND scored_at IS NOT NULL AND label IS {'NOT NULL' if read else 'NULL'}
            GROUP BY 1 ORDER BY 2 DESC, 1""",
         [list(brands), to_db_time(start), to_db_time(end)],
     ).fetchall()
     return {language or "und": int(n) for language, n in rows}
+
+
+def unscored_languages(con: Connection, brands: Sequence[str], start: datetime, end: datetime) -> dict[str, int]:
+    """How many of the period's mentions were left unscored, by the language they are in, most first."""
+    return _languages(con, brands, start, end, read=False)
 
 
 def scored_languages(con: Connection, brands: Sequence[str], start: datetime, end: datetime) -> dict[str, int]:
     """How many of the period's mentions were read for sentiment, by the language they are in, most first."""
-    rows = con.execute(
-        """SELECT text_language, count(*) FROM mentions
-           WHERE list_contains(?, brand) AND published_at >= ? AND published_at < ? AND label IS NOT NULL
-           GROUP BY 1 ORDER BY 2 DESC, 1""",
-        [list(brands), to_db_time(start), to_db_time(end)],
-    ).fetchall()
-    return {language or "und": int(n) for language, n in rows}
+    return _languages(con, brands, start, end, read=True)
 
 
 def sentiment_models(con: Connection) -> dict[str, int]:
