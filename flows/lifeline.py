@@ -12,12 +12,15 @@ seconds to start, and a kill may come in those seconds).
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 POLL_SECONDS = 0.25
 GRACE_SECONDS = 5.0
@@ -81,13 +84,35 @@ def start_temporary_server() -> None:
 
     watch_this_process()
     try:
-        SubprocessASGIServer().start()
+        with _one_start_at_a_time():
+            SubprocessASGIServer().start()
     except RuntimeError as exc:
         raise ServerDidNotStart(
             f"Prefect's temporary server did not start ({' '.join(str(exc).split())[:200]}); allow it longer with "
             f"PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS (now "
             f"{PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()} s), or run `prefect server start` and set "
             "PREFECT_API_URL") from None
+
+
+@contextmanager
+def _one_start_at_a_time() -> Iterator[None]:
+    """Temporary servers of two commands start one after the other.
+
+    They share Prefect's one SQLite database (in PREFECT_HOME), and each
+    migrates it as it starts: two starting at once on a new database race
+    ("no such table") and one command fails. Once one has started, the
+    next finds the database ready. The lock is the kernel's, gone with its holder.
+    """
+    from prefect.settings import PREFECT_HOME
+
+    home = Path(PREFECT_HOME.value()).expanduser()
+    home.mkdir(parents=True, exist_ok=True)
+    with open(home / "repwatch-server-start.lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def watch_this_process() -> subprocess.Popen[bytes]:

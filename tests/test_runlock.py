@@ -93,6 +93,8 @@ def test_two_concurrent_runs_both_end_cleanly_one_waiting(tmp_path):
     # What README's "in another terminal" command has: nothing exported (the demo's credentials sit beside its config).
     env = {k: v for k, v in os.environ.items() if not k.startswith("REPWATCH_DEMO_")}
     env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    # A new machine's Prefect home: both temporary servers start on a database not yet made (they raced there once).
+    env["PREFECT_HOME"] = str(tmp_path / "prefect-home")
     with demo_server.serve(demo_data.generate(now, zone), review_data.generate_reviews(now, zone)) as base_url:
         config = write_demo_config(tmp_path, base_url)
         command = [sys.executable, "-m", "flows.cli", "run", "--config", str(config), "--no-email"]
