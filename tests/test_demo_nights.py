@@ -56,3 +56,20 @@ def test_every_morning_no_alert_of_the_night_is_still_ongoing(nights):
     assert not wrong, f"{len(wrong)} of {len(nights)} mornings: {wrong[:5]}"
 
 
+
+
+@pytest.mark.parametrize("morning", [date(2026, 3, 1), date(2026, 3, 29), date(2026, 7, 1)])
+def test_the_nights_posts_in_other_languages_are_in_every_runs_24_hours(morning):
+    # A run reports on the 24 hours to its last full hour, at whatever hour it runs (make run at 00:30 too):
+    # the demo's posts and reviews in other languages are in them, so its digest always shows them read.
+    from flows.demo.data import FOREIGN_MENTIONS, demo_anchor
+    from flows.demo.review_data import FOREIGN_REVIEWS
+
+    hours_before = [m[1] for m in FOREIGN_MENTIONS] + [r[1] for r in FOREIGN_REVIEWS]
+    start = datetime(morning.year, morning.month, morning.day, tzinfo=ZONE).astimezone(timezone.utc)
+    for minutes in range(0, 24 * 60, 10):
+        now = start + timedelta(minutes=minutes)
+        end = now.replace(minute=0, second=0, microsecond=0)
+        anchor = demo_anchor(now, ZONE)
+        outside = [h for h in hours_before if not end - timedelta(days=1) <= anchor - timedelta(hours=h) < end]
+        assert not outside, (now.astimezone(ZONE), outside)

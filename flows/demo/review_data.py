@@ -47,13 +47,14 @@ REPLY_TEXTS = {
 }
 BRAND_DOMAINS = {BRAND: "parcelly.app", COMPETITOR: "shipswift.com"}
 # Reviews in other languages the model reads, during last night's outage: (source, hours before the anchor, stars,
-# language, title, text). Fixed, after everything drawn: the rest of the data stays as it was.
+# language, title, text). Fixed, after everything drawn: the rest of the data stays as it was. Within
+# data.FOREIGN_HOURS_BEFORE of the anchor: in every run's 24 hours, whatever the hour it runs.
 FOREIGN_REVIEWS = [
-    ("trustpilot", 5.9, 1, "es", "Una estafa", "Me cobraron dos veces el envío y {b} no me devuelve el dinero. "
+    ("trustpilot", 3.7, 1, "es", "Una estafa", "Me cobraron dos veces el envío y {b} no me devuelve el dinero. "
                                               "Nadie contesta."),
-    ("appstore", 4.9, 2, "de", "Enttäuschend", "Die App von {b} stürzt beim Login ständig ab und die "
+    ("appstore", 3.5, 2, "de", "Enttäuschend", "Die App von {b} stürzt beim Login ständig ab und die "
                                                "Sendungsverfolgung funktioniert nicht."),
-    ("googleplay", 3.7, 5, "pt", "Excelente", "O aplicativo do {b} é ótimo, a entrega chegou antes do previsto e o "
+    ("googleplay", 3.3, 5, "pt", "Excelente", "O aplicativo do {b} é ótimo, a entrega chegou antes do previsto e o "
                                               "atendimento foi muito bom. Recomendo!"),
 ]
 
