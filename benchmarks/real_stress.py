@@ -1,6 +1,6 @@
 """The issue-7 failure classes, built from real labelled series: first-week, repeated and near-zero incidents.
 
-    python -m benchmarks.real_stress DATA_DIR [--sensitivity medium] [--set NAME=VALUE ...]
+    python -m benchmarks.real_stress DATA_DIR [--sensitivity medium] [--set NAME=VALUE ...] [--explain]
 
 DATA_DIR is a folder of labelled count series (the format of
 ../shared/data/nab-realtweets). The synthetic suite has the model's own
@@ -16,7 +16,9 @@ noise; these cases keep the real series' noise and incident shapes:
 For each class: windows caught of those targeted, the NAB standard score of
 those cases, and false alarms outside every window per series-month, with
 how many of them were at five times their hour's expectation or more (bursts
-nobody labelled, mostly: see benchmarks.alarms).
+nobody labelled, mostly: see benchmarks.alarms). With --explain, each missed
+window and each false alarm, with its case (series, and how it was made) and
+its hour against the expectation: what a run on series you cannot share shows.
 """
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from analysis.detection.spikes import HOUR, SpikeParams, detect_spikes, incidents
-from benchmarks.alarms import (BIG_MISS_RATIO, BIG_RATIO, Event, Hours, big_misses_line, false_alarms,
+from benchmarks.alarms import (BIG_MISS_RATIO, BIG_RATIO, Event, Hours, big_misses_line, describe, false_alarms,
                                missed_windows, scored_outside)
 from benchmarks.nab import Profile, Series, load_profiles, normalised, score_series
 from benchmarks.spikes import (add_detector_options, bucket_seconds, detector_params, is_labelled_folder, on_grid,
@@ -49,6 +51,7 @@ class Case:
     targets: list[tuple[int, int]]  # the windows this class is about
     begins: int = 0  # the series' row where the case's first row is (a case cut from it) ...
     series: str = ""  # ... and that series' name
+    made: str = ""  # how the case was made from it, for --explain
 
 
 def first_week_cases(s: Series, per_day: int) -> Iterator[Case]:
@@ -59,7 +62,8 @@ def first_week_cases(s: Series, per_day: int) -> Iterator[Case]:
                 continue
             stop = min(len(s.values), end + 2 * per_day)  # two days after it, for the false alarms it brings
             window = (start - cut, end - cut)
-            yield Case(s.values[cut:stop], [window], [window], begins=cut, series=s.name)
+            yield Case(s.values[cut:stop], [window], [window], begins=cut, series=s.name,
+                       made=f"cut to begin {days} days before its window")
 
 
 def added_by_short_history(s: Series, alarms: Iterable[tuple[Case, Event]], params: SpikeParams) -> int:
@@ -88,7 +92,8 @@ def repeated_cases(s: Series, per_day: int) -> Iterator[Case]:
                 continue  # off the end, or onto another labelled incident
             values = s.values.copy()
             values[copy[0]:copy[1] + 1] += rise
-            yield Case(values, sorted(s.windows + [copy]), [copy])
+            yield Case(values, sorted(s.windows + [copy]), [copy], series=s.name,
+                       made=f"the window at day {start / per_day:.1f} copied {gap} days after it")
 
 
 def near_zero_cases(s: Series) -> Iterator[Case]:
@@ -98,7 +103,8 @@ def near_zero_cases(s: Series) -> Iterator[Case]:
     for target in THIN_MEDIANS:
         for draw in range(THIN_DRAWS):
             thinned = np.random.default_rng(draw).binomial(s.values.astype(np.int64), target / median)
-            yield Case(thinned.astype(float), list(s.windows), list(s.windows))
+            yield Case(thinned.astype(float), list(s.windows), list(s.windows), series=s.name,
+                       made=f"thinned to a median of {target:g} (draw {draw})")
 
 
 def gridded(s: Series) -> Series:
@@ -119,7 +125,7 @@ class ClassResult:
     caught: int = 0
     months: float = 0.0  # time outside every labelled window
     alarms: list[tuple[Case, Event]] = field(default_factory=list)  # firings outside every labelled window
-    missed: list[Event] = field(default_factory=list)  # targeted windows without a firing, sized
+    missed: list[tuple[Case, Event]] = field(default_factory=list)  # targeted windows without a firing, sized
 
     def big_alarms(self) -> int:
         """False alarms at BIG_RATIO times their hour's expectation or more: mostly bursts nobody labelled."""
@@ -142,7 +148,7 @@ def evaluate(cases: Iterable[tuple[Case, int]], params: SpikeParams, profile: Pr
         # The scorer's false alarms (those outside the targets; the other windows' firings are cleared), sized.
         hours = Hours.on_grid(case.values, found.expected, seconds)
         out.alarms += [(case, alarm) for alarm in false_alarms(fired, case.windows, hours)]
-        out.missed += missed_windows(fired, case.targets, hours)
+        out.missed += [(case, event) for event in missed_windows(fired, case.targets, hours)]
         out.months += scored_outside(len(fired), case.windows).sum() * seconds / (30 * 86400)
     return out
 
@@ -151,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.real_stress", description=__doc__.splitlines()[0])
     p.add_argument("data_dir", type=Path)
     add_detector_options(p)
+    p.add_argument("--explain", action="store_true", help="also list each missed window and false alarm, with its case")
     args = p.parse_args(argv)
     if not is_labelled_folder(args.data_dir):
         return 2
@@ -172,7 +179,8 @@ def main(argv: list[str] | None = None) -> int:
         score = normalised(total.raw, total.windows, profile) if total.windows else float("nan")
         rate, big = ((len(total.alarms) / total.months, total.big_alarms() / total.months) if total.months
                      else (float("nan"), float("nan")))
-        big_misses = sum(m.ratio >= BIG_MISS_RATIO for m in total.missed)
+        missed = [event for _, event in total.missed]
+        big_misses = sum(m.ratio >= BIG_MISS_RATIO for m in missed)
         print(f"{name:11s} {total.windows:8d} {total.caught:7d} {score:13.1f} {rate:30.2f}  {rate - big:18.2f}"
               f"  {big:20.2f}  {big_misses:15d}")
         if name == "first_week" and total.months:
@@ -181,8 +189,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{'':11s} of its {len(total.alarms)} false alarms, {len(total.alarms) - added} are bursts the "
                   f"series' full history also alerts on; the {added} a short history adds: "
                   f"{added / total.months:.2f} per series-month")
-        if total.missed:
-            print(f"{'':11s} {big_misses_line(total.missed)}")
+        if missed:
+            print(f"{'':11s} {big_misses_line(missed)}")
+        if args.explain:
+            for case, event in total.missed + total.alarms:
+                print(f"{'':11s}   {describe(event)}  {case.series}, {case.made}")
     return 0
 
 

@@ -28,6 +28,9 @@ hours after its end (or the next incident's start); lead time is hours from the
 start to that firing. False alarms are counted per 60 quiet days (days outside
 any incident's span), per series: the issue's bar is at most one; and apart
 for a series' first week, which the warm-up must keep within the same budget.
+A missed volume incident is sized by its biggest hour against the detector's
+expectation: those at eight times or more are listed, and how many of them
+were 20 mentions or more above it (in a near-empty hour 4 mentions is 10x).
 """
 from __future__ import annotations
 
@@ -39,6 +42,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from analysis.detection.spikes import SpikeParams, detect_share_shift, detect_spikes
+from benchmarks.alarms import BIG_MISS_RATIO, Event, Hours, big_misses_line
 from benchmarks.spikes import add_detector_options, detector_params
 
 KINDS = ("burst", "repeated", "near_zero", "first_week", "ramp", "share", "bump", "level_shift", "holiday_dip", "quiet",
@@ -128,19 +132,28 @@ def per_60_days(count: float, days: float) -> float:
     return 60 * count / days if days else float("nan")
 
 
-def evaluate(series: list[Synthetic], params: SpikeParams | None = None) -> dict[str, dict[str, float]]:
+def evaluate(series: list[Synthetic], params: SpikeParams | None = None,
+             missed: list[Event] | None = None) -> dict[str, dict[str, float]]:
+    """Per kind: recall, lead, false alarms. Each missed volume incident is added to `missed`, with its
+    biggest hour against the detector's expectation (a share shift has no volume to size)."""
     out: dict[str, dict[str, list]] = {k: {"caught": [], "lead": [], "false": [], "quiet_days": [],
                                            "first_week_false": [], "first_week_quiet_days": []} for k in KINDS}
     for s in series:
+        hours = None
         if s.kind == "share":
             fired = np.flatnonzero(detect_share_shift(s.negatives, s.counts, 3600).fired)
         else:
-            fired = np.flatnonzero(detect_spikes(s.counts, 3600, params).fired)
+            detection = detect_spikes(s.counts, 3600, params)
+            fired = np.flatnonzero(detection.fired)
+            hours = Hours.on_grid(s.counts, detection.expected, 3600)
         covered = np.zeros(len(s.counts), dtype=bool)  # hours where a firing is not a false alarm
         for k, (start, end) in enumerate(s.incidents):
             until = min(end + HOURS_AFTER, s.incidents[k + 1][0] if k + 1 < len(s.incidents) else len(s.counts))
             hit = (fired >= start) & (fired < until)
             out[s.kind]["caught"].append(bool(hit.any()))
+            if not hit.any() and hours is not None and missed is not None:
+                ratio = hours.observed[start:end] / np.maximum(hours.expected[start:end], 0.5)
+                missed.append(hours.event("missed", start + int(np.argmax(ratio))))
             if hit.any():
                 out[s.kind]["lead"].append(int(fired[hit][0]) - start)
             covered[start:until] = True
@@ -180,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--days must be at least 36: incidents are placed after a month of history")
     rng = np.random.default_rng(args.seed)
     series = [make_series(rng, kind, args.days) for kind in KINDS for _ in range(args.series)]
-    summary = evaluate(series, detector_params(args))
+    missed: list[Event] = []
+    summary = evaluate(series, detector_params(args), missed)
     print(f"{len(series)} synthetic series of {args.days} days (hourly), seed {args.seed}, sensitivity {args.sensitivity}")
     print(f"{'kind':12s} {'incidents':>9s} {'recall':>7s} {'median lead (h)':>16s} {'false alarms':>13s} "
           f"{'per 60 quiet days':>18s}")
@@ -202,6 +216,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"overall: recall {caught / sum(summary[k]['incidents'] for k in real):.2f} over "
           f"{sum(summary[k]['incidents'] for k in real)} incidents, "
           f"false alarms {per_60_days(false, quiet_days):.2f} per series per 60 quiet days")
+    print(big_misses_line(missed))
+    # Near-empty hours make big ratios of a handful of mentions (4 against 0.4 is 10x): say how many were not.
+    params = detector_params(args)
+    sizable = [m for m in missed if m.ratio >= BIG_MISS_RATIO and m.observed - m.expected >= params.big_excess]
+    print(f"  of which {params.big_excess:g} mentions or more above the expectation: {len(sizable)}"
+          + (" (" + ", ".join(f"{m.observed:.0f} against {m.expected:.1f} on day {m.day:.1f}" for m in sizable) + ")"
+             if sizable else ""))
     return 0
 
 

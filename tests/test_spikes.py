@@ -353,3 +353,30 @@ def test_a_second_burst_two_days_after_the_first_inside_a_bursty_stretch_is_aler
     found = [i for i in incidents(counts[:second + 3], detection) if i.end >= first]
     assert found and found[0].fired <= first + 2
     assert found[-1].fired in (second, second + 1) and found[-1].ongoing, [(i.start, i.fired, i.end) for i in found]
+
+
+def test_an_hour_at_ten_times_alerts_even_where_the_series_spread_hides_it():
+    # A brand whose hours burst far more than count noise: its band is so wide that an hour at twelve times
+    # its expectation is not improbable for it. Nobody would call such an hour ordinary: it alerts.
+    fired, fired_by_chance_alone = 0, 0
+    for seed in range(8):
+        counts, _ = bursty(30, 4.0, 500 + seed, day_c2=0.3, hour_c2=1.5)
+        s = 25 * 24 + 14
+        expected = detect_spikes(counts[:s + 1], HOUR).expected[s]  # what the detector expects of that hour
+        counts[s] = np.ceil(12 * expected) + 20
+        fired += bool(detect_spikes(counts[:s + 2], HOUR).fired[s:s + 2].any())
+        without_the_rule = SpikeParams(big_ratio=1e9)
+        fired_by_chance_alone += bool(detect_spikes(counts[:s + 2], HOUR, without_the_rule).fired[s:s + 2].any())
+    assert fired == 8
+    assert fired_by_chance_alone < 8  # the rule is what catches them
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_new_series_needs_a_bigger_rise_than_one_with_a_week_of_history(seed):
+    # Its expectation comes from a few days: on days 3 and 4 two and a half times it is not yet an incident
+    # (it would be from day 8 on, and three times it is on day 4).
+    for day, factor, alerts in ((3, 2.5, False), (4, 2.5, False), (4, 4.0, True), (9, 2.5, True)):
+        counts, mu = seasonal(12, 20.0, 600 + seed)
+        s = day * 24 + 14
+        counts[s:s + 3] = np.round(factor * mu[s:s + 3])
+        assert detect_spikes(counts, HOUR).fired[s:s + 3].any() == alerts, (day, factor)

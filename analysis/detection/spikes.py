@@ -28,7 +28,12 @@ The model, for each test window (the bucket's last hour and last three hours):
 Which surprise is an incident comes from principles a user can read, not from
 fitting labelled data:
 - a minimum size: at least `min_ratio` times and `min_excess` mentions above
-  what was expected (2 reviews instead of 1 is no crisis);
+  what was expected (2 reviews instead of 1 is no crisis); twice that ratio on
+  a new series' first day, the margin shrinking to none once its baseline
+  holds a week (an expectation read from a few days is itself rough);
+- a size that always alerts: an hour at `big_ratio` (eight) times its
+  expectation and `big_excess` mentions above it, however wide the series'
+  spread (a bursty series' band must not hide a rise nobody calls ordinary);
 - a false-alarm budget: real series have heavier tails than any model, so the
   threshold is what this series' own ordinary days exceed about
   `false_alarms_per_month` times a month (a robust Gumbel fit of its daily
@@ -133,7 +138,11 @@ def detect_spikes(counts: np.ndarray, bucket_seconds: int, params: SpikeParams |
         level = trailing_level(base_sums[:first_seasonal], base, period)
         base_expected[: len(level)] = np.where(short[: len(level)], level, base_expected[: len(level)])
     expected_single = base_expected / base
+    # The size a rise needs: `min_ratio` once the baseline holds all its periods, more before (see params).
+    young = np.clip((periods - days) / max(periods - 1, 1), 0.0, 1.0)
+    ratio_needed = p.min_ratio * (1.0 + (p.first_day_ratio_factor - 1.0) * young)
     rules_any = np.zeros(n, dtype=bool)
+    big = np.zeros(n, dtype=bool)  # the hour is so far above its expectation that it alerts whatever the spread
     best_any = np.ones(n)
     still_up = np.zeros(n, dtype=bool)
     band_up = np.zeros(n, dtype=bool)  # the last few hours (the longest window) above the ordinary band
@@ -154,8 +163,10 @@ def detect_spikes(counts: np.ndarray, bucket_seconds: int, params: SpikeParams |
                                        WARMUP_DISPERSION)
         known = ~np.isnan(expected)
         mu = np.maximum(np.nan_to_num(expected, nan=np.inf), 0.5)
-        rules = known & (sums >= p.min_ratio * mu) & (sums - mu >= p.min_excess)
+        rules = known & (sums >= ratio_needed * mu) & (sums - mu >= p.min_excess)
         half_up = known & (sums >= half_rise * mu)  # above half the rise the rules ask for
+        if width == widths[0]:
+            big = known & (sums >= p.big_ratio * mu) & (sums - mu >= p.big_excess)
         # Not only the rises that pass the rules are scored: the calibration reads how surprising this
         # series' ordinary days are (their peaks), where the model's tails are too thin. A day's peak is
         # taken at its rise of most standard deviations (more than one); the rules' rises and those that
@@ -213,7 +224,7 @@ def detect_spikes(counts: np.ndarray, bucket_seconds: int, params: SpikeParams |
                                  blocks_per_alarm=30 / block_days / p.false_alarms_per_month,
                                  calibration_blocks=max(3, int(p.calibration_days / block_days)),
                                  warmup_blocks=max(1, int(p.warmup_days / block_days)), floor=floor)
-    hot = rules_any & (surprise > threshold)
+    hot = (rules_any & (surprise > threshold)) | big
     elevated = hot | (still_up & (surprise > floor)) | long_up
     # Back to normal: the last few hours are within the band, and no longer up by the day rule.
     calm = ~(band_up | long_up | hot)
