@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any, Mapping, Sequence
 
 from analysis import themes
+from analysis.sentiment.language import language_name
 from reports.digest import REPLY_WINDOW_DAYS, change, pushed_line, reply_rate
 from reports.templating import HTML, TEXT, DigestContext, RenderedDigest, TemplateRow
 from reports.wording import METRIC_LABELS, describe_alert, humanize_duration, local_time
@@ -91,6 +92,33 @@ def trend_rows(weeks: Sequence[Mapping[str, Any]], replies: Sequence[Mapping[str
             "reply_rate": _fmt(rate, "{:.0%}"), "reply_bar": bar(rate, 1.0),
         })
     return rows
+
+
+def language_rows(entries: Sequence[Mapping[str, Any]]) -> list[TemplateRow]:
+    """A brand's week by language (most mentions first): mentions and negative share, each against the week
+    before, and how many the model could not read. Empty when all of both weeks was in one language."""
+    if len(entries) < 2:
+        return []
+    rows = []
+    for e in entries:
+        now, before = e["now"], e["before"]
+        share_now = now["negative"] / now["judged"] if now["judged"] else None
+        share_before = before["negative"] / before["judged"] if before["judged"] else None
+        rows.append({
+            "language": _language_label(e["language"]),
+            "mentions": {"value": f"{now['mentions']:,}",
+                         **change(now["mentions"], before["mentions"], unit="relative", higher_is_good=None)},
+            "negative_share": {"value": _fmt(share_now, "{:.0%}"),
+                               **change(share_now, share_before, unit="points", higher_is_good=False)},
+            "unread": now["mentions"] - now["read"],
+        })
+    return rows
+
+
+def _language_label(code: str) -> str:
+    """A language's name for a table cell: 'Undetermined' for a text no language was found for."""
+    name = language_name(code)
+    return "Undetermined" if code == "und" or (name == code and code.startswith("und")) else name
 
 
 def incident_rows(alerts: Sequence[Mapping[str, Any]], pushed: Mapping[str, Sequence[Mapping[str, Any]]],
@@ -184,9 +212,10 @@ def build_weekly_context(
     worst: Sequence[Mapping[str, Any]],
     checks: Sequence[Mapping[str, Any]],
     export: Mapping[str, Any] | None = None,
+    languages: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
 ) -> DigestContext:
     """Everything the weekly templates show, as plain values: `figures` and `replies` hold TREND_WEEKS weeks
-    per brand, oldest first, the last being this week."""
+    per brand, oldest first, the last being this week; `languages` the store's weekly_languages."""
     board = scoreboard(brands, figures, replies)
     incidents = incident_rows(alerts, pushed, tz)
     health = health_rows(checks, tz)
@@ -198,6 +227,8 @@ def build_weekly_context(
         "board": board,
         "reply_window_days": REPLY_WINDOW_DAYS,
         "trends": [{"brand": name, "rows": trend_rows(figures[name], replies[name], tz)} for name in own],
+        "languages": [{"brand": name, "rows": rows} for name in own
+                      if (rows := language_rows((languages or {}).get(name, ())))],
         "incidents": incidents,
         "themes": [{"brand": name, **themes_by_brand[name]} for name in own if name in themes_by_brand],
         "best": review_rows(best, tz),

@@ -53,7 +53,11 @@ def stressed_weekly() -> str:
     ctx = build_weekly_context(
         title="Acme weekly", period_start=end - timedelta(days=7), period_end=end, tz=LONDON,
         brands=[{"name": b, "competitor": i > 0} for i, b in enumerate(BRANDS)], figures=figures, replies=replies,
-        alerts=[], pushed={}, themes_by_brand={}, best=[], worst=worst, checks=[], export=None)
+        alerts=[], pushed={}, themes_by_brand={}, best=[], worst=worst, checks=[], export=None,
+        languages={BRANDS[0]: [{"language": code, "now": {"mentions": 12345, "read": 12000, "judged": 12100,
+                                                         "negative": 4321},
+                                "before": {"mentions": 1234, "read": 1200, "judged": 1210, "negative": 21}}
+                               for code in ("en", "pt", "und-Latn", "ru")]})
     return render_weekly(ctx).html
 
 

@@ -11,7 +11,7 @@ from flows.cadence import latest_send_time, parse_send_at, weekly_plan
 from flows.config import ConfigError, parse_config
 from reports import mailer
 from reports.mention_csv import mentions_csv
-from reports.weekly import build_weekly_context, health_rows, render_weekly, theme_lists
+from reports.weekly import build_weekly_context, health_rows, language_rows, render_weekly, theme_lists
 
 LONDON = ZoneInfo("Europe/London")
 UTC = timezone.utc
@@ -193,3 +193,46 @@ def test_weekly_figures_are_the_stores_weeks(tmp_path):
     # "review 0" was posted in both weeks: one per text
     assert [r["rating"] for r in best] == [1] and [r["rating"] for r in worst] == [1, 2]
     con.close()
+
+
+def test_the_week_by_language_compares_each_language_with_the_week_before():
+    con = store.connect(":memory:")
+    end = datetime(2026, 11, 30, 8, tzinfo=UTC)
+    # (language, weeks back, label or None when the model does not read it, how many)
+    made = [("en", 0, "neutral", 6), ("en", 0, "negative", 2), ("en", 1, "neutral", 8),
+            ("es", 0, "negative", 3), ("es", 0, "positive", 1), ("es", 1, "positive", 2),
+            ("ru", 0, None, 2)]
+    rows, scores = [], []
+    for language, back, label, count in made:
+        for i in range(count):
+            key = f"{language}-{back}-{label}-{i}"
+            rows.append({"source": "reddit", "external_id": key, "kind": "post", "rating": None, "url": None,
+                         "published_at": end - timedelta(weeks=back, hours=2 + i), "title": None, "author": None,
+                         "text": key})
+            scores.append({"source": "reddit", "external_id": key, "brand": "Acme", "compound": 0.0, "pos": 0.0,
+                           "neu": 1.0, "neg": 0.0, "label": label, "rated_label": label, "model": "linear",
+                           "language": language})
+    store.save_mentions(con, "Acme", "reddit", "r/acme", rows, run_id="r")
+    store.save_scores(con, scores)
+    by_language = store.weekly_languages(con, ["Acme"], end)["Acme"]
+    assert [e["language"] for e in by_language] == ["en", "es", "ru"]  # most mentions this week first
+    assert by_language[1]["now"] == {"mentions": 4, "read": 4, "judged": 4, "negative": 3}
+    assert by_language[1]["before"] == {"mentions": 2, "read": 2, "judged": 2, "negative": 0}
+    con.close()
+
+    english, spanish, russian = language_rows(by_language)
+    assert (english["language"], english["mentions"]["value"], english["mentions"]["display"]) == ("English", "8", "+0%")
+    assert spanish["negative_share"]["value"] == "75%" and spanish["negative_share"]["display"] == "+75 pts"
+    assert spanish["negative_share"]["good"] is False and spanish["mentions"]["display"] == "+100%"
+    assert russian["unread"] == 2 and russian["negative_share"]["value"] == "–" and english["unread"] == 0
+    assert language_rows(by_language[:1]) == []  # one language: nothing to show
+    context = build_weekly_context(
+        title="Acme weekly", period_start=end - timedelta(days=7), period_end=end, tz=LONDON,
+        brands=[{"name": "Acme", "competitor": False}],
+        figures={"Acme": [_week(end - timedelta(weeks=8 - i), 10, 1, 10, None) for i in range(8)]},
+        replies={"Acme": [{"answerable": 0, "answered": 0, "median_reply_seconds": None}] * 8}, alerts=[], pushed={},
+        themes_by_brand={}, best=[], worst=[], checks=[], languages={"Acme": by_language})
+    rendered = render_weekly(context)
+    assert "Acme: the week by language" in rendered.html and "<th scope=\"row\" align=\"left\" style=\"color:#344054;font-weight:400;\">Spanish</th>" in rendered.html
+    assert "  Spanish: 4 mentions (+100%), 75% negative (+75 pts)\n" in rendered.text
+    assert "  Russian: 2 mentions (new), – negative, 2 not read\n" in rendered.text

@@ -40,5 +40,5 @@ from analysis.store.digests import (  # noqa: F401
     take_interrupted_digests, mark_digest_sent, mark_digest_unsent,
 )
 from analysis.store.weekly import (  # noqa: F401
-    EXPORT_FIELDS, weekly_figures, ranked_reviews, health_checks, mentions_for_export,
+    EXPORT_FIELDS, weekly_figures, weekly_languages, ranked_reviews, health_checks, mentions_for_export,
 )

@@ -32,6 +32,29 @@ def weekly_figures(con: Connection, brands: Sequence[str], end: datetime, weeks:
     return out
 
 
+def weekly_languages(con: Connection, brands: Sequence[str], end: datetime) -> dict[str, list[Row]]:
+    """Per brand, per language its scored mentions are in: this week's and the week before's mentions, those
+    read for sentiment, those judged (read, or rated with stars) and those judged negative. Most first."""
+    start, middle = end - timedelta(weeks=2), end - timedelta(weeks=1)
+    rows = dict_rows(con.execute(
+        f"""SELECT brand, coalesce(text_language, 'und') AS language, published_at >= ? AS this_week,
+                   count(*) AS mentions, count(label) AS read, count({LABEL}) AS judged,
+                   count(*) FILTER (WHERE {LABEL} = 'negative') AS negative
+            FROM mentions WHERE list_contains(?, brand) AND published_at >= ? AND published_at < ?
+                  AND scored_at IS NOT NULL
+            GROUP BY ALL""",
+        [to_db_time(middle), list(brands), to_db_time(start), to_db_time(end)],
+    ))
+    empty = {"mentions": 0, "read": 0, "judged": 0, "negative": 0}
+    table: dict[str, dict[str, Row]] = {b: {} for b in brands}
+    for r in rows:
+        entry = table[r["brand"]].setdefault(r["language"], {"language": r["language"], "now": dict(empty),
+                                                              "before": dict(empty)})
+        entry["now" if r["this_week"] else "before"] = {k: int(r[k]) for k in empty}
+    return {b: sorted(found.values(), key=lambda e: (-e["now"]["mentions"], -e["before"]["mentions"], e["language"]))
+            for b, found in table.items()}
+
+
 def ranked_reviews(con: Connection, brands: Sequence[str], start: datetime, end: datetime, *, best: bool,
                    limit: int = 3) -> list[Row]:
     """The week's best (or worst) reviews: by stars, then by what the text says; one per text."""

@@ -62,5 +62,6 @@ def build_weekly_digest(
         checks=store.health_checks(con, brand_names, start,
                                    max(end, min(clock.now(), end + timedelta(days=1)))),
         export={"name": csv_name, "rows": len(rows), "attached": len(data) <= MAX_ATTACHMENT_BYTES},
+        languages=store.weekly_languages(con, own, end),
     )
     return weekly_report.render_weekly(context), data
