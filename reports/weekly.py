@@ -110,6 +110,7 @@ def language_rows(entries: Sequence[Mapping[str, Any]]) -> list[TemplateRow]:
                          **change(now["mentions"], before["mentions"], unit="relative", higher_is_good=None)},
             "negative_share": {"value": _fmt(share_now, "{:.0%}"),
                                **change(share_now, share_before, unit="points", higher_is_good=False)},
+            "count": now["mentions"],
             "unread": now["mentions"] - now["read"],
         })
     return rows

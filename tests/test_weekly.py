@@ -236,3 +236,6 @@ def test_the_week_by_language_compares_each_language_with_the_week_before():
     assert "Acme: the week by language" in rendered.html and "<th scope=\"row\" align=\"left\" style=\"color:#344054;font-weight:400;\">Spanish</th>" in rendered.html
     assert "  Spanish: 4 mentions (+100%), 75% negative (+75 pts)\n" in rendered.text
     assert "  Russian: 2 mentions (new), – negative, 2 not read\n" in rendered.text
+    one = render_weekly({**context, "languages": [{"brand": "Acme", "rows": language_rows(
+        [{**by_language[0], "now": {"mentions": 1, "read": 1, "judged": 1, "negative": 0}}, *by_language[1:]])}]})
+    assert "  English: 1 mention (-88%), 0% negative (+0 pts)\n" in one.text
