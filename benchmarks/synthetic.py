@@ -193,8 +193,9 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--days must be at least 36: incidents are placed after a month of history")
     rng = np.random.default_rng(args.seed)
     series = [make_series(rng, kind, args.days) for kind in KINDS for _ in range(args.series)]
+    params = detector_params(args)
     missed: list[Event] = []
-    summary = evaluate(series, detector_params(args), missed)
+    summary = evaluate(series, params, missed)
     print(f"{len(series)} synthetic series of {args.days} days (hourly), seed {args.seed}, sensitivity {args.sensitivity}")
     print(f"{'kind':12s} {'incidents':>9s} {'recall':>7s} {'median lead (h)':>16s} {'false alarms':>13s} "
           f"{'per 60 quiet days':>18s}")
@@ -218,7 +219,6 @@ def main(argv: list[str] | None = None) -> int:
           f"false alarms {per_60_days(false, quiet_days):.2f} per series per 60 quiet days")
     print(big_misses_line(missed))
     # Near-empty hours make big ratios of a handful of mentions (4 against 0.4 is 10x): say how many were not.
-    params = detector_params(args)
     sizable = [m for m in missed if m.ratio >= BIG_MISS_RATIO and m.observed - m.expected >= params.big_excess]
     print(f"  of which {params.big_excess:g} mentions or more above the expectation: {len(sizable)}"
           + (" (" + ", ".join(f"{m.observed:.0f} against {m.expected:.1f} on day {m.day:.1f}" for m in sizable) + ")"

@@ -12,7 +12,7 @@ from prefect.context import get_run_context
 from analysis import clock, store
 from flows.cadence import DigestPlan
 from flows.config import MonitorConfig, load_config
-from flows.run import DigestOutcome, RunOutcome, REFUSALS, prefect_state, recorded_run, refused_state
+from flows.run import DigestOutcome, RunOutcome, REFUSALS, prefect_state, recorded_run, refused_state, sources_ok
 from flows.tasks.detection import detect_alerts
 from flows.tasks.digests import daily_plans, render_and_send, weekly_plans
 from flows.tasks.fetch_run import fetch_all
@@ -108,7 +108,7 @@ def nightly(
             if written:
                 run.outcome = _nothing_due(plans, written, config.database, logger)
             else:
-                run.outcome = _run(config, period, plans, run.run_id, params, logger)
+                run.outcome = _run(config, period, plans, run.run_id, flow_name, params, logger)
     except REFUSALS as exc:
         logger.error("%s", exc)
         return refused_state(exc)
@@ -131,11 +131,11 @@ def _nothing_due(plans: list[DigestPlan], written: list[store.Row], db: str, log
     return RunOutcome("weekly", ", ".join(p.key for p in plans), db, summary, digests=digests)
 
 
-def _run(config: MonitorConfig, period: Period, plans: list[DigestPlan], run_id: str, params: dict[str, Any],
-         logger: Any) -> RunOutcome:
+def _run(config: MonitorConfig, period: Period, plans: list[DigestPlan], run_id: str, flow_name: str,
+         params: dict[str, Any], logger: Any) -> RunOutcome:
     """The run's steps, under the database's run lock."""
     db = config.database
-    brands, sources, weekly = params["brands"], params["sources"], params["cadence"] == "weekly"
+    brands, sources, weekly = params["brands"], params["sources"], flow_name == "weekly"
     # Alerts are detected over every planned period (a weekly group's whole week), up to the run's end.
     detect_from = min([period.start, *(p.start for p in plans)])
     health = fetch_all(config, run_id, brands, sources, period.end,
@@ -145,11 +145,9 @@ def _run(config: MonitorConfig, period: Period, plans: list[DigestPlan], run_id:
     new_alerts = detect_alerts(db, brand_names, detect_from, period.end, config, run_id)
     digests = render_and_send(db, config, plans, run_id, params["send_email"], params["resend"])
     key = ", ".join(p.key for p in plans) if weekly else period.key
-    failed = [h for h in health if not h.ok]
     summary = (f"period {key}: {sum(h.fetched for h in health)} fetched, "
-               f"{sum(h.new for h in health)} new, {scored} scored, {len(new_alerts)} new alerts; "
-               f"{len(health) - len(failed)}/{len(health)} sources OK")
-    outcome = RunOutcome("weekly" if weekly else "nightly", key, db, summary, tuple(health), tuple(new_alerts), tuple(digests))
+               f"{sum(h.new for h in health)} new, {scored} scored, {len(new_alerts)} new alerts; {sources_ok(health)}")
+    outcome = RunOutcome(flow_name, key, db, summary, tuple(health), tuple(new_alerts), tuple(digests))
     _publish_artifact(outcome)
     return outcome
 

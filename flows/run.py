@@ -13,7 +13,7 @@ import json
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from analysis import runlock, store
 
@@ -121,6 +121,12 @@ class RunOutcome:
     def to_json(self) -> str:
         """The runs table's record of the outcome."""
         return json.dumps(asdict(self), default=str)
+
+
+def sources_ok(health: Iterable[SourceHealth]) -> str:
+    """'19/20 sources OK': the end of every run's summary line."""
+    checks = [h.ok for h in health]
+    return f"{sum(checks)}/{len(checks)} sources OK"
 
 
 class RunFailed(RuntimeError):

@@ -15,7 +15,7 @@ from prefect.context import get_run_context
 from analysis import clock
 from flows.config import MonitorConfig, load_config
 from flows.nightly import parse_when
-from flows.run import RunOutcome, REFUSALS, prefect_state, recorded_run, refused_state
+from flows.run import RunOutcome, REFUSALS, prefect_state, recorded_run, refused_state, sources_ok
 from flows.tasks.detection import detect_alerts
 from flows.tasks.fetch_run import fetch_all
 from flows.tasks.pushing import push_alerts
@@ -48,11 +48,9 @@ def _round(config: MonitorConfig, end: datetime, run_id: str, logger: Any) -> Ru
     scored = score_new_mentions(db, config.sentiment.model, end - timedelta(days=config.detection.history_days))
     new_alerts = detect_alerts(db, brand_names, end - timedelta(days=1), end, config, run_id)
     pushed = push_alerts(db, config, brand_names, end, run_id)
-    failed = [h for h in health if not h.ok]
     summary = (f"watch {end.astimezone(config.tz):%Y-%m-%d %H:%M}: "
                f"{sum(h.new for h in health)} new, {scored} scored, {len(new_alerts)} new alerts, "
-               f"{len(pushed.sent)} pushed, {len(pushed.failed)} not sent; "
-               f"{len(health) - len(failed)}/{len(health)} sources OK")
+               f"{len(pushed.sent)} pushed, {len(pushed.failed)} not sent; {sources_ok(health)}")
     return RunOutcome("watch", f"{end.astimezone(config.tz):%Y-%m-%dT%H:%M}", db, summary, tuple(health),
                       tuple(new_alerts), pushed=pushed)
 

@@ -407,3 +407,21 @@ def test_a_prefect_block_for_secrets_is_refused_on_a_cluster():
     assert "brands[0] (Acme).sources[0] (reddit) reads its secrets from the Prefect block 'reddit-prod'" in bad[0]
     threads = config.model_copy(update={"engine": config.engine.model_copy(update={"kind": "threads"})})
     assert cluster_report(threads) == ([], [])  # on threads the flow's own process reads the block
+
+
+def test_a_worker_scores_as_the_threads_engine_does_the_sources_language_included():
+    # A worker scores each target's rows before staging them; the store's scoring step (threads engine) reads the
+    # title with the text and lets the source's own language win. Both must give the same rows.
+    from analysis import sentiment
+    from flows.tasks.cluster import score_rows
+
+    rows = [{"title": "Refund please", "text": "They charged me twice and nobody answers.", "rating": None,
+             "language": None},
+            {"title": None, "text": "This is a text the source says is Russian.", "rating": 5.0, "language": "ru"}]
+    threads = sentiment.ScoringPool(workers=1).score([sentiment.scored_text(r) for r in rows],
+                                                     [r["language"] for r in rows])
+    assert score_rows(rows, sentiment.DEFAULT_MODEL) == [sentiment.score_fields(sc, r["rating"])
+                                                         for r, sc in zip(rows, threads)]
+    english, russian = score_rows(rows, sentiment.DEFAULT_MODEL)
+    assert english["label"] == "negative" and english["language"] == "en"
+    assert russian["label"] is None and russian["language"] == "ru" and russian["rated_label"] == "positive"

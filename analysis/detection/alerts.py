@@ -38,14 +38,6 @@ def incident_window(origin: datetime, incident: spikes.Incident, bucket_seconds:
     )
 
 
-def scored_text(mention: dict[str, Any]) -> str:
-    """Title and text, as they were scored."""
-    title, text = mention.get("title") or "", mention.get("text") or ""
-    if title and title not in text:
-        return f"{title}. {text}" if text else title
-    return text
-
-
 def examples(mentions: Sequence[dict[str, Any]], limit: int = 3, by_rating: bool = False) -> list[dict[str, Any]]:
     """The most negative mentions of an incident (the lowest-rated first when `by_rating`), one of each text,
     with the words that drove each one's score."""
@@ -62,7 +54,7 @@ def examples(mentions: Sequence[dict[str, Any]], limit: int = 3, by_rating: bool
             continue
         seen.add(text)
         out.append({"text": text, "url": m["url"], "source": m["source"],
-                    "drivers": sentiment.driver_words(scored_text(m), model=m.get("sentiment_model") or "vader")
+                    "drivers": sentiment.driver_words(sentiment.scored_text(m), model=m.get("sentiment_model") or "vader")
                     if m.get("label") else [],
                     "published_at": m["published_at"].isoformat(), "compound": m["compound"]})
         if len(out) == limit:
@@ -88,7 +80,8 @@ def assemble_alert(
     # rise, what this incident's complaints are about does; with too few earlier complaints, all earlier mentions.
     complaints_before = [m for m in baseline if (m["rated_label"] or m["label"]) == "negative"]
     reference = complaints_before if len(complaints_before) >= MIN_COMPLAINT_BASELINE else list(baseline)
-    terms = themes.rising_terms([scored_text(m) for m in negative_now], [scored_text(m) for m in reference],
+    terms = themes.rising_terms([sentiment.scored_text(m) for m in negative_now],
+                                 [sentiment.scored_text(m) for m in reference],
                                 exclude=[brand, *exclude_terms])
     # A rating drop is explained by the reviews that drew it down (below the usual mean), not by the
     # loudest posts, nor by the five-star review that happened to come in the same hours.

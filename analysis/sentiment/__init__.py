@@ -10,5 +10,6 @@ customer service). Callers score through the names below.
 from __future__ import annotations
 
 from analysis.sentiment.scoring import (  # noqa: F401
-    DEFAULT_MODEL, MODELS, ScoringPool, driver_words, model_id, rating_label, score_texts,
+    DEFAULT_MODEL, MODELS, ScoringPool, driver_words, model_id, rating_label, score_fields, score_texts,
+    scored_text,
 )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from analysis.sentiment import language, learned, text_features, vader
 
@@ -142,6 +142,22 @@ def score_texts(texts: Sequence[str], workers: int | None = None, min_parallel: 
     """Scores in input order; spread over processes when the batch is large."""
     with ScoringPool(workers, min_parallel, model) as pool:
         return pool.score(texts)
+
+
+def scored_text(mention: Mapping[str, Any]) -> str:
+    """A mention's title and text as they are scored: the title in front unless the text holds it (the store's
+    fetch_unscored writes the same rule in SQL; explanations and themes read the text the score read)."""
+    title, text = mention.get("title") or "", mention.get("text") or ""
+    if title and title not in text:
+        return f"{title}. {text}" if text else title
+    return text
+
+
+def score_fields(score: Score, rating: float | None) -> dict[str, Any]:
+    """A score as the store saves it (store.save_scores, beside the mention's key): the stars decide the label
+    where there are stars."""
+    return {"compound": score.compound, "pos": score.pos, "neu": score.neu, "neg": score.neg, "label": score.label,
+            "rated_label": rating_label(rating, score.label), "model": score.model, "language": score.language}
 
 
 def score_text(text: str, model: str = DEFAULT_MODEL) -> Score:

@@ -5,7 +5,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from analysis.store.shape import Connection, Row, db_now, from_db_time, to_db_time
+from analysis.store.shape import Connection, Row, db_now, dict_rows, from_db_time, to_db_time
 
 
 def begin_run(con: Connection, run_id: str, flow: str, params: dict[str, Any], period_start: datetime,
@@ -42,14 +42,10 @@ def mark_killed_runs(con: Connection, found_by: str) -> list[str]:
 
 def runs(con: Connection, limit: int = 20) -> list[Row]:
     """The latest runs, newest first, with what each produced."""
-    cur = con.execute(
+    rows = dict_rows(con.execute(
         """SELECT run_id, flow, started_at, finished_at, status, message, outcome FROM runs
-           ORDER BY started_at DESC LIMIT ?""", [limit])
-    names = [d[0] for d in cur.description]
-    out = []
-    for row in cur.fetchall():
-        r = dict(zip(names, row))
+           ORDER BY started_at DESC LIMIT ?""", [limit]))
+    for r in rows:
         r["started_at"], r["finished_at"] = from_db_time(r["started_at"]), from_db_time(r["finished_at"])
         r["outcome"] = json.loads(r["outcome"]) if r["outcome"] else None
-        out.append(r)
-    return out
+    return rows

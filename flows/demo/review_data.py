@@ -47,8 +47,8 @@ REPLY_TEXTS = {
 }
 BRAND_DOMAINS = {BRAND: "parcelly.app", COMPETITOR: "shipswift.com"}
 # Reviews in other languages the model reads, during last night's outage: (source, hours before the anchor, stars,
-# language, title, text). Fixed, after everything drawn: the rest of the data stays as it was. Within
-# data.FOREIGN_HOURS_BEFORE of the anchor: in every run's 24 hours, whatever the hour it runs.
+# language, title, text). Fixed, after everything drawn: the rest of the data stays as it was. Between 3.2 and
+# 3.8 hours before the anchor, as data.FOREIGN_MENTIONS: in every run's 24 hours, whatever the hour it runs.
 FOREIGN_REVIEWS = [
     ("trustpilot", 3.7, 1, "es", "Una estafa", "Me cobraron dos veces el envío y {b} no me devuelve el dinero. "
                                               "Nadie contesta."),

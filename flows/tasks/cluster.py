@@ -91,18 +91,14 @@ def fetch_with_retries(job: FetchJob, since: datetime, state: CursorState, setti
             return failed_fetch(job, state, exc)
 
 
-def text_to_score(row: store.MentionRow) -> str:
-    """The title and text as the store gives them to the scorer (`store.fetch_unscored`)."""
-    title, text = row.get("title"), row.get("text") or ""
-    return f"{title}. {text}" if title is not None and title not in text else text
-
-
 def score_rows(rows: list[store.MentionRow], model: str) -> list[store.Row]:
-    """Each row's score, as the writer stores it; the stars decide the label where there are stars."""
-    scores = sentiment.score_texts([text_to_score(r) for r in rows], workers=1, model=model) if rows else []
-    return [{"compound": sc.compound, "pos": sc.pos, "neu": sc.neu, "neg": sc.neg, "label": sc.label,
-             "rated_label": sentiment.rating_label(r.get("rating"), sc.label), "model": sc.model,
-             "language": sc.language} for r, sc in zip(rows, scores)]
+    """Each row's score, as the writer stores it: the text and the source's own language read as the threads
+    engine's scoring step reads them (`store.fetch_unscored`), the stars deciding the label where there are stars."""
+    if not rows:
+        return []
+    with sentiment.ScoringPool(workers=1, model=model) as pool:
+        scores = pool.score([sentiment.scored_text(r) for r in rows], [r.get("language") for r in rows])
+    return [sentiment.score_fields(sc, r.get("rating")) for r, sc in zip(rows, scores)]
 
 
 def fetch_and_stage(group: HostGroup, settings: HttpSettings, source_seconds: float, model: str, folder: str,

@@ -5,7 +5,6 @@ from datetime import datetime
 
 from prefect import task
 
-from analysis.detection import alerts
 from analysis import sentiment, store
 
 
@@ -32,12 +31,8 @@ def score_unscored(con: store.Connection, workers: int | None = None, model: str
             # The workers score the next batch while this process saves the current one.
             upcoming = store.fetch_unscored(con, SCORE_BATCH, skip=len(batch), **stale)
             upcoming_scores = pool.submit([row[3] for row in upcoming], [row[5] for row in upcoming])
-            store.save_scores(con, [
-                {"source": s, "external_id": e, "brand": b, "compound": sc.compound, "pos": sc.pos,
-                 "neu": sc.neu, "neg": sc.neg, "label": sc.label, "rated_label": sentiment.rating_label(rating, sc.label),
-                 "model": sc.model, "language": sc.language}
-                for (s, e, b, _text, rating, _lang), sc in zip(batch, pending())
-            ])
+            store.save_scores(con, [{"source": s, "external_id": e, "brand": b, **sentiment.score_fields(sc, rating)}
+                                    for (s, e, b, _text, rating, _lang), sc in zip(batch, pending())])
             total += len(batch)
             batch, pending = upcoming, upcoming_scores
     return total
@@ -45,7 +40,7 @@ def score_unscored(con: store.Connection, workers: int | None = None, model: str
 
 def with_driver_words(rows: list[store.Row]) -> list[store.Row]:
     """The rows with the words that drove each one's label, by the model that scored it: computed for what is shown."""
-    return [{**r, "drivers": sentiment.driver_words(alerts.scored_text(r), model=r.get("sentiment_model") or "vader")
+    return [{**r, "drivers": sentiment.driver_words(sentiment.scored_text(r), model=r.get("sentiment_model") or "vader")
              if r.get("label") else []} for r in rows]
 
 

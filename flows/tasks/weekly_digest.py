@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from analysis import store
-from analysis.detection.alerts import THEME_BASELINE_SAMPLE, scored_text
+from analysis.detection.alerts import THEME_BASELINE_SAMPLE
+from analysis.sentiment import scored_text
 from analysis import clock
 from flows.config import MonitorConfig
 from flows.config_digest import RecipientGroup
