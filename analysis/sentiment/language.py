@@ -42,7 +42,7 @@ _FUNCTION_WORDS: dict[str, frozenset[str]] = {
         "a i in on me no so do as by up out".split()
     ),
     "es": frozenset(
-        "de el la los las del que y en un una por para con es muy pero mi mis su sus lo se le les ya porque "
+        "de el la los las del al que y en un una por para con es muy pero mi mis su sus lo se le les ya porque "
         "como más mas está esta este esto fue han hay sin también tambien todo nada muy bien gracias "
         "servicio cuando donde usted ustedes nos yo tengo puedo dinero cuenta aplicación aplicacion".split()
     ),
@@ -62,7 +62,7 @@ _FUNCTION_WORDS: dict[str, frozenset[str]] = {
         "avoir fait rien".split()
     ),
     "it": frozenset(
-        "il lo gli della delle dei che non è sono per con una uno del nel nella ma molto anche mio mia suo "
+        "il lo gli della delle dei che non è sono per con una uno del al nel nella ma molto anche mio mia suo "
         "sua questo questa come più perché perche ancora sempre servizio grazie ordine".split()
     ),
     "nl": frozenset(
@@ -103,6 +103,10 @@ _LANGUAGES_OF: dict[str, tuple[str, ...]] = {}
 for _language, _words in _FUNCTION_WORDS.items():
     for _w in _words:
         _LANGUAGES_OF[_w] = _LANGUAGES_OF.get(_w, ()) + (_language,)
+# A tie of function words goes to the identifier when it names one of the tied languages, else to the language
+# listed first (the learned ones come first): the same text is named the same in every process, whatever order
+# a set of its words happens to come in.
+_RANK = {language: rank for rank, language in enumerate(_FUNCTION_WORDS)}
 _NON_LATIN = re.compile(r"[^\x00-\u024f]")
 
 
@@ -154,7 +158,12 @@ def text_language(text: str, words: Sequence[str] | None = None) -> str:
             counts[language] = counts.get(language, 0) + 1
     english = counts.pop(ENGLISH, 0)
     if counts:
-        other = max(counts, key=counts.__getitem__)
+        top = max(counts.values())
+        tied = sorted((code for code, n in counts.items() if n == top), key=_RANK.__getitem__)
+        other = tied[0]
+        if len(tied) > 1 and top >= MIN_FOREIGN_WORDS and top > english:
+            found, _ = identify(text)
+            other = found if found in tied else other
         if counts[other] >= MIN_FOREIGN_WORDS and counts[other] > english:
             return other
     hinglish = len(distinct & HINGLISH_WORDS)
