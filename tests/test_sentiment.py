@@ -9,7 +9,8 @@ from analysis.sentiment import learned, vader
 from analysis import sentiment
 from analysis.sentiment.language import language_name, readable_language, text_language
 from analysis.sentiment.scoring import Score, ScoringPool, driver_words, label_for, score_text, score_texts
-from analysis.sentiment.text_features import feature_owners, feature_values, tokens
+from analysis.sentiment.text_features import (char_owners, char_values, feature_owners, feature_values, tokens,
+                                              vector)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sentiment"
 
@@ -71,7 +72,13 @@ def test_the_why_words_are_the_models_own_contributions():
     text = "thanks for nothing, two hours on hold"
     drivers = driver_words(text, top=2)
     assert {w for w, _ in drivers} == {"thanks for nothing", "on hold"} and all(v < 0 for _, v in drivers)
-    # Exact: the contributions of every word add up to the model's log-odds of positive against negative.
+
+
+@pytest.mark.parametrize("text", ["thanks for nothing, two hours on hold",  # read by the English head
+                                  "Mi hanno addebitato due volte e nessuno risponde, vergogna"])  # by all languages'
+def test_the_contributions_add_up_to_the_models_log_odds(text):
+    # Exact: the contributions of every word (its letter sequences included) add up to the model's log-odds of
+    # positive against negative.
     model = learned.shipped_model()
     everything = model.contributions(text)
     p = model.probabilities([text])[0]
@@ -79,6 +86,21 @@ def test_the_why_words_are_the_models_own_contributions():
     h = 3 * model.head_for(words, text_language(text, words))  # the head that read it
     prior_and_bias = float(model.bias[h + 2] - model.bias[h] + model.log_prior[2] - model.log_prior[0])
     assert sum(v for _, v in everything) + prior_and_bias == pytest.approx(math.log(p[2] / p[0]), abs=0.05)
+
+
+def test_the_fast_letter_sequences_are_the_learned_ones():
+    model = learned.shipped_model()
+    for text in ["Die Bestellung ist nicht angekommen!!! @shop https://t.co/x 45 €", "", "schifo schifo schifo",
+                 "الطلب لم يصل"]:
+        words = tokens(text)
+        for _ in range(2):  # the second time from the words kept at hand
+            fast = dict(zip(*model.char_vector(words)))
+            assert fast == pytest.approx(dict(zip(*vector(char_values(words), model.vocabulary))))
+        totals: dict[str, float] = {}
+        for name, value, _ in char_owners(words):
+            totals[name] = totals.get(name, 0.0) + value
+        assert totals == char_values(words)
+    assert char_values(["<url>", "@user", "00"]) == {} and "c: ab " in char_values(["ab"])
 
 
 def test_the_fast_features_are_the_explained_features():

@@ -42,12 +42,16 @@ on hold|charged twice|double charged|charged me twice|no answer|no response|no r
 |since the update|after the update|since the latest update|after the latest update
 |thanks for nothing|thank you for nothing|yeah right|oh great|just great|so much for
 |no funciona|no me devuelven|cobrado dos veces|me cobraron dos veces|sin respuesta|nadie responde|nadie contesta
-|no llegó|no llego|no ha llegado|sigo esperando|todavía espero|todavia espero
-|não funciona|nao funciona|não chegou|nao chegou|sem resposta|ninguém responde|ninguem responde|cobrado duas vezes
+|no llegó|no llego|no ha llegado|nunca llegó|nunca llego|no responde|no contestan|sigo esperando|todavía espero
+|todavia espero
+|não funciona|nao funciona|não chegou|nao chegou|nunca chegou|não responde|nao responde|sem resposta|ninguém responde
+|ninguem responde|cobrado duas vezes
 |continuo esperando
-|funktioniert nicht|nicht angekommen|nie angekommen|keine antwort|doppelt abgebucht|warte immer noch
-|ne fonctionne pas|ne marche pas|pas reçu|jamais reçu|aucune réponse|pas de réponse|débité deux fois
+|funktioniert nicht|nicht angekommen|nie angekommen|antwortet nicht|keine antwort|doppelt abgebucht|warte immer noch
+|ne fonctionne pas|ne marche pas|pas reçu|jamais reçu|jamais arrivé|jamais arrivée|ne répond pas|ne répondent pas
+|aucune réponse|pas de réponse|débité deux fois
 |toujours en attente
-|non funziona|mai arrivato|non è arrivato|nessuna risposta|addebitato due volte|ancora in attesa
+|non funziona|mai arrivato|mai arrivata|non è arrivato|non risponde|nessuno risponde|nessuna risposta
+|addebitato due volte|ancora in attesa
 |paisa wapas|refund nahi|kaam nahi karta
 """.replace("\n", "").split("|"))

@@ -9,7 +9,8 @@ Two heads, one vocabulary. English text clearly written in English (two or
 more of its function words) is read by the head learned from English alone,
 so adding languages never costs English anything; every other text in the
 eight languages (language.LEARNED_LANGUAGES), and an English text too short
-to be sure of, is read by the head learned from all of them.
+to be sure of, is read by the head learned from all of them, which also reads each word's
+letter sequences (CHAR_HEADS; text_features.char_values).
 
 The prior. The model is learned with its classes balanced, then told what
 mix of text it reads: posts addressed to a brand are mostly complaints and
@@ -20,7 +21,9 @@ is...") to the side such posts usually fall on; a clear post is not moved.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from collections import Counter
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -30,7 +33,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from analysis.sentiment import language
-from analysis.sentiment.text_features import feature_owners, feature_values, tokens, vector
+from analysis.sentiment.text_features import (CHARS, char_owners, char_words, feature_owners, feature_values,
+                                              tokens, vector, word_chars)
 
 CLASSES = ("negative", "neutral", "positive")
 # The heads of a model file, in column order: learned from English only, and from every language.
@@ -38,6 +42,11 @@ ENGLISH_HEAD, ALL_LANGUAGES_HEAD = "en", "all"
 # Complaints, questions and information, praise: the mix of what people address to a brand.
 BRAND_PRIOR = (0.5, 0.3, 0.2)
 MODEL_FILE = "sentiment-linear.npz"
+# Words whose letter sequences' indices a model keeps at hand, per process (a night's words fit many times over).
+CACHED_WORDS = 200_000
+# The heads that also read a word's letter sequences (text_features.char_values): the English head has words
+# enough, and learned without them it reads English exactly as before.
+CHAR_HEADS = frozenset({ALL_LANGUAGES_HEAD})
 
 
 class ModelFileError(RuntimeError):
@@ -52,6 +61,7 @@ class LinearSentimentModel:
     log_prior: np.ndarray  # (classes,) added to the logits: the mix of text the model is told to expect
     version: str
     heads: tuple[str, ...] = (ALL_LANGUAGES_HEAD,)
+    _char_indices: dict[str, list[int]] = field(default_factory=dict, compare=False, repr=False)
 
     def head_for(self, words: Sequence[str], language_code: str) -> int:
         """The head that reads a text: English's for clearly English text, else the all-languages head."""
@@ -66,23 +76,48 @@ class LinearSentimentModel:
         return self.probabilities_of_tokens(tokenized, heads)
 
     def probabilities_of_tokens(self, tokenized: Sequence[list[str]], heads: Sequence[int] | None = None) -> np.ndarray:
-        """The same, from texts already split by `text_features.tokens`, each read by its head (default: the first)."""
+        """The same, from texts already split by `text_features.tokens`, each read by its head (default: the first).
+
+        A text's words and its letter sequences are two blocks, each scaled to unit length on its own.
+        """
+        head = np.zeros(len(tokenized), dtype=np.int64) if heads is None else np.asarray(heads, dtype=np.int64)
+        with_chars = [self.heads[h] in CHAR_HEADS for h in range(len(self.heads))]
         indptr, indices, values = [0], [], []
-        for normal in tokenized:
+        for normal, h in zip(tokenized, head.tolist()):
             index, value = vector(feature_values(normal), self.vocabulary)
             indices.extend(index)
             values.extend(value)
+            if with_chars[h]:
+                index, value = self.char_vector(normal)
+                indices.extend(index)
+                values.extend(value)
             indptr.append(len(indices))
         x = sp.csr_matrix((np.asarray(values, dtype=np.float32), np.asarray(indices, dtype=np.int32), indptr),
                           shape=(len(tokenized), len(self.vocabulary)))
         every = x @ self.weights + self.bias  # (texts, classes * heads)
         n = len(CLASSES)
-        head = np.zeros(len(tokenized), dtype=np.int64) if heads is None else np.asarray(heads, dtype=np.int64)
         columns = head[:, None] * n + np.arange(n)[None, :]
         logits = np.take_along_axis(np.asarray(every), columns, axis=1) + self.log_prior
         logits -= logits.max(axis=1, keepdims=True)
         p = np.exp(logits)
         return p / p.sum(axis=1, keepdims=True)
+
+    def char_vector(self, normal: list[str]) -> tuple[list[int], list[float]]:
+        """`vector(char_values(normal), vocabulary)`, from each word's known letter sequences kept at hand: the
+        hot path of scoring text in other languages."""
+        cache = self._char_indices
+        if len(cache) > CACHED_WORDS:
+            cache.clear()
+        found: list[int] = []
+        get = self.vocabulary.get
+        for w in char_words(normal):
+            known = cache.get(w)
+            if known is None:
+                known = cache[w] = [j for j in map(get, word_chars(w)) if j is not None]
+            found += known
+        counts = Counter(found)
+        norm = math.hypot(*counts.values()) or 1.0
+        return list(counts), [c / norm for c in counts.values()]
 
     def contributions(self, text: str) -> list[tuple[str, float]]:
         """What each word adds to the log-odds of positive against negative, largest first either way.
@@ -92,18 +127,21 @@ class LinearSentimentModel:
         """
         occurrences, shown = feature_owners(text)
         head = self.head_for(shown, language.text_language(text, shown))
+        if self.heads[head] in CHAR_HEADS:
+            occurrences += char_owners(shown)
         totals: dict[str, float] = {}
         for name, value, _ in occurrences:
             totals[name] = totals.get(name, 0.0) + value
-        # The same unit-length scaling as scoring: one factor for every feature of the text.
-        norm = sum(v * v for n, v in totals.items() if n in self.vocabulary) ** 0.5 or 1.0
+        # The same unit-length scaling as scoring: one factor for each block (words, letter sequences) of the text.
+        norms = {block: sum(v * v for n, v in totals.items() if n in self.vocabulary and n.startswith(CHARS) == block)
+                 ** 0.5 or 1.0 for block in (False, True)}
         per_word: dict[int, float] = {}
         for name, value, owners in occurrences:
             j = self.vocabulary.get(name)
             if j is None:
                 continue
             w = self.weights[j, head * len(CLASSES):(head + 1) * len(CLASSES)]
-            push = float(w[2] - w[0]) * value / norm / len(owners)
+            push = float(w[2] - w[0]) * value / norms[name.startswith(CHARS)] / len(owners)
             for i in owners:
                 per_word[i] = per_word.get(i, 0.0) + push
         merged: dict[str, float] = {}
