@@ -74,6 +74,17 @@ def test_the_why_words_are_the_models_own_contributions():
     assert {w for w, _ in drivers} == {"thanks for nothing", "on hold"} and all(v < 0 for _, v in drivers)
 
 
+def test_a_why_word_is_never_a_function_word():
+    # "le" and "et" weigh in the French head through their letters, but say nothing to a reader; "nicht" does.
+    french = driver_words("Le colis n'est jamais arrivé et le service client ne répond pas. Inadmissible.", top=5)
+    assert "inadmissible" in {w for w, _ in french}
+    assert not {w for w, _ in french} & {"le", "et", "n'est", "ne", "pas"}
+    from analysis.sentiment.learned import shipped_model
+    assert "le" in {w for w, _ in shipped_model().contributions("Le colis n'est jamais arrivé et le service client "
+                                                                 "ne répond pas. Inadmissible.")}
+    assert "nicht" in {w for w, _ in driver_words("Das geht nicht, Frechheit", top=5)}
+
+
 @pytest.mark.parametrize("text", ["thanks for nothing, two hours on hold",  # read by the English head
                                   "Mi hanno addebitato due volte e nessuno risponde, vergogna"])  # by all languages'
 def test_the_contributions_add_up_to_the_models_log_odds(text):

@@ -15,12 +15,20 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
+from analysis import themes
 from analysis.sentiment import language, learned, text_features, vader
 
 MODELS = ("learned", "vader")
 DEFAULT_MODEL = "learned"
 # Below this many texts a process pool costs more than it saves.
 PARALLEL_THRESHOLD = 4000
+
+# A why-word says something on its own: a function word of any language the model reads ("the", "le", "de")
+# is not shown, however much its letters weighed; a negation ("not", "pas", "nicht", "nahi") is.
+NEGATION_WORDS = text_features.NEGATIONS | frozenset(
+    "pas jamais rien aucun aucune nicht kein keine keinen nie niemals non mai nessuno niente não nao nunca nada "
+    "ninguém ninguem ni nadie ningún ninguna nahi nahin nai mat لا لم لن ليس".split())
+SAYS_NOTHING = (themes.STOP_WORDS | themes.OTHER_STOP_WORDS) - NEGATION_WORDS
 
 # For callers that used VADER's cut-offs directly.
 label_for = vader.label_for
@@ -169,12 +177,19 @@ def driver_words(text: str, top: int = 3, model: str = DEFAULT_MODEL) -> list[tu
 
     `model` may be a stored score's model id: a post is explained by the model
     family that scored it. For the learned model the pushes are the model's
-    own per-word contributions to the log-odds of positive against negative;
-    for VADER, the lexicon valences.
+    own per-word contributions to the log-odds of positive against negative
+    (function words left out: SAYS_NOTHING); for VADER, the lexicon valences.
     """
     if model_family(model) == "vader":
         return vader.driver_words(text)[:top]
-    return learned.shipped_model().contributions(text)[:top]  # by the head that read the text
+    said = learned.shipped_model().contributions(text)  # by the head that read the text
+    return [(word, push) for word, push in said if not says_nothing(word)][:top]
+
+
+def says_nothing(word: str) -> bool:
+    """A function word, also elided ("n'est", "c'est", "dell'"), and not a negation."""
+    return word in SAYS_NOTHING or ("'" in word and word not in NEGATION_WORDS
+                                    and word.split("'", 1)[1] in SAYS_NOTHING | {""})
 
 
 def rating_label(rating: float | None, text_label: str | None) -> str | None:
