@@ -270,3 +270,15 @@ def test_the_negative_list_shows_each_language_at_least_once():
     assert len(shown) == 8 and [n["text_language"] for n in shown].count("en") == 6
     assert {n["text"] for n in shown} >= {"complaint es 0", "complaint de 0"}
     assert "· in Spanish" in render_digest(context(negatives=negatives)).text
+
+
+def test_a_title_the_text_already_holds_is_shown_once():
+    # A Reddit post whose body repeats its title read "Anyone else? Anyone else?" in the negative list.
+    post = {"brand": "Acme", "source": "reddit", "published_at": END - timedelta(hours=5), "url": None,
+            "author": None, "rating": None, "compound": -0.7, "label": "negative", "rated_label": "negative",
+            "drivers": [], "title": "Is the Acme app down for anyone?", "text": "Is the Acme app down for anyone?"}
+    other = {**post, "title": "App down", "text": "Cannot log in since last night."}
+    digest = render_digest(context(negatives=[post, other]))
+    for body in (digest.html, digest.text):
+        assert body.count("Is the Acme app down for anyone?") == 1
+        assert "App down" in body and "Cannot log in since last night." in body
