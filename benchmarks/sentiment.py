@@ -127,7 +127,8 @@ def print_by_language(truth: Sequence[str], labels: Sequence[str | None], langua
         if code and code != "en":
             others.append(f.macro_f1)
     if others:
-        print(f"  mean macro-F1 over the {len(others)} languages other than English: {sum(others) / len(others):.3f}")
+        over = f"the {len(others)} languages" if len(others) > 1 else "the one language"
+        print(f"  mean macro-F1 over {over} other than English: {sum(others) / len(others):.3f}")
 
 
 if __name__ == "__main__":

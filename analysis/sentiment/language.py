@@ -7,7 +7,9 @@ language and left unscored, never called neutral. The check, in order:
   inside its wheel; Arabic, Hindi in Devanagari, Russian, Chinese...);
 - a Latin-script text is foreign when at least two different function words
   of another language ("de", "que", "und", "nicht", "les", "não"...)
-  outnumber English's: precise, and fast;
+  outnumber English's: precise, and fast. Which language, where the words
+  are shared ("le", "de", "en" are French and Spanish): py3langid among the
+  languages whose function words it has;
 - otherwise a text long enough to tell (MIN_LETTERS) is named by py3langid
   when it is sure (SURE), and romanised Hindi by its own function words
   ("hai", "nahi", "kya", "bhai"...), which no identifier knows.
@@ -103,9 +105,10 @@ _LANGUAGES_OF: dict[str, tuple[str, ...]] = {}
 for _language, _words in _FUNCTION_WORDS.items():
     for _w in _words:
         _LANGUAGES_OF[_w] = _LANGUAGES_OF.get(_w, ()) + (_language,)
-# A tie of function words goes to the identifier when it names one of the tied languages, else to the language
-# listed first (the learned ones come first): the same text is named the same in every process, whatever order
-# a set of its words happens to come in.
+# _FOREIGN_CHOICE. Function words say a text is foreign; they say less well which language, as the short ones
+# are shared ("le", "de", "en" are French and Spanish). So py3langid names it among the languages whose function
+# words it has (when there are two or more of those), when it is sure or names one with the most; else the one with the most (a tie to the language
+# listed first, the learned ones first): the same text is named the same in every process.
 _RANK = {language: rank for rank, language in enumerate(_FUNCTION_WORDS)}
 _NON_LATIN = re.compile(r"[^\x00-\u024f]")
 
@@ -157,15 +160,13 @@ def text_language(text: str, words: Sequence[str] | None = None) -> str:
         for language in _LANGUAGES_OF.get(word, ()):
             counts[language] = counts.get(language, 0) + 1
     english = counts.pop(ENGLISH, 0)
-    if counts:
-        top = max(counts.values())
-        tied = sorted((code for code, n in counts.items() if n == top), key=_RANK.__getitem__)
-        other = tied[0]
-        if len(tied) > 1 and top >= MIN_FOREIGN_WORDS and top > english:
-            found, _ = identify(text)
-            other = found if found in tied else other
-        if counts[other] >= MIN_FOREIGN_WORDS and counts[other] > english:
-            return other
+    top = max(counts.values(), default=0)
+    if top >= MIN_FOREIGN_WORDS and top > english:  # foreign; which language: see _FOREIGN_CHOICE
+        if len(counts) > 1:  # only the function words of one language: nothing to ask
+            found, probability = identify(text)
+            if found in counts and (probability >= SURE or counts[found] == top):
+                return found
+        return min((code for code, n in counts.items() if n == top), key=_RANK.__getitem__)
     hinglish = len(distinct & HINGLISH_WORDS)
     if hinglish >= MIN_FOREIGN_WORDS and hinglish > english:
         return "hi"
