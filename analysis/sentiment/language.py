@@ -73,6 +73,11 @@ _FUNCTION_WORDS: dict[str, frozenset[str]] = {
     ),
 }
 ENGLISH_FUNCTION_WORDS = _FUNCTION_WORDS["en"]
+# Short words that are function words of English and of another language ("a", "no", "do", "me"...): they count
+# for both, so a Portuguese post's "a", "no" and "do" do not outvote its "não" as English.
+_SHARED_WITH_ENGLISH = {"es": "a me no", "pt": "a as do me no", "it": "a me no", "fr": "a me on", "de": "so"}
+for _language, _words in _SHARED_WITH_ENGLISH.items():
+    _FUNCTION_WORDS[_language] = _FUNCTION_WORDS[_language] | frozenset(_words.split())
 # Romanised Hindi (Hinglish): its function words, leaving out any that is also an English word ("to", "me",
 # "hi", "par", "pe", "na"). Identifiers trained on Devanagari call such posts English.
 HINGLISH_WORDS = frozenset(
