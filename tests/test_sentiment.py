@@ -112,6 +112,9 @@ def test_the_fast_letter_sequences_are_the_learned_ones():
             totals[name] = totals.get(name, 0.0) + value
         assert totals == char_values(words)
     assert char_values(["<url>", "@user", "00"]) == {} and "c: ab " in char_values(["ab"])
+    # A blob is not a word: a pasted 1 MB base64 string would be four million letter sequences.
+    assert char_values(["qujd" * 250_000]) == {}
+    assert "c:ften " in char_values(["rechtsschutzversicherungsgesellschaften"])  # 39 letters: a word
 
 
 def test_the_fast_features_are_the_explained_features():

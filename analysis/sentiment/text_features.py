@@ -52,6 +52,9 @@ LEXICON_SCALE = 0.25
 # The letter sequences of a word (with a space at each edge) read by the all-languages head: two to five letters.
 CHARS_FROM, CHARS_TO = 2, 5
 CHARS = "c:"
+# A token longer than this is a blob (a hash, base64, a pasted log line), not a word: its letter sequences would
+# teach nothing and cost memory (a 1 MB token is four million of them). German's longest everyday compounds fit.
+CHARS_WORD_MAX = 40
 
 
 COMPLAINT = "svc:-"
@@ -159,8 +162,8 @@ def word_chars(word: str) -> list[str]:
 
 
 def char_words(normal: list[str]) -> list[str]:
-    """The tokens that have letter sequences: not links, handles or numbers."""
-    return [w for w in normal if w not in _NO_LETTERS and not w.isdigit()]
+    """The tokens that have letter sequences: not links, handles, numbers or blobs (CHARS_WORD_MAX)."""
+    return [w for w in normal if w not in _NO_LETTERS and not w.isdigit() and len(w) <= CHARS_WORD_MAX]
 
 
 def char_values(normal: list[str]) -> dict[str, float]:
