@@ -57,6 +57,11 @@ class Hours:
     def event(self, kind: str, row: int) -> Event:
         return Event(kind, row, float(self.day[row]), float(self.observed[row]), float(self.expected[row]))
 
+    def biggest(self, kind: str, start: int, stop: int) -> Event:
+        """The hour of rows start..stop-1 furthest above what was expected of it (a window's size)."""
+        ratio = self.observed[start:stop] / np.maximum(self.expected[start:stop], 0.5)
+        return self.event(kind, start + int(np.argmax(ratio)))
+
 
 def scored_outside(rows: int, windows: Sequence[tuple[int, int]]) -> np.ndarray:
     """The rows where the NAB scorer counts a firing as false: after the probation, outside every window."""
@@ -75,14 +80,9 @@ def false_alarms(fired: np.ndarray, windows: Sequence[tuple[int, int]], hours: H
 
 def missed_windows(fired: np.ndarray, windows: Sequence[tuple[int, int]], hours: Hours) -> list[Event]:
     """Every scored window without a firing, with its biggest hour against what was expected of it."""
-    ratio = hours.observed / np.maximum(hours.expected, 0.5)
     probation = probation_rows(len(fired))
-    out = []
-    for start, end in windows:
-        if end < probation or np.any(fired[max(start, probation): end + 1]):
-            continue
-        out.append(hours.event("missed", start + int(np.argmax(ratio[start: end + 1]))))
-    return out
+    return [hours.biggest("missed", start, end + 1) for start, end in windows
+            if end >= probation and not np.any(fired[max(start, probation): end + 1])]
 
 
 def summary(alarms: Sequence[Event]) -> str:

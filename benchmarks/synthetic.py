@@ -152,8 +152,7 @@ def evaluate(series: list[Synthetic], params: SpikeParams | None = None,
             hit = (fired >= start) & (fired < until)
             out[s.kind]["caught"].append(bool(hit.any()))
             if not hit.any() and hours is not None and missed is not None:
-                ratio = hours.observed[start:end] / np.maximum(hours.expected[start:end], 0.5)
-                missed.append(hours.event("missed", start + int(np.argmax(ratio))))
+                missed.append(hours.biggest("missed", start, end))
             if hit.any():
                 out[s.kind]["lead"].append(int(fired[hit][0]) - start)
             covered[start:until] = True

@@ -11,6 +11,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from analysis.sentiment.language import language_name
+from analysis.sentiment.scoring import title_adds
 from reports.wording import safe_url, snippet
 
 
@@ -25,6 +26,7 @@ def _environment(autoescape: bool) -> Environment:
     env.filters["safe_url"] = safe_url
     env.filters["snippet"] = snippet
     env.filters["language_name"] = lambda code: language_name(code or "und")
+    env.tests["adding_to"] = title_adds  # {% if r.title is adding_to(r.text) %}: a title the text does not hold
     return env
 
 

@@ -355,7 +355,7 @@ def test_a_second_burst_two_days_after_the_first_inside_a_bursty_stretch_is_aler
     assert found[-1].fired in (second, second + 1) and found[-1].ongoing, [(i.start, i.fired, i.end) for i in found]
 
 
-def test_an_hour_at_ten_times_alerts_even_where_the_series_spread_hides_it():
+def test_an_hour_at_twelve_times_alerts_even_where_the_series_spread_hides_it():
     # A brand whose hours burst far more than count noise: its band is so wide that an hour at twelve times
     # its expectation is not improbable for it. Nobody would call such an hour ordinary: it alerts.
     fired, fired_by_chance_alone = 0, 0

@@ -34,8 +34,9 @@ MIN_LETTERS = 20
 # eight languages right against 69% at 0.9, and calls 99.9% of English tweets English at both).
 SURE = 0.8
 
-# The most frequent function words of each language, leaving out any that is
-# also an English word ("a", "in", "me", "no", "die", "son", "men"...).
+# The most frequent function words of each language, leaving out any that is also an English word ("die", "son",
+# "men"...), but not the short function words English shares ("a", "no", "do", "me", "as", "on", "so"): they count
+# for both, so a Portuguese post's "a", "no" and "do" do not outvote its "não" as English.
 _FUNCTION_WORDS: dict[str, frozenset[str]] = {
     "en": frozenset(
         "the and of to is it that was for you with this are have not but they be at on my your his her from "
@@ -46,26 +47,26 @@ _FUNCTION_WORDS: dict[str, frozenset[str]] = {
     "es": frozenset(
         "de el la los las del al que y en un una por para con es muy pero mi mis su sus lo se le les ya porque "
         "como más mas está esta este esto fue han hay sin también tambien todo nada muy bien gracias "
-        "servicio cuando donde usted ustedes nos yo tengo puedo dinero cuenta aplicación aplicacion".split()
+        "servicio cuando donde usted ustedes nos yo tengo puedo dinero cuenta aplicación aplicacion a me no".split()
     ),
     "pt": frozenset(
         "de os um uma da dos das que não nao em na nos nas com para por é muito mas meu minha seu sua "
         "foi são sao está esta isso este essa ele ela eles obrigado obrigada também tambem quando onde você "
-        "voce serviço servico ainda".split()
+        "voce serviço servico ainda a as do me no".split()
     ),
     "de": frozenset(
         "der das und ist nicht ich sie es ein eine einen den des mit auf für fur von zu zum zur "
         "auch sich wir ihr sehr aber noch nur wie bei nach kein keine wurde wird schon mein meine "
-        "immer hat habe haben dass oder wenn über uber bestellung kunden".split()
+        "immer hat habe haben dass oder wenn über uber bestellung kunden so".split()
     ),
     "fr": frozenset(
         "le les des du une et est pas je vous il elle nous ils sur avec pour dans très tres mais mon ma mes "
         "ce cette sont été ete qui que ne au aux leur votre vos jamais toujours commande merci "
-        "avoir fait rien".split()
+        "avoir fait rien a me on".split()
     ),
     "it": frozenset(
         "il lo gli della delle dei che non è sono per con una uno del al nel nella ma molto anche mio mia suo "
-        "sua questo questa come più perché perche ancora sempre servizio grazie ordine".split()
+        "sua questo questa come più perché perche ancora sempre servizio grazie ordine a me no".split()
     ),
     "nl": frozenset(
         "de het een van en niet ik je dat voor zijn maar ook nog wel geen heb hebben bij naar mijn "
@@ -73,11 +74,6 @@ _FUNCTION_WORDS: dict[str, frozenset[str]] = {
     ),
 }
 ENGLISH_FUNCTION_WORDS = _FUNCTION_WORDS["en"]
-# Short words that are function words of English and of another language ("a", "no", "do", "me"...): they count
-# for both, so a Portuguese post's "a", "no" and "do" do not outvote its "não" as English.
-_SHARED_WITH_ENGLISH = {"es": "a me no", "pt": "a as do me no", "it": "a me no", "fr": "a me on", "de": "so"}
-for _language, _words in _SHARED_WITH_ENGLISH.items():
-    _FUNCTION_WORDS[_language] = _FUNCTION_WORDS[_language] | frozenset(_words.split())
 # Romanised Hindi (Hinglish): its function words, leaving out any that is also an English word ("to", "me",
 # "hi", "par", "pe", "na"). Identifiers trained on Devanagari call such posts English.
 HINGLISH_WORDS = frozenset(
@@ -111,9 +107,10 @@ for _language, _words in _FUNCTION_WORDS.items():
     for _w in _words:
         _LANGUAGES_OF[_w] = _LANGUAGES_OF.get(_w, ()) + (_language,)
 # _FOREIGN_CHOICE. Function words say a text is foreign; they say less well which language, as the short ones
-# are shared ("le", "de", "en" are French and Spanish). So py3langid names it among the languages whose function
-# words it has (when there are two or more of those), when it is sure or names one with the most; else the one with the most (a tie to the language
-# listed first, the learned ones first): the same text is named the same in every process.
+# are shared ("le", "de", "en" are French and Spanish). So where a text has function words of two or more
+# languages, py3langid names it among them, when it is sure or names one with the most; else the one with the
+# most wins (a tie to the language listed first, the learned ones first): the same text, the same name, in
+# every process.
 _RANK = {language: rank for rank, language in enumerate(_FUNCTION_WORDS)}
 _NON_LATIN = re.compile(r"[^\x00-\u024f]")
 

@@ -29,6 +29,7 @@ NEGATION_WORDS = text_features.NEGATIONS | frozenset(
     "pas jamais rien aucun aucune nicht kein keine keinen nie niemals non mai nessuno niente não nao nunca nada "
     "ninguém ninguem ni nadie ningún ninguna nahi nahin nai mat لا لم لن ليس".split())
 SAYS_NOTHING = (themes.STOP_WORDS | themes.OTHER_STOP_WORDS) - NEGATION_WORDS
+_ELIDED_NOTHING = SAYS_NOTHING | {""}  # what may follow an elision ("n'" + "est", "dell'" + "")
 
 # For callers that used VADER's cut-offs directly.
 label_for = vader.label_for
@@ -152,11 +153,17 @@ def score_texts(texts: Sequence[str], workers: int | None = None, min_parallel: 
         return pool.score(texts)
 
 
+def title_adds(title: str | None, text: str | None) -> bool:
+    """Whether a title says something its text does not already hold (a Reddit body often repeats its title):
+    the one rule for where a title is scored and shown."""
+    return bool(title) and title not in (text or "")
+
+
 def scored_text(mention: Mapping[str, Any]) -> str:
-    """A mention's title and text as they are scored: the title in front unless the text holds it (the store's
+    """A mention's title and text as they are scored: the title in front where it adds to the text (the store's
     fetch_unscored writes the same rule in SQL; explanations and themes read the text the score read)."""
     title, text = mention.get("title") or "", mention.get("text") or ""
-    if title and title not in text:
+    if title_adds(title, text):
         return f"{title}. {text}" if text else title
     return text
 
@@ -189,7 +196,7 @@ def driver_words(text: str, top: int = 3, model: str = DEFAULT_MODEL) -> list[tu
 def says_nothing(word: str) -> bool:
     """A function word, also elided ("n'est", "c'est", "dell'"), and not a negation."""
     return word in SAYS_NOTHING or ("'" in word and word not in NEGATION_WORDS
-                                    and word.split("'", 1)[1] in SAYS_NOTHING | {""})
+                                    and word.split("'", 1)[1] in _ELIDED_NOTHING)
 
 
 def rating_label(rating: float | None, text_label: str | None) -> str | None:
