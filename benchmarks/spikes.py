@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.detection.spikes import SpikeParams, detect_spikes, with_sensitivity
+from analysis.detection.spikes import SpikeParams, detect_spikes, incidents, with_sensitivity
 from benchmarks.alarms import (Hours, big_misses_line, describe, false_alarms, missed_windows, noise_line,
                                series_months, summary)
 from benchmarks.nab import Profile, Series, load_profiles, load_series, normalised, score_series
@@ -73,7 +73,8 @@ def on_grid(series: Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def detect_rows(s: Series, params: SpikeParams) -> tuple[np.ndarray, Hours]:
-    """(a detection, True/False, for each row of the series; each row's hour, observed and expected).
+    """(a detection, True/False, for each row of the series; each row's hour, observed and expected, and the
+    extent of the incident each detection opened).
 
     A row reports what fired since the row before it, so no detection is lost in a gap.
     """
@@ -81,7 +82,8 @@ def detect_rows(s: Series, params: SpikeParams) -> tuple[np.ndarray, Hours]:
     seconds = bucket_seconds(s)
     found = detect_spikes(counts, seconds, params)
     fired_so_far = np.cumsum(found.fired)[at]
-    return np.diff(fired_so_far, prepend=0) > 0, Hours.on_grid(counts, found.expected, seconds, at)
+    return (np.diff(fired_so_far, prepend=0) > 0,
+            Hours.on_grid(counts, found.expected, seconds, at, incidents(counts, found)))
 
 
 def detections_for(series: list[Series], params: SpikeParams) -> dict[str, np.ndarray]:

@@ -289,6 +289,33 @@ def test_each_false_alarm_and_missed_window_is_told_with_its_hour_against_the_ex
     assert gapped.observed[192] == 144.0 and gapped.day[100] == pytest.approx(110 * 300 / 86400)
 
 
+def test_a_false_alarm_is_sized_by_the_incident_it_opened_and_its_size_when_fired_is_kept():
+    from analysis.detection.spikes import Incident
+    from benchmarks.alarms import Hours, describe, false_alarms, noise_line
+    counts = np.full(240, 2.0)  # 5-minute buckets, 2 a bucket: 24 an hour
+    expected = np.full(240, 2.0)
+    counts[190:202] = 8.0  # the hour ending at 201 holds 96 (4x) ...
+    counts[202:214] = 14.0  # ... and the one ending at 213 holds 168 (7x): the burst grew after it fired
+    fired = np.zeros(240, dtype=bool)
+    fired[[195, 230]] = True
+    found = [Incident(start=190, end=213, peak=213, observed=0, expected=0, pvalue=0, ongoing=False, fired=195),
+             Incident(start=230, end=230, peak=230, observed=0, expected=0, pvalue=0, ongoing=False, fired=230)]
+    sized = false_alarms(fired, [(10, 20)], Hours.on_grid(counts, expected, 300, found=found))
+    at_firing = false_alarms(fired, [(10, 20)], Hours.on_grid(counts, expected, 300))
+    assert [a.row for a in sized] == [a.row for a in at_firing] == [195, 230]  # where each fired, either way
+    assert (sized[0].observed, sized[0].expected, sized[0].ratio) == (168.0, 24.0, 7.0)
+    assert sized[0].fired_ratio == at_firing[0].ratio == pytest.approx(2.5)  # 6 buckets of 8, 6 of 2: 60 of 24
+    assert sized[1].ratio == at_firing[1].ratio  # an incident of one bucket: the same hour
+    assert describe(sized[0]).endswith("its hour 168 against 24.0 expected (7.0x), 2.5x when it fired")
+    assert noise_line(sized, 1.0) == ("false alarms per series-month: 1.00 under 5x (noise), 1.00 at 5x or more "
+                                      "(unlabelled bursts), over 1.0 series-months; sized by the hour each fired "
+                                      "at instead: 2.00 under 5x")
+    # With gaps: the incident's end is read on the grid and reached through the rows that hold it.
+    rows = np.r_[0:150, 160:240]
+    gapped = Hours.on_grid(counts, expected, 300, rows, found=found)
+    assert gapped.reach[195 - 10] == 213 - 10 and gapped.reach[0] == 0
+
+
 def test_benchmark_command_explains_its_false_alarms_and_misses(tmp_path, capsys):
     import json
     from benchmarks.spikes import main
