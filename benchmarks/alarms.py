@@ -156,6 +156,7 @@ def noise_line(alarms: Sequence[Event], months: float) -> str:
 def big_misses_line(missed: Sequence[Event]) -> str:
     """The missed windows whose biggest hour was BIG_MISS_RATIO times its expectation or more."""
     big = [m for m in missed if m.ratio >= BIG_MISS_RATIO]
-    sizes = ", ".join(f"{m.ratio:.1f}x" for m in sorted(big, key=lambda m: -m.ratio))
+    sizes = ", ".join(f"{m.ratio:.1f}x: {m.observed:.0f} against {m.expected:.1f}"
+                      for m in sorted(big, key=lambda m: -m.ratio))
     return (f"missed big ones (biggest hour {BIG_MISS_RATIO:g}x or more): {len(big)} of {len(missed)} missed windows"
             + (f" ({sizes})" if big else ""))
