@@ -12,8 +12,9 @@ series, the setting from a small grid of false-alarm budgets that scores best
 on the other series, scored on that one; the mean of those is the figure that
 predicts unseen series. With --offsets it also scores every series begun 0 to
 3 days later: the early incidents then meet a detector with less history.
-Every run also sums up the false alarms (how many were at five times their
-hour's expectation or more, how many in a series' first two weeks); with
+Every run also sums up the false alarms (how many opened an incident whose
+biggest hour was five times its expectation or more, how many in a series'
+first two weeks; see benchmarks.alarms); with
 --explain it lists each false alarm and each missed window with its size, so a
 run on series we never see still says what went wrong where. The last line
 printed is the standard-profile score of the chosen setting (the default one
