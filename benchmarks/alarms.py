@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, replace
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -55,7 +55,7 @@ class Hours:
     observed: np.ndarray
     expected: np.ndarray
     day: np.ndarray
-    reach: np.ndarray | None = None  # per row: the last row of the incident it opened (itself where none)
+    reach: np.ndarray | None = None  # per row that fired: the last row of the incident it opened
 
     @classmethod
     def on_grid(cls, counts: np.ndarray, expected: np.ndarray, bucket_seconds: int,
@@ -70,11 +70,10 @@ class Hours:
         if found is not None:
             ends = np.arange(len(counts))
             for incident in found:
-                ends[incident.fired] = max(incident.end, incident.fired)
-            # A row reports what fired since the row before it (see benchmarks.spikes.detect_rows).
-            since = np.concatenate([[0], at[:-1] + 1]) if len(at) else at
-            reached = np.maximum.reduceat(ends, since) if len(at) else at
-            reach = np.maximum(np.searchsorted(at, reached, side="right") - 1, np.arange(len(at)))
+                ends[incident.fired] = incident.end
+            # One incident ends before the next fires (incidents()), so the furthest end so far is the latest
+            # one's, also for a row that reports what fired in a gap before it (benchmarks.spikes.detect_rows).
+            reach = np.searchsorted(at, np.maximum.accumulate(ends)[at], side="right") - 1
         return cls(observed[at], usual[at], at * bucket_seconds / DAY, reach)
 
     def event(self, kind: str, row: int) -> Event:
@@ -117,6 +116,12 @@ def missed_windows(fired: np.ndarray, windows: Sequence[tuple[int, int]], hours:
             if end >= probation and not np.any(fired[max(start, probation): end + 1])]
 
 
+def noise(alarms: Iterable[Event], when_fired: bool = False) -> int:
+    """How many false alarms were under BIG_RATIO (noise, what a team would call wrong): each sized by the incident
+    it opened, or `when_fired`, by the hour it fired at."""
+    return sum((a.ratio_when_fired if when_fired else a.ratio) < BIG_RATIO for a in alarms)
+
+
 def summary(alarms: Sequence[Event]) -> str:
     """One line: how many false alarms, how many of them big, how many early, and their median size."""
     if not alarms:
@@ -145,12 +150,11 @@ def noise_line(alarms: Sequence[Event], months: float) -> str:
     """False alarms per series-month: under BIG_RATIO (noise, what a team would call wrong) apart from bursts."""
     if months <= 0:
         return "false alarms per series-month: no time scored"
-    noise = sum(a.ratio < BIG_RATIO for a in alarms)
-    when_fired = sum(a.ratio_when_fired < BIG_RATIO for a in alarms)
-    return (f"false alarms per series-month: {noise / months:.2f} under {BIG_RATIO:g}x (noise), "
-            f"{(len(alarms) - noise) / months:.2f} at {BIG_RATIO:g}x or more (unlabelled bursts), "
+    under = noise(alarms)
+    return (f"false alarms per series-month: {under / months:.2f} under {BIG_RATIO:g}x (noise), "
+            f"{(len(alarms) - under) / months:.2f} at {BIG_RATIO:g}x or more (unlabelled bursts), "
             f"over {months:.1f} series-months; sized by the hour each fired at instead: "
-            f"{when_fired / months:.2f} under {BIG_RATIO:g}x")
+            f"{noise(alarms, when_fired=True) / months:.2f} under {BIG_RATIO:g}x")
 
 
 def big_misses_line(missed: Sequence[Event]) -> str:

@@ -34,7 +34,7 @@ import numpy as np
 
 from analysis.detection.spikes import HOUR, SpikeParams, detect_spikes, incidents
 from benchmarks.alarms import (BIG_MISS_RATIO, BIG_RATIO, Event, Hours, big_misses_line, describe, false_alarms,
-                               missed_windows, scored_outside)
+                               missed_windows, noise, scored_outside)
 from benchmarks.nab import Profile, Series, load_profiles, normalised, score_series
 from benchmarks.spikes import (add_detector_options, bucket_seconds, detector_params, is_labelled_folder, on_grid,
                                readable_series)
@@ -128,14 +128,10 @@ class ClassResult:
     alarms: list[tuple[Case, Event]] = field(default_factory=list)  # firings outside every labelled window
     missed: list[tuple[Case, Event]] = field(default_factory=list)  # targeted windows without a firing, sized
 
-    def big_alarms(self) -> int:
-        """False alarms whose incident's biggest hour was BIG_RATIO times its expectation or more: mostly
-        bursts nobody labelled."""
-        return sum(alarm.ratio >= BIG_RATIO for _, alarm in self.alarms)
-
-    def noise_when_fired(self) -> int:
-        """False alarms under BIG_RATIO sized by the hour each fired at (their incident may have grown after)."""
-        return sum(alarm.ratio_when_fired < BIG_RATIO for _, alarm in self.alarms)
+    def noise(self, when_fired: bool = False) -> int:
+        """False alarms under BIG_RATIO: sized by the incident each opened (the rest are mostly bursts nobody
+        labelled), or `when_fired`, by the hour each fired at (see benchmarks.alarms)."""
+        return noise((alarm for _, alarm in self.alarms), when_fired)
 
 
 def evaluate(cases: Iterable[tuple[Case, int]], params: SpikeParams, profile: Profile) -> ClassResult:
@@ -184,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
         total = evaluate(((case, bucket_seconds(s)) for s in series for case in make(s, 86400 // bucket_seconds(s))),
                          params, profile)
         score = normalised(total.raw, total.windows, profile) if total.windows else float("nan")
-        rate, big = ((len(total.alarms) / total.months, total.big_alarms() / total.months) if total.months
+        bursts = len(total.alarms) - total.noise()
+        rate, big = ((len(total.alarms) / total.months, bursts / total.months) if total.months
                      else (float("nan"), float("nan")))
         missed = [event for _, event in total.missed]
         big_misses = sum(m.ratio >= BIG_MISS_RATIO for m in missed)
@@ -192,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
               f"  {big:20.2f}  {big_misses:15d}")
         if total.months:
             print(f"{'':11s} noise sized by the hour each fired at, not by its incident's biggest hour: "
-                  f"{total.noise_when_fired() / total.months:.2f} per series-month")
+                  f"{total.noise(when_fired=True) / total.months:.2f} per series-month")
         if name == "first_week" and total.months:
             added = sum(added_by_short_history(s, [(c, a) for c, a in total.alarms if c.series == s.name], params)
                         for s in series)
