@@ -357,3 +357,19 @@ def test_real_stress_tells_first_week_alarms_the_full_history_also_raises_from_t
     # through `begins`: were a case's rows taken for the series' own, all four would count as added).
     alarms = evaluate(((c, 3600) for c in cases), SpikeParams(), STANDARD).alarms
     assert (len(alarms), added_by_short_history(s, alarms, SpikeParams())) == (4, 0)
+
+
+def test_synthetic_evaluation_counts_an_alert_on_the_onset_as_catching_the_burst():
+    from benchmarks.synthetic import Synthetic, evaluate
+    rng = np.random.default_rng(3)
+    h = np.arange(40 * 24)
+    counts = rng.poisson(20 * (1 + 0.5 * np.sin(2 * np.pi * (h % 24) / 24))).astype(float)
+    incident = (30 * 24 + 5, 30 * 24 + 8)
+    counts[incident[0] - 1] = 150  # the rise begins an hour before the labelled start, and alerts there
+    counts[incident[0]:incident[1]] = 400
+    summary = evaluate([Synthetic("burst", counts, counts * 0.1, [incident])])["burst"]
+    assert summary["recall"] == 1.0 and summary["median_lead_h"] == -1
+    assert summary["false_alarms"] == 0  # the onset's alert is the burst's, not a false one
+    counts[incident[0] - 1] = counts[incident[0] - 2]  # without the early hour: caught at the start
+    summary = evaluate([Synthetic("burst", counts, counts * 0.1, [incident])])["burst"]
+    assert summary["recall"] == 1.0 and summary["median_lead_h"] == 0 and summary["false_alarms"] == 0
