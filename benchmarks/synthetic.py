@@ -147,7 +147,8 @@ def evaluate(series: list[Synthetic], params: SpikeParams | None = None,
         detection = (detect_share_shift(s.negatives, s.counts, 3600) if s.kind == "share"
                      else detect_spikes(s.counts, 3600, params))
         fired = np.flatnonzero(detection.fired)
-        grid = Hours.on_grid(s.counts, detection.expected, 3600, found=incidents(s.counts, detection))
+        measured = s.negatives if s.kind == "share" else s.counts  # what the detector read (as brand_incidents)
+        grid = Hours.on_grid(measured, detection.expected, 3600, found=incidents(measured, detection))
         reach = grid.reach
         hours = None if s.kind == "share" else grid  # a share shift has no volume to size a miss by
         covered = np.zeros(len(s.counts), dtype=bool)  # hours where a firing is not a false alarm
