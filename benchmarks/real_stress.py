@@ -180,13 +180,12 @@ def main(argv: list[str] | None = None) -> int:
         total = evaluate(((case, bucket_seconds(s)) for s in series for case in make(s, 86400 // bucket_seconds(s))),
                          params, profile)
         score = normalised(total.raw, total.windows, profile) if total.windows else float("nan")
-        bursts = len(total.alarms) - total.noise()
-        rate, big = ((len(total.alarms) / total.months, bursts / total.months) if total.months
-                     else (float("nan"), float("nan")))
+        months = total.months or float("nan")  # no time scored: rates are NaN
+        under = total.noise()
         missed = [event for _, event in total.missed]
         big_misses = sum(m.ratio >= BIG_MISS_RATIO for m in missed)
-        print(f"{name:11s} {total.windows:8d} {total.caught:7d} {score:13.1f} {rate:30.2f}  {rate - big:18.2f}"
-              f"  {big:20.2f}  {big_misses:15d}")
+        print(f"{name:11s} {total.windows:8d} {total.caught:7d} {score:13.1f} {len(total.alarms) / months:30.2f}"
+              f"  {under / months:18.2f}  {(len(total.alarms) - under) / months:20.2f}  {big_misses:15d}")
         if total.months:
             print(f"{'':11s} noise sized by the hour each fired at, not by its incident's biggest hour: "
                   f"{total.noise(when_fired=True) / total.months:.2f} per series-month")

@@ -149,13 +149,12 @@ def evaluate(series: list[Synthetic], params: SpikeParams | None = None,
         fired = np.flatnonzero(detection.fired)
         measured = s.negatives if s.kind == "share" else s.counts  # what the detector read (as brand_incidents)
         grid = Hours.on_grid(measured, detection.expected, 3600, found=incidents(measured, detection))
-        reach = grid.reach
         hours = None if s.kind == "share" else grid  # a share shift has no volume to size a miss by
         covered = np.zeros(len(s.counts), dtype=bool)  # hours where a firing is not a false alarm
         for k, (start, end) in enumerate(s.incidents):
             until = min(end + HOURS_AFTER, s.incidents[k + 1][0] if k + 1 < len(s.incidents) else len(s.counts))
             # An alert on the onset, just before the injected start, whose incident runs into it caught it.
-            onset = (fired >= start - HOURS_BEFORE) & (fired < start) & (reach[fired] >= start)
+            onset = (fired >= start - HOURS_BEFORE) & (fired < start) & (grid.reach[fired] >= start)
             covered[fired[onset]] = True
             hit = onset | ((fired >= start) & (fired < until))
             out[s.kind]["caught"].append(bool(hit.any()))

@@ -106,12 +106,7 @@ _LANGUAGES_OF: dict[str, tuple[str, ...]] = {}
 for _language, _words in _FUNCTION_WORDS.items():
     for _w in _words:
         _LANGUAGES_OF[_w] = _LANGUAGES_OF.get(_w, ()) + (_language,)
-# _FOREIGN_CHOICE. Function words say a text is foreign; they say less well which language, as the short ones
-# are shared ("le", "de", "en" are French and Spanish). So where a text has function words of two or more
-# languages, py3langid names it among them, when it is sure or names one with the most; else the one with the
-# most wins (a tie to the language listed first, the learned ones first): the same text, the same name, in
-# every process.
-_RANK = {language: rank for rank, language in enumerate(_FUNCTION_WORDS)}
+_RANK = {language: rank for rank, language in enumerate(_FUNCTION_WORDS)}  # ties: the learned languages first
 _NON_LATIN = re.compile(r"[^\x00-\u024f]")
 
 
@@ -163,12 +158,8 @@ def text_language(text: str, words: Sequence[str] | None = None) -> str:
             counts[language] = counts.get(language, 0) + 1
     english = counts.pop(ENGLISH, 0)
     top = max(counts.values(), default=0)
-    if top >= MIN_FOREIGN_WORDS and top > english:  # foreign; which language: see _FOREIGN_CHOICE
-        if len(counts) > 1:  # only the function words of one language: nothing to ask
-            found, probability = identify(text)
-            if found in counts and (probability >= SURE or counts[found] == top):
-                return found
-        return min((code for code, n in counts.items() if n == top), key=_RANK.__getitem__)
+    if top >= MIN_FOREIGN_WORDS and top > english:
+        return _foreign_language(text, counts)
     hinglish = len(distinct & HINGLISH_WORDS)
     if hinglish >= MIN_FOREIGN_WORDS and hinglish > english:
         return "hi"
@@ -176,6 +167,23 @@ def text_language(text: str, words: Sequence[str] | None = None) -> str:
         return ENGLISH  # clearly English, or too short to tell: scored as English
     code, probability = identify(text)
     return code if probability >= SURE else ENGLISH
+
+
+def _foreign_language(text: str, counts: dict[str, int]) -> str:
+    """Which language a text whose function words say it is foreign is in (`counts`: its distinct function words
+    per language, English's left out).
+
+    Function words say less well which language, as the short ones are shared ("le", "de", "en" are French and
+    Spanish). So where a text has function words of two or more languages, py3langid names it among them, when
+    it is sure or names one with the most; else the one with the most wins, a tie to the language listed first:
+    the same text, the same name, in every process.
+    """
+    top = max(counts.values())
+    if len(counts) > 1:  # only the function words of one language: nothing to ask
+        found, probability = identify(text)
+        if found in counts and (probability >= SURE or counts[found] == top):
+            return found
+    return min((code for code, n in counts.items() if n == top), key=_RANK.__getitem__)
 
 
 def readable_language(source_language: str | None, text: str, words: Sequence[str] | None = None) -> str:
